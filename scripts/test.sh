@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, starts the real services on loopback
+# (Docker engine, local base image, moto server, Gremlin Server), then runs pytest.
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TWINFLOW_SERVICE_LOGS="${TWINFLOW_SERVICE_LOGS:-/tmp/twinflow-services}"
+mkdir -p "$TWINFLOW_SERVICE_LOGS"
+
+bash scripts/setup.sh
+bash scripts/services/docker.sh
+bash scripts/services/base-image.sh
+if [ -f scripts/services/moto.sh ]; then
+  TWINFLOW_MOTO_URL="$(bash scripts/services/moto.sh | tail -n 1)"
+  export TWINFLOW_MOTO_URL
+fi
+if [ -f scripts/services/gremlin-server.sh ]; then
+  TWINFLOW_GREMLIN_URL="$(bash scripts/services/gremlin-server.sh | tail -n 1)"
+  export TWINFLOW_GREMLIN_URL
+fi
+export QT_QPA_PLATFORM=offscreen
+export MPLBACKEND=Agg
+python3 -m ruff check twinflow_studio tests benchmarks scripts
+python3 -m pytest -ra "$@"

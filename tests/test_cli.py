@@ -1,0 +1,151 @@
+"""The headless command line, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from twinflow_studio.project import Node, Port, Project, save
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "twinflow_studio", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+@pytest.fixture()
+def hello(tmp_path: Path) -> Path:
+    shutil.copytree(
+        EXAMPLES / "hello",
+        tmp_path / "hello",
+        ignore=shutil.ignore_patterns(".twinflow", "__pycache__"),
+    )
+    return tmp_path / "hello" / "hello.twin"
+
+
+def test_run_the_hello_example(hello: Path) -> None:
+    done = cli("--run", str(hello), "--json", "--no-lineage")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["status"] == "succeeded" and summary["counts"] == {"succeeded": 5}
+    report = Path(summary["nodes"]["report"]["outputs"]["report"][len("file://") :])
+    text = report.read_text()
+    assert "readings: 60" in text and "anomalies: 1" in text
+    assert "report: succeeded" in done.stderr and "succeeded in" in done.stderr
+    again = json.loads(cli("--run", str(hello), "--json", "--no-lineage").stdout)
+    assert again["counts"] == {"cached": 5}
+
+
+def test_param_override_changes_the_result(hello: Path) -> None:
+    done = cli(
+        "--run",
+        str(hello),
+        "--json",
+        "--no-lineage",
+        "--param",
+        'anomalies.kwargs={"threshold_c": 100}',
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    path = Path(summary["nodes"]["anomalies"]["outputs"]["anomalies"][len("file://") :])
+    assert json.loads(path.read_text()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--param", "nope.x=1"], "no node 'nope' in the project"),
+        (["--param", "fit.kwargs=3"], "--param fit.kwargs: expected dict, found int 3"),
+        (["--param", "garbage"], "--param 'garbage': expected NODE.KEY=VALUE"),
+        (["--only", "ghost"], "no such node(s) to run: ghost"),
+    ],
+)
+def test_bad_parameters_exit_2_with_a_message(hello: Path, args: list, message: str) -> None:
+    done = cli("--run", str(hello), "--no-lineage", *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert not (hello.parent / ".twinflow" / "runs").exists() or not any(
+        (hello.parent / ".twinflow" / "runs").iterdir()
+    )
+
+
+def test_broken_and_invalid_projects_exit_2(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.twin"
+    broken.write_text('{"format": "twinflow-studio", "schema_version": 2, "nodes": [}')
+    done = cli("--run", str(broken))
+    assert done.returncode == 2
+    assert f"{broken}: is not valid JSON" in done.stderr and "line 1" in done.stderr
+    invalid = Project("invalid")
+    invalid.add_node(Node("m", "python", params={"callable": "x:y"}, inputs=[Port("need", "json")]))
+    save(invalid, tmp_path / "invalid.twin")
+    done = cli("--run", str(tmp_path / "invalid.twin"))
+    assert done.returncode == 2
+    assert "nodes.m.inputs.need: required input is not connected" in done.stderr
+    done = cli("--validate", str(tmp_path / "invalid.twin"))
+    assert done.returncode == 2 and "required input is not connected" in done.stderr
+    assert cli("--run", str(tmp_path / "absent.twin")).returncode == 2
+
+
+def test_a_failed_run_exits_1_and_names_the_node(tmp_path: Path) -> None:
+    p = Project("fails")
+    p.add_node(Node("src", "datasource", params={"path": "missing.csv"}))
+    save(p, tmp_path / "fails.twin")
+    done = cli("--run", str(tmp_path / "fails.twin"), "--no-lineage")
+    assert done.returncode == 1
+    assert "node 'src' failed after 1 attempt(s)" in done.stderr
+    assert "missing.csv' does not exist" in done.stderr
+
+
+def test_ctrl_c_cancels_and_exits_130(tmp_path: Path) -> None:
+    (tmp_path / "slow_mod.py").write_text(
+        "import time\n"
+        "def slow(ctx):\n"
+        "    for _ in range(3000):\n"
+        "        ctx.check_cancelled()\n"
+        "        time.sleep(0.01)\n"
+    )
+    p = Project("slow")
+    p.add_node(Node("s", "python", params={"callable": "slow_mod:slow"}))
+    save(p, tmp_path / "slow.twin")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "twinflow_studio",
+            "--run",
+            str(tmp_path / "slow.twin"),
+            "--no-lineage",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    deadline = time.monotonic() + 60
+    line = ""
+    while "s: running" not in line and time.monotonic() < deadline:
+        line = proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "cancelled" in rest
+
+
+def test_help_and_version() -> None:
+    done = cli("--help")
+    assert done.returncode == 0 and "--run PROJECT" in done.stdout
+    assert cli("--version").stdout.startswith("twinflow-studio ")

@@ -1,0 +1,266 @@
+"""`twinflow-studio [PROJECT]` opens the studio; `--run PROJECT` runs it headless.
+
+Exit codes: 0 every node succeeded; 1 the run failed; 2 bad input (usage, an unreadable or
+invalid project, a bad --param); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from twinflow_studio import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="twinflow-studio",
+        description="TwinFlow Studio: build, run and keep living digital twins.",
+    )
+    parser.add_argument("project", nargs="?", help="a .twin project to open in the studio")
+    parser.add_argument("--run", metavar="PROJECT", help="run PROJECT headless and exit")
+    parser.add_argument("--validate", metavar="PROJECT", help="list every problem and exit")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NODE.KEY=VALUE",
+        help="override a node parameter for this run (VALUE is JSON, else a string)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NODE",
+        help="run only NODE and what it needs upstream (repeatable)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="rerun every node")
+    parser.add_argument(
+        "--json", action="store_true", help="print a machine-readable run summary on stdout"
+    )
+    parser.add_argument("--logs", action="store_true", help="echo node log lines on stderr")
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="with --run: keep the twin living (triggers) until Ctrl-C",
+    )
+    parser.add_argument(
+        "--no-lineage", action="store_true", help="do not record lineage for this run"
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.run and args.validate:
+        return _fail("use either --run or --validate, not both")
+    if args.validate:
+        return _validate(Path(args.validate))
+    if args.run:
+        return _run(args)
+    if args.watch or args.param or args.only or args.json:
+        return _fail("--param, --only, --json and --watch go with --run PROJECT")
+    from twinflow_studio.ui.app import launch
+
+    return launch(Path(args.project) if args.project else None)
+
+
+def _fail(message: str) -> int:
+    print(f"twinflow-studio: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _load(path: Path) -> Any:
+    from twinflow_studio.project import TwinFileError, load
+
+    try:
+        return load(path)
+    except TwinFileError as exc:
+        _fail(str(exc))
+        return None
+
+
+def _validate(path: Path) -> int:
+    from twinflow_studio.project import validate
+
+    project = _load(path)
+    if project is None:
+        return EXIT_BAD_INPUT
+    problems = validate(project)
+    for problem in problems:
+        print(f"{path}: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_BAD_INPUT
+    print(
+        f"{path}: valid ({len(project.nodes)} nodes, version {project.version()[:12]})",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _parse_overrides(params: list[str]) -> dict[str, dict[str, Any]]:
+    from twinflow_studio.engine.overrides import parse_param
+
+    overrides: dict[str, dict[str, Any]] = {}
+    for text in params:
+        node_id, key, value = parse_param(text)
+        overrides.setdefault(node_id, {})[key] = value
+    return overrides
+
+
+def _run(args: argparse.Namespace) -> int:
+    from twinflow_studio.engine.overrides import apply_overrides
+    from twinflow_studio.project import ValidationError, ensure_valid
+
+    path = Path(args.run)
+    project = _load(path)
+    if project is None:
+        return EXIT_BAD_INPUT
+    try:
+        overrides = _parse_overrides(args.param)
+    except ValueError as exc:
+        return _fail(str(exc))
+    try:
+        # Checked before anything starts, so bad input never leaves a half-made run behind.
+        ensure_valid(apply_overrides(project, overrides))
+        unknown = sorted(set(args.only) - set(project.nodes))
+        if unknown:
+            raise ValueError(f"no such node(s) to run: {', '.join(unknown)}")
+    except ValidationError as exc:
+        return _fail(f"{path}: {exc}")
+    except ValueError as exc:
+        return _fail(f"{path}: {exc}")
+    progress = ProgressPrinter(sys.stderr, echo_logs=args.logs)
+    result = asyncio.run(_run_async(project, path, args, overrides, progress))
+    if result is None:
+        return EXIT_INTERRUPTED
+    if args.json:
+        print(json.dumps(result.summary, indent=2, sort_keys=True, default=str))
+    progress.print_summary(result.summary)
+    if result.status == "succeeded":
+        return EXIT_OK
+    return EXIT_INTERRUPTED if result.status == "cancelled" else EXIT_FAILED
+
+
+async def _run_async(
+    project: Any,
+    path: Path,
+    args: argparse.Namespace,
+    overrides: dict[str, dict[str, Any]],
+    progress: ProgressPrinter,
+) -> Any:
+    from twinflow_studio.engine import Engine
+
+    engine = Engine([progress])
+    loop = asyncio.get_running_loop()
+    interrupted = False
+
+    def on_signal() -> None:
+        nonlocal interrupted
+        interrupted = True
+        print("\ninterrupted: cancelling the run (containers are stopped)...", file=sys.stderr)
+        engine.cancel()
+        stop.set()
+
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, on_signal)
+        except (NotImplementedError, RuntimeError):  # not on this platform / thread
+            pass
+    lineage = await _open_lineage(project, path, engine, args)
+    try:
+        kwargs: dict[str, Any] = {
+            "project_path": path.resolve(),
+            "overrides": overrides,
+            "only": args.only or None,
+            "use_cache": not args.no_cache,
+        }
+        result = await engine.run(project, **kwargs)
+        if args.watch and not interrupted and result is not None:
+            from twinflow_studio.twinstat.watch import watch_project
+
+            progress.print_summary(result.summary)
+            await watch_project(project, engine, stop, run_kwargs=kwargs)
+        return result
+    finally:
+        if lineage is not None:
+            await lineage.aclose()
+
+
+async def _open_lineage(project: Any, path: Path, engine: Any, args: argparse.Namespace) -> Any:
+    if args.no_lineage:
+        return None
+    settings = project.settings.get("lineage", {}) or {}
+    if settings.get("backend") == "none":
+        return None
+    try:
+        from twinflow_studio.lineage import open_lineage
+    except ImportError:
+        return None
+    store = open_lineage(path.resolve().parent, settings)
+    await store.start()
+    engine.subscribe(store.subscriber)
+    return store
+
+
+class ProgressPrinter:
+    """Prints state changes and a final summary to a text stream (stderr)."""
+
+    SHOWN = {"running", "retrying", "succeeded", "cached", "failed", "skipped", "cancelled"}
+
+    def __init__(self, stream: TextIO, echo_logs: bool = False) -> None:
+        self.stream = stream
+        self.echo_logs = echo_logs
+        self.total = 0
+        self.done = 0
+        self.started = time.monotonic()
+
+    def __call__(self, event: Any) -> None:
+        name = type(event).__name__
+        if name == "RunStarted":
+            self.total = len(event.node_ids)
+            self.started = time.monotonic()
+            cause = f" (trigger: {event.trigger.get('kind')})" if event.trigger else ""
+            self._print(f"run {event.run_id}: {event.project_name}, {self.total} nodes{cause}")
+        elif name == "NodeStateChanged" and event.state in self.SHOWN:
+            if self.total > 200 and event.state in ("running", "succeeded", "cached"):
+                return  # huge runs: only problems and the summary, not every node
+            extra = f" - {event.message}" if event.message else ""
+            self._print(f"[{self.done}/{self.total}] {event.node_id}: {event.state}{extra}")
+        elif name == "Progress":
+            self.done = event.done
+        elif name == "LogLine" and self.echo_logs:
+            self._print(f"  {event.node_id} | {event.line}")
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def print_summary(self, summary: dict[str, Any]) -> None:
+        counts = ", ".join(f"{n} {s}" for s, n in summary.get("counts", {}).items())
+        self._print(
+            f"run {summary['run_id']} {summary['status']} in {summary['duration_s']} s"
+            f" ({counts}); outputs in {summary['run_dir']}"
+        )
+        for failure in summary.get("failed", []):
+            code = f", exit code {failure['exit_code']}" if failure["exit_code"] is not None else ""
+            self._print(
+                f"  node {failure['node']!r} failed after {failure['attempts']} "
+                f"attempt(s){code}: {failure['error']}"
+            )
+            for line in failure.get("last_log_lines", [])[-10:]:
+                self._print(f"    | {line}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""Errors the engine reports; each message says what failed and where."""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    pass
+
+
+class TaskFailed(EngineError):
+    """A task attempt failed. ``retryable`` is False for errors a retry cannot fix."""
+
+    def __init__(
+        self, message: str, *, exit_code: int | None = None, retryable: bool = True
+    ) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.retryable = retryable
+
+
+class TargetUnavailable(EngineError):
+    """The place a node should run cannot be reached (daemon down, bad credentials)."""

@@ -1,0 +1,120 @@
+"""Executors of the core in-process kinds: Python callables and data sources."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+from typing import Any
+
+from twinflow_studio.engine.errors import TaskFailed
+from twinflow_studio.engine.task import TaskContext
+
+
+def import_callable(path: str) -> Any:
+    """Import ``package.module:attribute`` (a dotted attribute after ':' is allowed)."""
+    module_name, sep, attr = path.partition(":")
+    if not sep or not module_name or not attr:
+        raise TaskFailed(
+            f"callable {path!r} must look like 'package.module:function'", retryable=False
+        )
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise TaskFailed(f"cannot import module {module_name!r}: {exc}", retryable=False) from exc
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise TaskFailed(
+                f"module {module_name!r} has no attribute {attr!r}", retryable=False
+            ) from None
+    return obj
+
+
+def code_hash_of(path: str) -> str:
+    """The hash of the module's source, so editing the function invalidates the cache."""
+    from twinflow_studio.project.hashing import hash_file, hash_value
+
+    module_name = path.partition(":")[0]
+    try:
+        module = importlib.import_module(module_name)
+        source = inspect.getsourcefile(module)
+    except (ImportError, TypeError):
+        return hash_value({"callable": path, "source": None})
+    if source is None:
+        return hash_value({"callable": path, "source": None})
+    return hash_value({"callable": path, "source": hash_file(Path(source))})
+
+
+def run_python_callable(ctx: TaskContext) -> dict[str, Any]:
+    func = import_callable(str(ctx.params["callable"]))
+    if not callable(func):
+        raise TaskFailed(f"{ctx.params['callable']!r} is not callable", retryable=False)
+    kwargs = {port: art.load() for port, art in ctx.inputs.items()}
+    kwargs.update(ctx.params.get("kwargs") or {})
+    try:
+        accepts_ctx = "ctx" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        accepts_ctx = False
+    if accepts_ctx:
+        kwargs["ctx"] = ctx
+    result = func(**kwargs)
+    ports = list(ctx.output_ports)
+    if not ports:
+        return {}
+    if len(ports) == 1 and not (isinstance(result, dict) and set(result) == {ports[0]}):
+        result = {ports[0]: result}
+    if not isinstance(result, dict):
+        raise TaskFailed(
+            f"{ctx.params['callable']} returned {type(result).__name__}; a node with outputs "
+            f"{', '.join(ports)} expects a dict of port to value",
+            retryable=False,
+        )
+    return {port: _to_output(ctx, port, value) for port, value in result.items()}
+
+
+def _to_output(ctx: TaskContext, port: str, value: Any) -> Any:
+    port_type = ctx.output_ports.get(port)
+    if port_type is None:
+        raise TaskFailed(
+            f"returned output {port!r}, which the node does not declare", retryable=False
+        )
+    if port_type == "dataframe" and hasattr(value, "to_csv"):
+        from twinflow_studio.engine.dataframes import write_dataframe
+
+        ctx.output_dir.mkdir(parents=True, exist_ok=True)
+        return write_dataframe(value, ctx.output_dir / f"{port}.csv")
+    if isinstance(value, str) and port_type in ("file", "dataframe", "model", "posterior"):
+        return Path(value)
+    return value
+
+
+def run_datasource(ctx: TaskContext) -> dict[str, Any]:
+    location = str(ctx.params["path"])
+    if location.startswith("s3://"):
+        return {"data": _download_s3(ctx, location)}
+    path = Path(location).expanduser()
+    if not path.is_absolute():
+        path = ctx.project_dir / path
+    if not path.exists():
+        raise TaskFailed(f"data file {str(path)!r} does not exist", retryable=False)
+    # Copy (not link) so the artifact cannot change under a later run.
+    return {"data": path}
+
+
+def _download_s3(ctx: TaskContext, uri: str) -> Path:
+    import boto3
+
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    options = ctx.params.get("s3", {}) if isinstance(ctx.params.get("s3"), dict) else {}
+    client = boto3.client(
+        "s3", endpoint_url=options.get("endpoint_url"), region_name=options.get("region")
+    )
+    ctx.output_dir.mkdir(parents=True, exist_ok=True)
+    dest = ctx.output_dir / (Path(key).name or "data")
+    try:
+        client.download_file(bucket, key, str(dest))
+    except Exception as exc:  # botocore raises several unrelated types here
+        raise TaskFailed(f"cannot download {uri}: {exc}") from exc
+    return dest

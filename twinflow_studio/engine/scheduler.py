@@ -1,0 +1,728 @@
+"""The asyncio scheduler: runs ready nodes concurrently within each target's capacity.
+
+Work per node is constant (indegree counters, per-target FIFO queues), so a run costs
+O(nodes + edges). Blocking work (SDK calls, hashing) goes to threads; the loop never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
+from twinflow_studio.engine.events import (
+    ArtifactRef,
+    Event,
+    LogLine,
+    NodeStateChanged,
+    Progress,
+    RunFinished,
+    RunStarted,
+    Subscriber,
+    TaskRecord,
+)
+from twinflow_studio.engine.overrides import apply_overrides
+from twinflow_studio.engine.store import RunStore, artifact_path
+from twinflow_studio.engine.targets import make_target
+from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
+from twinflow_studio.engine.task import InputArtifact
+from twinflow_studio.project import twinfile
+from twinflow_studio.project.hashing import hash_value
+from twinflow_studio.project.model import Node, Project, TargetConfig
+from twinflow_studio.project.placement import resolve_target
+from twinflow_studio.project.validate import ensure_valid
+
+log = logging.getLogger(__name__)
+LOG_TAIL = 20
+CACHE_FLUSH_S = 2.0
+
+
+@dataclass
+class NodeOutcome:
+    state: str = "pending"
+    attempts: int = 0
+    error: str | None = None
+    exit_code: int | None = None
+    outputs: dict[str, ArtifactRef] = field(default_factory=dict)
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_TAIL))
+    started_at: float | None = None
+    ended_at: float | None = None
+    cache_key: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    status: str
+    run_dir: Path
+    nodes: dict[str, NodeOutcome]
+    summary: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+    def output(self, node_id: str, port: str) -> ArtifactRef:
+        return self.nodes[node_id].outputs[port]
+
+
+class Engine:
+    """Runs projects. One engine may run several projects; each run has its own state."""
+
+    def __init__(self, subscribers: Iterable[Subscriber] = ()) -> None:
+        self._subscribers: list[Subscriber] = list(subscribers)
+        self._runs: dict[str, _Run] = {}
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        self._subscribers.append(subscriber)
+        return lambda: self._subscribers.remove(subscriber)
+
+    def cancel(self, run_id: str | None = None) -> None:
+        """Cancel one run, or every active run."""
+        for rid, run in list(self._runs.items()):
+            if run_id is None or rid == run_id:
+                run.cancel()
+
+    @property
+    def active_runs(self) -> list[str]:
+        return list(self._runs)
+
+    async def run(
+        self,
+        project: Project,
+        *,
+        project_dir: Path | None = None,
+        project_path: Path | None = None,
+        overrides: dict[str, dict[str, Any]] | None = None,
+        only: Iterable[str] | None = None,
+        trigger: dict[str, Any] | None = None,
+        use_cache: bool = True,
+        store_root: Path | None = None,
+        run_id: str | None = None,
+    ) -> RunResult:
+        """Validate and run ``project``. ``only`` restricts the run to those nodes and what
+        they need upstream (served from cache where unchanged)."""
+        project = apply_overrides(project, overrides or {})
+        ensure_valid(project)
+        if project_dir is None:
+            project_dir = project_path.parent if project_path else Path.cwd()
+        project_dir = project_dir.resolve()
+        root = store_root or Path(
+            project.settings.get("run_store", "") or project_dir / ".twinflow"
+        )
+        if not root.is_absolute():
+            root = project_dir / root
+        run = _Run(
+            engine=self,
+            project=project,
+            project_dir=project_dir,
+            project_path=project_path,
+            store=RunStore(root),
+            run_id=run_id or _new_run_id(),
+            only=set(only) if only is not None else None,
+            trigger=trigger,
+            overrides=overrides or {},
+            use_cache=use_cache,
+        )
+        self._runs[run.run_id] = run
+        try:
+            return await run.execute()
+        finally:
+            self._runs.pop(run.run_id, None)
+            run.store.close()
+
+    def emit(self, event: Event) -> None:
+        for subscriber in list(self._subscribers):
+            try:
+                subscriber(event)
+            except Exception:  # a broken subscriber must never break a run
+                log.exception("event subscriber %r failed", subscriber)
+
+
+def _new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+
+
+class _Capacity:
+    def __init__(self, config: TargetConfig) -> None:
+        self.vcpus = config.vcpus
+        self.memory = config.memory_mib
+        self.gpus = config.gpus
+
+    def take(self, node_profile: Any, sign: int) -> None:
+        self.vcpus -= sign * node_profile.vcpus
+        self.memory -= sign * node_profile.memory_mib
+        self.gpus -= sign * node_profile.gpus
+
+    def fits(self, profile: Any) -> bool:
+        # A small epsilon: fractional vCPUs add up with rounding error.
+        return (
+            profile.vcpus <= self.vcpus + 1e-9
+            and profile.memory_mib <= self.memory
+            and profile.gpus <= self.gpus
+        )
+
+
+class _Run:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        project: Project,
+        project_dir: Path,
+        project_path: Path | None,
+        store: RunStore,
+        run_id: str,
+        only: set[str] | None,
+        trigger: dict[str, Any] | None,
+        overrides: dict[str, dict[str, Any]],
+        use_cache: bool,
+    ) -> None:
+        self.engine = engine
+        self.project = project
+        self.project_dir = project_dir
+        self.project_path = project_path
+        self.store = store
+        self.run_id = run_id
+        self.trigger = trigger
+        self.overrides = overrides
+        self.use_cache = use_cache
+        self.run_dir = store.run_dir(run_id)
+        self.node_ids = _with_upstream(project, only) if only is not None else set(project.nodes)
+        self.outcomes = {n: NodeOutcome() for n in self.node_ids}
+        self.cancelled = threading.Event()
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.targets: dict[str, Target] = {}
+        self.target_errors: dict[str, str] = {}
+        self.placement: dict[str, TargetConfig] = {}
+        self.queues: dict[str, deque[str]] = defaultdict(deque)
+        self.capacity: dict[str, _Capacity] = {}
+        self.children: dict[str, list[str]] = defaultdict(list)
+        self.in_edges: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        self.waiting: dict[str, int] = {}
+        self.done_count = 0
+        self.done = asyncio.Event()
+        self.logs: dict[str, TextIO] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.loop_thread = 0
+        self.last_flush = time.monotonic()
+        self.latest: dict[str, tuple[str, list[ArtifactRef]]] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        if self.cancelled.is_set():
+            return
+        self.cancelled.set()
+        if self.loop is not None and threading.get_ident() != self.loop_thread:
+            self.loop.call_soon_threadsafe(self._cancel_in_loop)
+        else:
+            self._cancel_in_loop()
+
+    def _cancel_in_loop(self) -> None:
+        for task in list(self.tasks.values()):
+            task.cancel()
+        for node_id, outcome in self.outcomes.items():
+            if outcome.state == "pending" and node_id not in self.tasks:
+                self._finish(node_id, "cancelled", "the run was cancelled")
+
+    async def execute(self) -> RunResult:
+        self.loop = asyncio.get_running_loop()
+        self.loop_thread = threading.get_ident()
+        started = time.time()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(twinfile.save, self.project, self.run_dir / "project.twin")
+        self.engine.emit(
+            RunStarted(
+                run_id=self.run_id,
+                project_name=self.project.name,
+                project_version=self.project.version(),
+                project_path=str(self.project_path) if self.project_path else None,
+                node_ids=tuple(sorted(self.node_ids)),
+                started_at=started,
+                trigger=self.trigger,
+                overrides=self.overrides,
+            )
+        )
+        try:
+            await self._start_targets()
+            self._build_graph()
+            if not self.node_ids:
+                self.done.set()
+            try:
+                await self.done.wait()
+            except asyncio.CancelledError:
+                self.cancel()
+                await self._drain()
+                raise
+        finally:
+            await self._close()
+        return self._finish_run(started)
+
+    async def _drain(self) -> None:
+        pending = [t for t in self.tasks.values() if not t.done()]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _start_targets(self) -> None:
+        for node_id in self.node_ids:
+            self.placement[node_id] = resolve_target(self.project, self.project.nodes[node_id])
+        for config in {c.name: c for c in self.placement.values()}.values():
+            target = make_target(config)
+            try:
+                await target.start()
+            except TargetUnavailable as exc:
+                self.target_errors[config.name] = str(exc)
+            self.targets[config.name] = target
+            self.capacity[config.name] = _Capacity(config)
+
+    async def _close(self) -> None:
+        for target in self.targets.values():
+            try:
+                await target.close()
+            except Exception:
+                log.exception("closing target %s failed", target.name)
+        for handle in self.logs.values():
+            handle.close()
+        await asyncio.to_thread(self.store.cache.flush)
+
+    # -- graph walking -------------------------------------------------------------------
+
+    def _build_graph(self) -> None:
+        for edge in self.project.edges:
+            if edge.source in self.node_ids and edge.target in self.node_ids:
+                self.children[edge.source].append(edge.target)
+                self.in_edges[edge.target].append((edge.target_port, edge.source, edge.source_port))
+        for node_id in self.node_ids:
+            self.waiting[node_id] = len(self.in_edges[node_id])
+        for node_id in sorted(self.node_ids):
+            if self.waiting[node_id] == 0:
+                self._ready(node_id)
+
+    def _ready(self, node_id: str) -> None:
+        if self.cancelled.is_set():
+            self._finish(node_id, "cancelled", "the run was cancelled")
+            return
+        target = self.placement[node_id].name
+        if target in self.target_errors:
+            self._finish(node_id, "failed", self.target_errors[target])
+            return
+        self.queues[target].append(node_id)
+        self._pump(target)
+
+    def _pump(self, target: str) -> None:
+        queue = self.queues[target]
+        capacity = self.capacity[target]
+        # Strict FIFO: a large node at the head is not starved by small ones behind it.
+        while queue:
+            if self.outcomes[queue[0]].state != "pending":  # cancelled while it waited
+                queue.popleft()
+                continue
+            profile = self.project.profiles[self.project.nodes[queue[0]].profile]
+            # Placement guarantees the profile fits the target when it is idle.
+            if not capacity.fits(profile):
+                return
+            node_id = queue.popleft()
+            capacity.take(profile, +1)
+            self.tasks[node_id] = asyncio.create_task(self._run_node(node_id))
+
+    def _finish(self, node_id: str, state: str, message: str = "", record: Any = None) -> None:
+        # A worklist, not recursion: a failure at the top of a 10k-deep chain skips it all.
+        work = [(node_id, state, message, record)]
+        while work:
+            node_id, state, message, record = work.pop()
+            outcome = self.outcomes[node_id]
+            if outcome.state in ("succeeded", "cached", "failed", "skipped", "cancelled"):
+                continue
+            outcome.state = state
+            if state in ("failed", "skipped", "cancelled") and message and not outcome.error:
+                outcome.error = message
+            if record is None:
+                record = self._record(node_id, state)
+            self.engine.emit(
+                NodeStateChanged(
+                    self.run_id, node_id, state, outcome.attempts, time.time(), message, record
+                )
+            )
+            self.done_count += 1
+            self.engine.emit(
+                Progress(self.run_id, self.done_count, len(self.node_ids), len(self.tasks))
+            )
+            for child in self.children[node_id]:
+                self.waiting[child] -= 1
+                if self.outcomes[child].state != "pending":
+                    continue
+                if state in ("succeeded", "cached"):
+                    if self.waiting[child] == 0:
+                        self._ready(child)
+                else:
+                    why = "cancelled" if state == "cancelled" else "skipped"
+                    work.append((child, why, f"upstream node {node_id!r} {state}", None))
+        if self.done_count == len(self.node_ids):
+            self.done.set()
+        elif time.monotonic() - self.last_flush > CACHE_FLUSH_S:
+            # So that a crashed process still reuses most of what it finished.
+            self.last_flush = time.monotonic()
+            self.store.cache.flush()
+
+    def _record(self, node_id: str, state: str, **extra: Any) -> TaskRecord:
+        node = self.project.nodes[node_id]
+        outcome = self.outcomes[node_id]
+        config = self.placement.get(node_id)
+        fields: dict[str, Any] = {
+            "node_id": node_id,
+            "node_kind": node.kind,
+            "target": config.name if config else "",
+            "target_kind": config.kind if config else "",
+            "profile": node.profile,
+            "cache_key": outcome.cache_key,
+            "code_identity": "",
+            "attempt": outcome.attempts,
+            "status": state,
+            "started_at": outcome.started_at,
+            "ended_at": outcome.ended_at or time.time(),
+            "exit_code": outcome.exit_code,
+            "error": outcome.error,
+            "params": node.effective_params(),
+        }
+        fields.update(extra)
+        return TaskRecord(**fields)
+
+    # -- one node ------------------------------------------------------------------------
+
+    async def _run_node(self, node_id: str) -> None:
+        node = self.project.nodes[node_id]
+        profile = self.project.profiles[node.profile]
+        target_name = self.placement[node_id].name
+        try:
+            await self._run_attempts(node)
+        except asyncio.CancelledError:
+            self.outcomes[node_id].ended_at = time.time()
+            self._finish(node_id, "cancelled", "the run was cancelled")
+        except Exception as exc:  # an engine bug must still end the node, never hang the run
+            log.exception("node %s crashed the engine", node_id)
+            self.outcomes[node_id].error = f"internal error: {type(exc).__name__}: {exc}"
+            self._finish(node_id, "failed", self.outcomes[node_id].error)
+        finally:
+            self.tasks.pop(node_id, None)
+            self.capacity[target_name].take(profile, -1)
+            self._pump(target_name)
+
+    async def _run_attempts(self, node: Node) -> None:
+        outcome = self.outcomes[node.id]
+        target = self.targets[self.placement[node.id].name]
+        params = node.effective_params()
+        inputs = self._inputs(node)
+        outcome.started_at = time.time()
+        code = await target.code_identity(node, params, self.project_dir)
+        outcome.cache_key = hash_value(
+            {
+                "kind": node.kind,
+                "params": params,
+                "outputs": [p.to_dict() for p in node.output_ports()],
+                "map_over": node.map_over,
+                "code": code,
+                "inputs": {port: art.sha256 for port, art in sorted(inputs.items())},
+            }
+        )
+        input_refs = tuple(self._input_refs(node))
+        if self.use_cache and await self._from_cache(node, code, input_refs):
+            return
+        self._state(node.id, "running", 1)
+        previous = self._previous_outputs(node)
+        max_attempts = node.retries.count + 1
+        for attempt in range(1, max_attempts + 1):
+            outcome.attempts = attempt
+            error, retryable = await self._attempt(node, target, params, inputs, previous, attempt)
+            if error is None:
+                outcome.ended_at = time.time()
+                outcome.error = None
+                self.store.cache.put(
+                    outcome.cache_key,
+                    node.id,
+                    self.run_id,
+                    list(outcome.outputs.values()),
+                    outcome.metrics,
+                )
+                self._finish(
+                    node.id,
+                    "succeeded",
+                    record=self._record(
+                        node.id,
+                        "succeeded",
+                        code_identity=code,
+                        inputs=input_refs,
+                        outputs=tuple(outcome.outputs.values()),
+                        metrics=outcome.metrics,
+                    ),
+                )
+                return
+            outcome.error = error
+            if not retryable or attempt == max_attempts or self.cancelled.is_set():
+                break
+            delay = node.retries.delay(attempt + 1)
+            self._log(
+                node.id, f"attempt {attempt} failed: {error}; retrying in {delay:g} s", "engine"
+            )
+            self._state(node.id, "retrying", attempt, error)
+            await asyncio.sleep(delay)
+            self._state(node.id, "running", attempt + 1)
+        outcome.ended_at = time.time()
+        self._finish(
+            node.id,
+            "failed",
+            outcome.error or "failed",
+            record=self._record(node.id, "failed", code_identity=code, inputs=input_refs),
+        )
+
+    async def _attempt(
+        self,
+        node: Node,
+        target: Target,
+        params: dict[str, Any],
+        inputs: dict[str, InputArtifact],
+        previous: dict[str, InputArtifact],
+        attempt: int,
+    ) -> tuple[str | None, bool]:
+        """One attempt; returns (error or None, whether a retry may help)."""
+        outcome = self.outcomes[node.id]
+        spec = TaskSpec(
+            run_id=self.run_id,
+            node=node,
+            params=params,
+            inputs=inputs,
+            output_ports={p.name: p.type for p in node.output_ports()},
+            profile=self.project.profiles[node.profile],
+            attempt=attempt,
+            work_dir=self.store.attempt_dir(self.run_id, node.id, attempt),
+            project_dir=self.project_dir,
+            log=lambda line, stream="stdout": self._log(node.id, line, stream),
+            cancelled=threading.Event(),
+            timeout_s=node.timeout_s,
+            previous_outputs=previous,
+        )
+        if self.cancelled.is_set():
+            spec.cancelled.set()
+        try:
+            work = target.execute_map(spec) if node.map_over else target.execute(spec)
+            if node.timeout_s is not None:
+                result = await asyncio.wait_for(work, node.timeout_s)
+            else:
+                result = await work
+        except TimeoutError:
+            spec.cancelled.set()
+            return f"timed out after {node.timeout_s:g} s", True
+        except asyncio.CancelledError:
+            spec.cancelled.set()
+            raise
+        except TaskFailed as exc:
+            outcome.exit_code = exc.exit_code
+            return str(exc), exc.retryable
+        except TargetUnavailable as exc:
+            return str(exc), True
+        outcome.exit_code = result.exit_code
+        try:
+            outcome.outputs = await self._collect(node, result)
+        except (TaskFailed, OSError) as exc:
+            return str(exc), False
+        outcome.metrics = result.metrics
+        return None, False
+
+    async def _collect(self, node: Node, result: TaskResult) -> dict[str, ArtifactRef]:
+        ports = {p.name: p for p in node.output_ports()}
+        missing = [p for p in ports.values() if p.required and p.name not in result.outputs]
+        if missing:
+            raise TaskFailed(
+                "did not produce required output(s) " + ", ".join(p.name for p in missing),
+                retryable=False,
+            )
+        unknown = sorted(set(result.outputs) - set(ports))
+        if unknown:
+            raise TaskFailed(f"produced undeclared output(s) {', '.join(unknown)}", retryable=False)
+        if not result.outputs:
+            return {}
+
+        def collect() -> dict[str, ArtifactRef]:
+            return {
+                port: self.store.collect(self.run_id, node.id, port, ports[port].type, value)
+                for port, value in result.outputs.items()
+            }
+
+        if all(_is_scalar(v) for v in result.outputs.values()):
+            return collect()  # a few bytes each: a thread hop would cost more than the write
+        return await asyncio.to_thread(collect)
+
+    async def _from_cache(self, node: Node, code: str, input_refs: tuple[ArtifactRef, ...]) -> bool:
+        outcome = self.outcomes[node.id]
+        hit = self.store.cache.get(outcome.cache_key)
+        if hit is None:
+            return False
+        run_id, refs, metrics = hit
+        if not all(_exists(ref) for ref in refs):
+            return False
+        outcome.outputs = {ref.port: ref for ref in refs}
+        outcome.ended_at = time.time()
+        self._finish(
+            node.id,
+            "cached",
+            f"reused from run {run_id}",
+            record=self._record(
+                node.id,
+                "cached",
+                code_identity=code,
+                inputs=input_refs,
+                outputs=tuple(refs),
+                cached_from_run=run_id,
+                metrics=metrics,
+            ),
+        )
+        return True
+
+    def _inputs(self, node: Node) -> dict[str, InputArtifact]:
+        inputs = {}
+        for port, source, source_port in self.in_edges[node.id]:
+            ref = self.outcomes[source].outputs[source_port]
+            port_type = next((p.type for p in node.input_ports() if p.name == port), ref.type)
+            inputs[port] = _staged(port, port_type, ref)
+        return inputs
+
+    def _input_refs(self, node: Node) -> list[ArtifactRef]:
+        refs = []
+        for port, source, source_port in self.in_edges[node.id]:
+            ref = self.outcomes[source].outputs[source_port]
+            refs.append(ArtifactRef(port, ref.type, ref.uri, ref.sha256, ref.size, ref.kind))
+        return refs
+
+    def _previous_outputs(self, node: Node) -> dict[str, InputArtifact]:
+        if self.latest is None:
+            self.latest = self.store.cache.latest_all()
+        latest = self.latest.get(node.id)
+        if latest is None:
+            return {}
+        return {ref.port: _staged(ref.port, ref.type, ref) for ref in latest[1] if _exists(ref)}
+
+    # -- events --------------------------------------------------------------------------
+
+    def _state(self, node_id: str, state: str, attempt: int, message: str = "") -> None:
+        self.outcomes[node_id].state = state
+        self.engine.emit(
+            NodeStateChanged(self.run_id, node_id, state, attempt, time.time(), message)
+        )
+
+    def _log(self, node_id: str, line: str, stream: str = "stdout") -> None:
+        if threading.get_ident() != self.loop_thread and self.loop is not None:
+            self.loop.call_soon_threadsafe(self._log, node_id, line, stream)
+            return
+        line = line.rstrip("\n")
+        self.outcomes[node_id].tail.append(line)
+        handle = self.logs.get(node_id)
+        if handle is None:
+            folder = self.run_dir / node_id
+            folder.mkdir(parents=True, exist_ok=True)
+            handle = self.logs[node_id] = open(folder / "log.txt", "a", encoding="utf-8")
+        handle.write(line + "\n")
+        self.engine.emit(LogLine(self.run_id, node_id, line, stream, time.time()))  # type: ignore[arg-type]
+
+    def _finish_run(self, started: float) -> RunResult:
+        states = {o.state for o in self.outcomes.values()}
+        if "failed" in states or "skipped" in states:
+            status = "failed"
+        elif "cancelled" in states or self.cancelled.is_set():
+            status = "cancelled"
+        else:
+            status = "succeeded"
+        failed = [n for n, o in sorted(self.outcomes.items()) if o.state == "failed"]
+        summary = {
+            "run_id": self.run_id,
+            "project": self.project.name,
+            "project_version": self.project.version(),
+            "status": status,
+            "duration_s": round(time.time() - started, 3),
+            "run_dir": str(self.run_dir),
+            "counts": _count(self.outcomes),
+            "failed": [
+                {
+                    "node": n,
+                    "error": self.outcomes[n].error,
+                    "exit_code": self.outcomes[n].exit_code,
+                    "attempts": self.outcomes[n].attempts,
+                    "last_log_lines": list(self.outcomes[n].tail),
+                }
+                for n in failed
+            ],
+            "nodes": {
+                n: {
+                    "state": o.state,
+                    "attempts": o.attempts,
+                    "error": o.error,
+                    "exit_code": o.exit_code,
+                    "outputs": {p: r.uri for p, r in o.outputs.items()},
+                }
+                for n, o in sorted(self.outcomes.items())
+            },
+            "trigger": self.trigger,
+        }
+        _write_json(self.run_dir / "run.json", summary)
+        self.engine.emit(RunFinished(self.run_id, status, time.time(), summary))
+        return RunResult(self.run_id, status, self.run_dir, self.outcomes, summary)
+
+
+def _staged(port: str, port_type: str, ref: ArtifactRef) -> InputArtifact:
+    return InputArtifact(
+        port=port, type=port_type, path=artifact_path(ref), sha256=ref.sha256, kind=ref.kind
+    )
+
+
+def _is_scalar(value: Any) -> bool:
+    return (
+        value is None
+        or isinstance(value, (bool, int, float))
+        or (isinstance(value, str) and len(value) < 4096)
+    )
+
+
+def _exists(ref: ArtifactRef) -> bool:
+    try:
+        return artifact_path(ref).exists()
+    except ValueError:
+        return True  # remote artifacts (s3://) are checked by the target that reads them
+
+
+def _with_upstream(project: Project, only: set[str]) -> set[str]:
+    unknown = sorted(only - set(project.nodes))
+    if unknown:
+        raise ValueError(f"no such node(s) to run: {', '.join(unknown)}")
+    parents: dict[str, list[str]] = defaultdict(list)
+    for edge in project.edges:
+        parents[edge.target].append(edge.source)
+    selected, stack = set(), list(only)
+    while stack:
+        node_id = stack.pop()
+        if node_id not in selected:
+            selected.add(node_id)
+            stack.extend(parents[node_id])
+    return selected
+
+
+def _count(outcomes: dict[str, NodeOutcome]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for outcome in outcomes.values():
+        counts[outcome.state] += 1
+    return dict(sorted(counts.items()))
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    os.replace(tmp, path)

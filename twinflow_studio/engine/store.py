@@ -1,0 +1,185 @@
+"""The run store: every output becomes a content-hashed artifact under
+``<project dir>/.twinflow/runs/<run id>/<node id>/<port>``, and a cache index maps a node's
+cache key to the artifacts it produced."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from twinflow_studio.engine.events import ArtifactRef
+from twinflow_studio.project.hashing import canonical_json, hash_path, path_size
+
+
+class RunStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.runs = root / "runs"
+        self.runs.mkdir(parents=True, exist_ok=True)
+        self.cache = CacheIndex(root / "cache.sqlite")
+        self._value_dirs: set[str] = set()
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.runs / run_id
+
+    def attempt_dir(self, run_id: str, node_id: str, attempt: int) -> Path:
+        return self.runs / run_id / node_id / f"attempt-{attempt}"
+
+    def collect(
+        self, run_id: str, node_id: str, port: str, port_type: str, value: Any
+    ) -> ArtifactRef:
+        """Move (or write) one output into its final place and hash it."""
+        if not isinstance(value, Path):
+            return self._collect_value(run_id, node_id, port, port_type, value)
+        if not value.exists():
+            raise FileNotFoundError(f"output {port!r}: {value} does not exist")
+        final_dir = self.runs / run_id / node_id / "outputs"
+        final_dir.mkdir(parents=True, exist_ok=True)
+        suffix = "" if value.is_dir() else "".join(value.suffixes[-1:])
+        dest = final_dir / f"{port}{suffix}"
+        if dest.exists():
+            _remove(dest)
+        if _inside(value, self.runs / run_id / node_id):
+            value.rename(dest)
+        elif value.is_dir():
+            shutil.copytree(value, dest)
+        else:
+            shutil.copy2(value, dest)
+        return ArtifactRef(
+            port=port,
+            type=port_type,
+            uri=dest.resolve().as_uri(),
+            sha256=hash_path(dest),
+            size=path_size(dest),
+            kind="dir" if dest.is_dir() else "file",
+        )
+
+    def _collect_value(
+        self, run_id: str, node_id: str, port: str, port_type: str, value: Any
+    ) -> ArtifactRef:
+        # All of a run's values share one folder ('~' cannot occur in a node id), which saves
+        # two directory creations per node: most of the cost of a small value.
+        folder = self.runs / run_id / "values"
+        if run_id not in self._value_dirs:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._value_dirs.add(run_id)
+        data = canonical_json(value).encode("utf-8")
+        dest = folder / f"{node_id}~{port}.json"
+        dest.write_bytes(data)
+        return ArtifactRef(
+            port=port,
+            type=port_type,
+            uri=dest.absolute().as_uri(),
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            kind="value",
+        )
+
+    def close(self) -> None:
+        self.cache.close()
+
+
+def artifact_path(ref: ArtifactRef) -> Path:
+    if not ref.uri.startswith("file://"):
+        raise ValueError(f"artifact {ref.port!r} is not local: {ref.uri}")
+    from urllib.parse import unquote, urlparse
+
+    return Path(unquote(urlparse(ref.uri).path))
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+class CacheIndex:
+    """cache key -> (run id, outputs). Committed in batches: a crash loses at most the last
+    uncommitted entries, which only means those nodes run again."""
+
+    def __init__(self, path: Path) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, node_id TEXT, run_id TEXT,"
+            " outputs TEXT, metrics TEXT)"
+        )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS latest (node_id TEXT PRIMARY KEY, run_id TEXT,"
+            " outputs TEXT)"
+        )
+        self._pending: dict[str, tuple[str, str, str, str, str]] = {}
+        self._pending_latest: dict[str, tuple[str, str]] = {}
+
+    def get(self, key: str) -> tuple[str, list[ArtifactRef], dict[str, Any]] | None:
+        with self._lock:
+            entry = self._pending.get(key)
+            if entry is not None:
+                return entry[2], _refs(entry[3]), json.loads(entry[4])
+            row = self._db.execute(
+                "SELECT run_id, outputs, metrics FROM cache WHERE key=?", (key,)
+            ).fetchone()
+        if row is None:
+            return None
+        return row[0], _refs(row[1]), json.loads(row[2])
+
+    def latest_all(self) -> dict[str, tuple[str, list[ArtifactRef]]]:
+        """Every node's last successful outputs, read in one query at the start of a run."""
+        with self._lock:
+            rows = self._db.execute("SELECT node_id, run_id, outputs FROM latest").fetchall()
+            rows += [(n, r, o) for n, (r, o) in self._pending_latest.items()]
+        return {node_id: (run_id, _refs(outputs)) for node_id, run_id, outputs in rows}
+
+    def put(
+        self,
+        key: str,
+        node_id: str,
+        run_id: str,
+        outputs: list[ArtifactRef],
+        metrics: dict[str, Any],
+    ) -> None:
+        encoded = json.dumps([asdict(o) for o in outputs])
+        with self._lock:
+            self._pending[key] = (key, node_id, run_id, encoded, json.dumps(metrics, default=str))
+            self._pending_latest[node_id] = (run_id, encoded)
+
+    def flush(self) -> None:
+        with self._lock:
+            if not self._pending and not self._pending_latest:
+                return
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO cache VALUES (?,?,?,?,?)", list(self._pending.values())
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO latest VALUES (?,?,?)",
+                [(n, r, o) for n, (r, o) in self._pending_latest.items()],
+            )
+            self._db.execute("COMMIT")
+            self._pending.clear()
+            self._pending_latest.clear()
+
+    def close(self) -> None:
+        self.flush()
+        self._db.close()
+
+
+def _refs(encoded: str) -> list[ArtifactRef]:
+    return [ArtifactRef(**item) for item in json.loads(encoded)]

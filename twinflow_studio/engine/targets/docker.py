@@ -1,0 +1,222 @@
+"""Local Docker target: one container per attempt, through the docker SDK.
+
+Inputs are bind-mounted read-only at ``/twinflow/inputs/<port>``; the container writes each
+output to ``/twinflow/outputs/<port>``. Limits come from the hardware profile. Containers are
+never privileged, and are removed when the attempt ends, whatever the outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from twinflow_studio.engine.command import render_command
+from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
+from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
+from twinflow_studio.project.hashing import hash_value
+from twinflow_studio.project.model import Node, TargetConfig
+
+INPUTS_DIR = "/twinflow/inputs"
+OUTPUTS_DIR = "/twinflow/outputs"
+
+
+class DockerTarget(Target):
+    kind = "docker"
+
+    def __init__(self, config: TargetConfig) -> None:
+        super().__init__(config)
+        self._client: Any = None
+        self._image_ids: dict[str, str] = {}
+
+    @property
+    def base_url(self) -> str:
+        return str(
+            self.config.options.get("base_url")
+            or os.environ.get("DOCKER_HOST")
+            or "unix:///var/run/docker.sock"
+        )
+
+    async def start(self) -> None:
+        import docker
+
+        def connect() -> Any:
+            client = docker.DockerClient(base_url=self.base_url, timeout=60)
+            client.ping()
+            return client
+
+        try:
+            self._client = await asyncio.to_thread(connect)
+        except Exception as exc:  # docker raises DockerException, requests errors, OSError
+            raise TargetUnavailable(
+                f"target {self.name!r}: cannot reach the Docker engine at {self.base_url} "
+                f"({_short(exc)}). Is dockerd running, and may this user use its socket?"
+            ) from exc
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await asyncio.to_thread(self._client.close)
+
+    async def code_identity(self, node: Node, params: dict[str, Any], project_dir: Path) -> str:
+        image = str(params.get("image", ""))
+        return hash_value({"image": await self._image_id(image)})
+
+    async def _image_id(self, image: str) -> str:
+        if image not in self._image_ids:
+            import docker.errors
+
+            try:
+                found = await asyncio.to_thread(self._client.images.get, image)
+            except docker.errors.ImageNotFound:
+                raise TaskFailed(
+                    f"image {image!r} is not on the Docker engine at {self.base_url}; build "
+                    "or pull it first (no registry is contacted during a run)",
+                    retryable=False,
+                ) from None
+            except docker.errors.APIError as exc:
+                raise TaskFailed(f"cannot inspect image {image!r}: {_short(exc)}") from exc
+            self._image_ids[image] = found.id
+        return self._image_ids[image]
+
+    async def execute(self, spec: TaskSpec) -> TaskResult:
+        image = str(spec.params["image"])
+        await self._image_id(image)
+        outputs_dir = spec.work_dir / "outputs"
+        outputs_dir.mkdir(parents=True, exist_ok=True)
+        command = render_command(
+            list(spec.params.get("command") or []),
+            inputs={port: f"{INPUTS_DIR}/{port}" for port in spec.inputs},
+            outputs={port: f"{OUTPUTS_DIR}/{port}" for port in spec.output_ports},
+            params=spec.params,
+        )
+        kwargs = self._container_kwargs(spec, image, command, outputs_dir)
+        container = await asyncio.to_thread(self._create, kwargs)
+        stop_logs = threading.Event()
+        try:
+            await asyncio.to_thread(container.start)
+            log_thread = threading.Thread(
+                target=_stream_logs, args=(container, spec, stop_logs), daemon=True
+            )
+            log_thread.start()
+            status = await asyncio.to_thread(container.wait)
+            await asyncio.to_thread(log_thread.join, 10)
+            state = (await asyncio.to_thread(self._inspect, container)).get("State", {})
+        except asyncio.CancelledError:
+            await asyncio.shield(asyncio.to_thread(_kill_and_remove, container))
+            raise
+        finally:
+            stop_logs.set()
+        await asyncio.to_thread(_kill_and_remove, container)
+        exit_code = int(status.get("StatusCode", -1))
+        if state.get("OOMKilled"):
+            raise TaskFailed(
+                f"container was killed for running out of memory (limit {spec.profile.memory_mib}"
+                f" MiB from hardware profile {spec.profile.name!r}); exit code {exit_code}",
+                exit_code=exit_code,
+                retryable=False,
+            )
+        if exit_code != 0:
+            raise TaskFailed(f"container exited with code {exit_code}", exit_code=exit_code)
+        found = {}
+        for port in spec.output_ports:
+            path = outputs_dir / port
+            if path.exists():
+                found[port] = path
+        return TaskResult(outputs=found, exit_code=exit_code)
+
+    def _container_kwargs(
+        self, spec: TaskSpec, image: str, command: list[str], outputs_dir: Path
+    ) -> dict[str, Any]:
+        import docker.types
+
+        mounts = [
+            docker.types.Mount(f"{INPUTS_DIR}/{port}", str(art.path), type="bind", read_only=True)
+            for port, art in spec.inputs.items()
+        ]
+        mounts.append(docker.types.Mount(OUTPUTS_DIR, str(outputs_dir), type="bind"))
+        env = {str(k): str(v) for k, v in (spec.params.get("env") or {}).items()}
+        env.update(
+            TWINFLOW_INPUTS=INPUTS_DIR,
+            TWINFLOW_OUTPUTS=OUTPUTS_DIR,
+            TWINFLOW_RUN_ID=spec.run_id,
+            TWINFLOW_NODE_ID=spec.node.id,
+            TWINFLOW_ATTEMPT=str(spec.attempt),
+        )
+        memory = f"{spec.profile.memory_mib}m"
+        kwargs: dict[str, Any] = {
+            "image": image,
+            "command": command or None,
+            "environment": env,
+            "mounts": mounts,
+            "network_mode": str(spec.params.get("network") or "none"),
+            "nano_cpus": int(spec.profile.vcpus * 1e9),
+            "mem_limit": memory,
+            "memswap_limit": memory,  # no swap: over the limit means OOM, not slow
+            "privileged": False,
+            "security_opt": ["no-new-privileges"],
+            "labels": {
+                "twinflow.run": spec.run_id,
+                "twinflow.node": spec.node.id,
+                "twinflow.attempt": str(spec.attempt),
+            },
+            "detach": True,
+        }
+        if hasattr(os, "getuid"):
+            # Outputs land in the user's run store owned by the user, not by root.
+            kwargs["user"] = f"{os.getuid()}:{os.getgid()}"
+        if spec.params.get("workdir"):
+            kwargs["working_dir"] = str(spec.params["workdir"])
+        if spec.profile.gpus:
+            kwargs["device_requests"] = [
+                docker.types.DeviceRequest(count=spec.profile.gpus, capabilities=[["gpu"]])
+            ]
+        return kwargs
+
+    def _create(self, kwargs: dict[str, Any]) -> Any:
+        import docker.errors
+
+        try:
+            return self._client.containers.create(**kwargs)
+        except docker.errors.APIError as exc:
+            raise TaskFailed(
+                f"cannot create the container: {_short(exc)}", retryable=False
+            ) from exc
+
+    def _inspect(self, container: Any) -> dict[str, Any]:
+        container.reload()
+        return dict(container.attrs)
+
+
+def _stream_logs(container: Any, spec: TaskSpec, stop: threading.Event) -> None:
+    try:
+        pending = b""
+        for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                spec.log(line.decode("utf-8", "replace"), "stdout")
+            if stop.is_set():
+                break
+        if pending:
+            spec.log(pending.decode("utf-8", "replace"), "stdout")
+    except Exception as exc:  # the container may vanish under a cancel
+        if not stop.is_set():
+            spec.log(f"log stream ended: {_short(exc)}", "engine")
+
+
+def _kill_and_remove(container: Any) -> None:
+    import docker.errors
+
+    try:
+        container.remove(force=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError:
+        pass
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

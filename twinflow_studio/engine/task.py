@@ -1,0 +1,63 @@
+"""What an in-process executor sees of the task it runs."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class InputArtifact:
+    """An input as staged for a task: a file or directory in the run store, or a JSON value."""
+
+    port: str
+    type: str
+    path: Path
+    sha256: str
+    kind: str = "file"
+
+    def load(self) -> Any:
+        """The value in its natural Python form for the port type."""
+        if self.type == "json" or self.kind == "value":
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        if self.type == "dataframe":
+            from twinflow_studio.engine.dataframes import read_dataframe
+
+            return read_dataframe(self.path)
+        return self.path
+
+
+@dataclass
+class TaskContext:
+    """Handed to an executor. ``output_dir`` is private to this attempt; an executor returns
+    ``{port: value}`` where a value is a path (file or directory) or a JSON-able object."""
+
+    run_id: str
+    node_id: str
+    node_kind: str
+    params: dict[str, Any]
+    inputs: dict[str, InputArtifact]
+    output_ports: dict[str, str]
+    output_dir: Path
+    project_dir: Path
+    log: Callable[[str], None]
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    # Outputs of this node's last successful run, by port (for sequential updating).
+    previous_outputs: dict[str, InputArtifact] = field(default_factory=dict)
+    attempt: int = 1
+    # Figures an executor wants recorded with the task (lineage: ModelVersion metrics).
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def check_cancelled(self) -> None:
+        """Long executors call this between steps; it raises when the run was cancelled."""
+        if self.cancelled.is_set():
+            raise TaskCancelled(self.node_id)
+
+
+class TaskCancelled(Exception):
+    def __init__(self, node_id: str) -> None:
+        super().__init__(f"node {node_id!r} was cancelled")

@@ -1,0 +1,67 @@
+"""The core node kinds: containers, Python callables and data sources."""
+
+from __future__ import annotations
+
+from twinflow_studio.project.kinds import NodeKind, ParamSpec, PortSpec, register_kind
+
+CONTAINER = register_kind(
+    NodeKind(
+        name="container",
+        label="Container task",
+        category="Tasks",
+        doc=(
+            "Runs a command in a container image. Inputs are mounted read-only at "
+            "/twinflow/inputs/<port>; the command writes each output to "
+            "/twinflow/outputs/<port> (a file or a directory). In the command, {inputs.PORT}, "
+            "{outputs.PORT} and {params.KEY} are replaced by paths and values."
+        ),
+        params=(
+            ParamSpec("image", "str", required=True, doc="Image name or id"),
+            ParamSpec("command", "list", default=[], doc="Argument list; no shell unless written"),
+            ParamSpec("env", "dict", default={}, doc="Environment variables"),
+            ParamSpec("workdir", "str", default="", doc="Working directory in the container"),
+            ParamSpec("network", "str", default="none", choices=("none", "host")),
+        ),
+        user_ports=True,
+        user_params=True,
+        target_kinds=("docker", "batch"),
+    )
+)
+
+PYTHON = register_kind(
+    NodeKind(
+        name="python",
+        label="Python model",
+        category="Models",
+        doc=(
+            "Calls a Python function by import path ('package.module:function') in the "
+            "engine's worker pool. Each input port is passed as a keyword argument (json: "
+            "the value; file: a pathlib.Path; dataframe: a pandas DataFrame), followed by the "
+            "node's 'kwargs'. It returns a dict of output port to value (or one value when "
+            "the node has a single output); a file output is a path the function wrote."
+        ),
+        params=(
+            ParamSpec("callable", "str", required=True, doc="module:function"),
+            ParamSpec("kwargs", "dict", default={}, doc="Extra keyword arguments"),
+        ),
+        user_ports=True,
+        target_kinds=("inprocess",),
+        executor="twinflow_studio.engine.executors:run_python_callable",
+    )
+)
+
+DATA_SOURCE = register_kind(
+    NodeKind(
+        name="datasource",
+        label="Data source",
+        category="Data",
+        doc=(
+            "A file or folder (CSV, Parquet, anything) relative to the project folder, or an "
+            "s3:// URI. Its content hash decides whether downstream nodes rerun."
+        ),
+        params=(ParamSpec("path", "str", required=True, doc="Path or s3:// URI"),),
+        outputs=(PortSpec("data", "file"),),
+        target_kinds=("inprocess",),
+        executor="twinflow_studio.engine.executors:run_datasource",
+    )
+)

@@ -1,0 +1,342 @@
+"""`.twin` files: UTF-8 JSON, deterministic key order, atomic save, schema migrations.
+
+Loading only parses JSON into plain data classes: nothing is imported, executed or unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from twinflow_studio.project.errors import TwinFileError
+from twinflow_studio.project.model import (
+    Edge,
+    HardwareProfile,
+    Node,
+    Port,
+    Project,
+    RetryPolicy,
+    TargetConfig,
+)
+
+FORMAT = "twinflow-studio"
+SCHEMA_VERSION = 2
+
+
+def semantic_to_dict(project: Project) -> dict[str, Any]:
+    """What the project means (its version hashes this): everything but the layout."""
+    return {
+        "project": {
+            "name": project.name,
+            "description": project.description,
+            "settings": project.settings,
+        },
+        "profiles": {
+            name: {"vcpus": p.vcpus, "memory_mib": p.memory_mib, "gpus": p.gpus, "arch": p.arch}
+            for name, p in sorted(project.profiles.items())
+        },
+        "targets": {
+            name: {
+                "kind": t.kind,
+                "vcpus": t.vcpus,
+                "memory_mib": t.memory_mib,
+                "gpus": t.gpus,
+                "arch": t.arch,
+                "options": t.options,
+            }
+            for name, t in sorted(project.targets.items())
+        },
+        "nodes": [_node_to_dict(n) for n in sorted(project.nodes.values(), key=lambda n: n.id)],
+        "edges": sorted(
+            (e.to_dict() for e in project.edges),
+            key=lambda e: (e["target"], e["target_port"], e["source"], e["source_port"]),
+        ),
+        "triggers": sorted(project.triggers, key=lambda t: str(t.get("id", ""))),
+    }
+
+
+def _node_to_dict(node: Node) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": node.id,
+        "kind": node.kind,
+        "name": node.name,
+        "params": node.params,
+        "inputs": [p.to_dict() for p in node.inputs],
+        "outputs": [p.to_dict() for p in node.outputs],
+        "profile": node.profile,
+        "retries": {
+            "count": node.retries.count,
+            "backoff_s": node.retries.backoff_s,
+            "backoff_factor": node.retries.backoff_factor,
+        },
+    }
+    if node.target is not None:
+        data["target"] = node.target
+    if node.timeout_s is not None:
+        data["timeout_s"] = node.timeout_s
+    if node.map_over is not None:
+        data["map_over"] = node.map_over
+    return data
+
+
+def to_document(project: Project) -> dict[str, Any]:
+    doc = {"format": FORMAT, "schema_version": SCHEMA_VERSION}
+    doc.update(semantic_to_dict(project))
+    doc["layout"] = project.layout
+    return doc
+
+
+def dumps(project: Project) -> str:
+    return json.dumps(to_document(project), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def save(project: Project, path: str | os.PathLike[str]) -> None:
+    """Write atomically: a crash leaves either the old file or the new one, never half."""
+    target = Path(path)
+    data = dumps(project).encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # some platforms cannot open a directory; the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def load(path: str | os.PathLike[str]) -> Project:
+    file = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise TwinFileError(file, "no such file") from None
+    except IsADirectoryError:
+        raise TwinFileError(file, "is a folder, not a .twin file") from None
+    except OSError as exc:
+        raise TwinFileError(file, f"cannot be read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TwinFileError(file, f"is not UTF-8 text (byte {exc.start})") from None
+    return loads(text, file)
+
+
+def loads(text: str, file: str = "<memory>") -> Project:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TwinFileError(
+            file, f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    if not isinstance(doc, dict):
+        raise TwinFileError(file, "the top level must be a JSON object")
+    if doc.get("format") != FORMAT:
+        raise TwinFileError(
+            file, f'"format" must be "{FORMAT}" (found {json.dumps(doc.get("format"))})'
+        )
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise TwinFileError(file, '"schema_version" must be a positive whole number')
+    if version > SCHEMA_VERSION:
+        raise TwinFileError(
+            file,
+            f"schema_version {version} was written by a newer TwinFlow Studio; this one reads "
+            f"up to {SCHEMA_VERSION}",
+        )
+    while version < SCHEMA_VERSION:
+        doc = MIGRATIONS[version](doc)
+        version = doc["schema_version"]
+    return _Reader(file).project(doc)
+
+
+def _migrate_1_to_2(doc: dict[str, Any]) -> dict[str, Any]:
+    """v1 (the prototype) kept nodes in an object keyed by id and retries as a bare count."""
+    doc = dict(doc)
+    nodes = doc.get("nodes", {})
+    if isinstance(nodes, dict):
+        converted = []
+        for node_id, node in nodes.items():
+            node = dict(node) if isinstance(node, dict) else node
+            if isinstance(node, dict):
+                node.setdefault("id", node_id)
+                if isinstance(node.get("retries"), int):
+                    node["retries"] = {"count": node["retries"]}
+                if "timeout" in node and "timeout_s" not in node:
+                    node["timeout_s"] = node.pop("timeout")
+            converted.append(node)
+        doc["nodes"] = converted
+    doc["schema_version"] = 2
+    return doc
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1_to_2}
+
+
+class _Reader:
+    """Turns a parsed document into a Project, naming the JSON path of anything malformed."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def fail(self, path: str, message: str) -> TwinFileError:
+        return TwinFileError(self.file, f"{path}: {message}")
+
+    def obj(self, value: Any, path: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected an object, found {_json_type(value)}")
+        return value
+
+    def lst(self, value: Any, path: str) -> list[Any]:
+        if not isinstance(value, list):
+            raise self.fail(path, f"expected a list, found {_json_type(value)}")
+        return value
+
+    def string(self, value: Any, path: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(path, f"expected a string, found {_json_type(value)}")
+        return value
+
+    def number(self, value: Any, path: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(path, f"expected a number, found {_json_type(value)}")
+        return value
+
+    def project(self, doc: dict[str, Any]) -> Project:
+        meta = self.obj(doc.get("project", {}), "project")
+        project = Project(
+            name=self.string(meta.get("name", "untitled"), "project.name"),
+            description=self.string(meta.get("description", ""), "project.description"),
+            settings=self.obj(meta.get("settings", {}), "project.settings"),
+        )
+        if "profiles" in doc:
+            project.profiles = {
+                name: self.profile(name, value, f"profiles.{name}")
+                for name, value in self.obj(doc["profiles"], "profiles").items()
+            }
+        if "targets" in doc:
+            project.targets = {
+                name: self.target(name, value, f"targets.{name}")
+                for name, value in self.obj(doc["targets"], "targets").items()
+            }
+        for i, raw in enumerate(self.lst(doc.get("nodes", []), "nodes")):
+            node = self.node(raw, f"nodes[{i}]")
+            if node.id in project.nodes:
+                raise self.fail(f"nodes[{i}].id", f"duplicate node id {node.id!r}")
+            project.nodes[node.id] = node
+        for i, raw in enumerate(self.lst(doc.get("edges", []), "edges")):
+            path = f"edges[{i}]"
+            edge = self.obj(raw, path)
+            project.edges.append(
+                Edge(
+                    *(
+                        self.string(edge.get(key), f"{path}.{key}")
+                        for key in ("source", "source_port", "target", "target_port")
+                    )
+                )
+            )
+        project.triggers = [
+            self.obj(t, f"triggers[{i}]")
+            for i, t in enumerate(self.lst(doc.get("triggers", []), "triggers"))
+        ]
+        project.layout = self.obj(doc.get("layout", {}), "layout")
+        return project
+
+    def profile(self, name: str, raw: Any, path: str) -> HardwareProfile:
+        value = self.obj(raw, path)
+        return HardwareProfile(
+            name=name,
+            vcpus=self.number(value.get("vcpus", 1.0), f"{path}.vcpus"),
+            memory_mib=int(self.number(value.get("memory_mib", 512), f"{path}.memory_mib")),
+            gpus=int(self.number(value.get("gpus", 0), f"{path}.gpus")),
+            arch=self.string(value.get("arch", "x86_64"), f"{path}.arch"),
+        )
+
+    def target(self, name: str, raw: Any, path: str) -> TargetConfig:
+        value = self.obj(raw, path)
+        return TargetConfig(
+            name=name,
+            kind=self.string(value.get("kind"), f"{path}.kind"),
+            vcpus=self.number(value.get("vcpus", 2.0), f"{path}.vcpus"),
+            memory_mib=int(self.number(value.get("memory_mib", 4096), f"{path}.memory_mib")),
+            gpus=int(self.number(value.get("gpus", 0), f"{path}.gpus")),
+            arch=self.string(value.get("arch", "x86_64"), f"{path}.arch"),
+            options=self.obj(value.get("options", {}), f"{path}.options"),
+        )
+
+    def ports(self, raw: Any, path: str) -> list[Port]:
+        ports = []
+        for i, item in enumerate(self.lst(raw, path)):
+            value = self.obj(item, f"{path}[{i}]")
+            required = value.get("required", True)
+            if not isinstance(required, bool):
+                raise self.fail(f"{path}[{i}].required", "expected true or false")
+            ports.append(
+                Port(
+                    name=self.string(value.get("name"), f"{path}[{i}].name"),
+                    type=self.string(value.get("type", "any"), f"{path}[{i}].type"),
+                    required=required,
+                )
+            )
+        return ports
+
+    def node(self, raw: Any, path: str) -> Node:
+        value = self.obj(raw, path)
+        retries_raw = self.obj(value.get("retries", {}), f"{path}.retries")
+        timeout = value.get("timeout_s")
+        target = value.get("target")
+        map_over = value.get("map_over")
+        return Node(
+            id=self.string(value.get("id"), f"{path}.id"),
+            kind=self.string(value.get("kind"), f"{path}.kind"),
+            name=self.string(value.get("name", ""), f"{path}.name"),
+            params=self.obj(value.get("params", {}), f"{path}.params"),
+            inputs=self.ports(value.get("inputs", []), f"{path}.inputs"),
+            outputs=self.ports(value.get("outputs", []), f"{path}.outputs"),
+            profile=self.string(value.get("profile", "default"), f"{path}.profile"),
+            target=None if target is None else self.string(target, f"{path}.target"),
+            retries=RetryPolicy(
+                count=int(self.number(retries_raw.get("count", 0), f"{path}.retries.count")),
+                backoff_s=self.number(
+                    retries_raw.get("backoff_s", 1.0), f"{path}.retries.backoff_s"
+                ),
+                backoff_factor=self.number(
+                    retries_raw.get("backoff_factor", 2.0), f"{path}.retries.backoff_factor"
+                ),
+            ),
+            timeout_s=None if timeout is None else self.number(timeout, f"{path}.timeout_s"),
+            map_over=None if map_over is None else self.string(map_over, f"{path}.map_over"),
+        )
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"

@@ -1,0 +1,272 @@
+"""Validation lists every problem at once, each with its node id and field path."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from typing import Any
+
+from twinflow_studio.project.errors import Problem, ValidationError
+from twinflow_studio.project.kinds import PARAM_TYPES, PORT_TYPES, get_kind, port_types_compatible
+from twinflow_studio.project.model import Node, Project
+from twinflow_studio.project.placement import PlacementError, resolve_target
+
+TARGET_KINDS = ("inprocess", "docker", "batch")
+TRIGGER_KINDS = ("new_data", "schedule", "drift", "manual")
+
+
+def validate(project: Project) -> list[Problem]:
+    problems: list[Problem] = []
+    problems += _check_profiles_and_targets(project)
+    for node in project.nodes.values():
+        problems += _check_node(project, node)
+    problems += _check_edges(project)
+    problems += _check_cycles(project)
+    problems += _check_triggers(project)
+    return problems
+
+
+def ensure_valid(project: Project) -> None:
+    problems = validate(project)
+    if problems:
+        raise ValidationError(problems)
+
+
+def _check_profiles_and_targets(project: Project) -> list[Problem]:
+    out = []
+    for name, p in project.profiles.items():
+        if p.vcpus <= 0:
+            out.append(Problem(f"profiles.{name}.vcpus", "must be greater than 0"))
+        if p.memory_mib <= 0:
+            out.append(Problem(f"profiles.{name}.memory_mib", "must be greater than 0"))
+        if p.gpus < 0:
+            out.append(Problem(f"profiles.{name}.gpus", "must not be negative"))
+    for name, t in project.targets.items():
+        if t.kind not in TARGET_KINDS:
+            out.append(
+                Problem(
+                    f"targets.{name}.kind",
+                    f"unknown target kind {t.kind!r} (known: {', '.join(TARGET_KINDS)})",
+                )
+            )
+        if t.vcpus <= 0 or t.memory_mib <= 0:
+            out.append(Problem(f"targets.{name}", "capacity (vcpus, memory_mib) must be positive"))
+    return out
+
+
+def _type_ok(expected: str, value: Any) -> bool:
+    if expected == "any" or value is None:
+        return True
+    if expected == "bool":
+        return isinstance(value, bool)
+    if expected == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, {"str": str, "list": list, "dict": dict}[expected])
+
+
+def check_param(node: Node, key: str, value: Any) -> str | None:
+    """Why ``value`` is not acceptable for ``node``'s parameter ``key`` (None when it is)."""
+    kind = get_kind(node.kind)
+    if kind is None:
+        return None
+    spec = kind.param(key)
+    if spec is None and kind.user_params:
+        return None if key.isidentifier() else f"parameter name {key!r} is not an identifier"
+    if spec is None:
+        known = ", ".join(s.name for s in kind.params) or "none"
+        return f"unknown parameter {key!r} for a {kind.name} node (known: {known})"
+    if spec.type in PARAM_TYPES and not _type_ok(spec.type, value):
+        return f"expected {spec.type}, found {type(value).__name__} {value!r}"
+    if spec.choices and value not in spec.choices:
+        return f"must be one of {', '.join(map(repr, spec.choices))}, found {value!r}"
+    return None
+
+
+def _check_node(project: Project, node: Node) -> list[Problem]:
+    base = f"nodes.{node.id}"
+    out: list[Problem] = []
+
+    def add(path: str, message: str, code: str = "invalid") -> None:
+        out.append(Problem(f"{base}{path}", message, node.id, code))
+
+    if not node.id or not all(c.isalnum() or c in "-_." for c in node.id):
+        add(".id", "must be letters, digits, '-', '_' or '.'", "bad_id")
+    kind = get_kind(node.kind)
+    if kind is None:
+        add(".kind", f"unknown node kind {node.kind!r}", "unknown_kind")
+        return out
+    for key, value in node.params.items():
+        reason = check_param(node, key, value)
+        if reason:
+            add(f".params.{key}", reason, "bad_param")
+    for spec in kind.params:
+        if spec.required and node.params.get(spec.name) in (None, "", [], {}):
+            add(f".params.{spec.name}", "is required", "missing_param")
+    for side, ports in (("inputs", node.input_ports()), ("outputs", node.output_ports())):
+        seen: set[str] = set()
+        for i, port in enumerate(ports):
+            if port.type not in PORT_TYPES:
+                add(
+                    f".{side}[{i}].type",
+                    f"unknown port type {port.type!r} (known: {', '.join(PORT_TYPES)})",
+                    "bad_port_type",
+                )
+            if port.name in seen:
+                add(f".{side}[{i}].name", f"duplicate port name {port.name!r}", "duplicate_port")
+            seen.add(port.name)
+    if not kind.user_ports and (node.inputs or node.outputs):
+        fixed = {p.name for p in (*kind.inputs, *kind.outputs)}
+        for port in (*node.inputs, *node.outputs):
+            if port.name not in fixed:
+                add(".ports", f"a {kind.name} node has fixed ports; {port.name!r} is not one")
+    if node.profile not in project.profiles:
+        add(".profile", f"unknown hardware profile {node.profile!r}", "unknown_profile")
+    elif node.target is not None and node.target not in project.targets:
+        add(".target", f"unknown target {node.target!r}", "unknown_target")
+    else:
+        try:
+            resolve_target(project, node)
+        except PlacementError as exc:
+            add(".target" if node.target else ".profile", str(exc), "no_target")
+    if node.retries.count < 0:
+        add(".retries.count", "must not be negative")
+    if node.retries.backoff_s < 0 or node.retries.backoff_factor < 1:
+        add(".retries", "backoff_s must be >= 0 and backoff_factor >= 1")
+    if node.timeout_s is not None and node.timeout_s <= 0:
+        add(".timeout_s", "must be greater than 0")
+    if node.map_over is not None and node.map_over not in {p.name for p in node.input_ports()}:
+        add(".map_over", f"names no input port ({node.map_over!r})")
+    return out
+
+
+def _check_edges(project: Project) -> list[Problem]:
+    out: list[Problem] = []
+    fed: dict[tuple[str, str], int] = defaultdict(int)
+    for i, edge in enumerate(project.edges):
+        path = f"edges[{i}]"
+        src = project.nodes.get(edge.source)
+        dst = project.nodes.get(edge.target)
+        if src is None:
+            out.append(
+                Problem(f"{path}.source", f"no node {edge.source!r}", edge.target, "dangling_edge")
+            )
+        if dst is None:
+            out.append(
+                Problem(f"{path}.target", f"no node {edge.target!r}", edge.source, "dangling_edge")
+            )
+        if src is None or dst is None:
+            continue
+        out_port = next((p for p in src.output_ports() if p.name == edge.source_port), None)
+        in_port = next((p for p in dst.input_ports() if p.name == edge.target_port), None)
+        if out_port is None:
+            out.append(
+                Problem(
+                    f"{path}.source_port",
+                    f"node {src.id!r} has no output {edge.source_port!r}",
+                    src.id,
+                    "dangling_edge",
+                )
+            )
+        if in_port is None:
+            out.append(
+                Problem(
+                    f"{path}.target_port",
+                    f"node {dst.id!r} has no input {edge.target_port!r}",
+                    dst.id,
+                    "dangling_edge",
+                )
+            )
+        if out_port is None or in_port is None:
+            continue
+        fed[(dst.id, in_port.name)] += 1
+        if not port_types_compatible(out_port.type, in_port.type):
+            out.append(
+                Problem(
+                    path,
+                    f"{src.id}.{out_port.name} ({out_port.type}) cannot feed "
+                    f"{dst.id}.{in_port.name} ({in_port.type})",
+                    dst.id,
+                    "type_mismatch",
+                )
+            )
+    for node in project.nodes.values():
+        for port in node.input_ports():
+            count = fed.get((node.id, port.name), 0)
+            if count == 0 and port.required:
+                out.append(
+                    Problem(
+                        f"nodes.{node.id}.inputs.{port.name}",
+                        "required input is not connected",
+                        node.id,
+                        "missing_input",
+                    )
+                )
+            if count > 1:
+                out.append(
+                    Problem(
+                        f"nodes.{node.id}.inputs.{port.name}",
+                        f"has {count} incoming edges; an input takes one",
+                        node.id,
+                        "multiple_inputs",
+                    )
+                )
+    return out
+
+
+def _check_cycles(project: Project) -> list[Problem]:
+    order = topological_order(project)
+    if len(order) == len(project.nodes):
+        return []
+    stuck = sorted(set(project.nodes) - set(order))
+    return [
+        Problem(f"nodes.{n}", "is part of a cycle (or downstream of one)", n, "cycle")
+        for n in stuck
+    ]
+
+
+def topological_order(project: Project) -> list[str]:
+    """Kahn's algorithm over valid edges; nodes in or behind a cycle are left out."""
+    indegree = {n: 0 for n in project.nodes}
+    children: dict[str, list[str]] = defaultdict(list)
+    for edge in project.edges:
+        if edge.source in indegree and edge.target in indegree:
+            indegree[edge.target] += 1
+            children[edge.source].append(edge.target)
+    queue = deque(sorted(n for n, d in indegree.items() if d == 0))
+    order = []
+    while queue:
+        n = queue.popleft()
+        order.append(n)
+        for child in children[n]:
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                queue.append(child)
+    return order
+
+
+def _check_triggers(project: Project) -> list[Problem]:
+    out = []
+    seen: set[str] = set()
+    for i, trig in enumerate(project.triggers):
+        path = f"triggers[{i}]"
+        tid = trig.get("id")
+        if not isinstance(tid, str) or not tid:
+            out.append(Problem(f"{path}.id", "must be a non-empty string"))
+        elif tid in seen:
+            out.append(Problem(f"{path}.id", f"duplicate trigger id {tid!r}"))
+        else:
+            seen.add(tid)
+        if trig.get("kind") not in TRIGGER_KINDS:
+            out.append(
+                Problem(
+                    f"{path}.kind",
+                    f"must be one of {', '.join(TRIGGER_KINDS)}, found {trig.get('kind')!r}",
+                )
+            )
+        if not isinstance(trig.get("config", {}), dict):
+            out.append(Problem(f"{path}.config", "must be an object"))
+        for node_id in trig.get("nodes", []) or []:
+            if node_id not in project.nodes:
+                out.append(Problem(f"{path}.nodes", f"no node {node_id!r}"))
+    return out
