@@ -94,9 +94,4 @@ def _ensure_builtin() -> None:
     if _loaded:
         return
     _loaded = True
-    from twinflow_studio.project import kinds_builtin  # noqa: F401
-
-    try:
-        from twinflow_studio.project import kinds_twinstat  # noqa: F401
-    except ImportError:  # the TwinStat kinds are optional while they are being built
-        pass
+    from twinflow_studio.project import kinds_builtin, kinds_twinstat  # noqa: F401

@@ -1,0 +1,403 @@
+"""Triggers that keep a twin living: new data (folder or S3 prefix), schedule, drift, manual.
+
+A trigger spec in a project is ``{"id", "kind", "config": {...}, "nodes": [...]}``; ``nodes``
+(optional) names the nodes it starts from. When it fires, :func:`watch` asks for a run of
+those nodes and everything downstream (the engine serves unchanged upstream nodes from its
+cache) and passes ``{"kind", "id", "detail"}`` as the run's cause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+log = logging.getLogger(__name__)
+
+KINDS = ("new_data", "schedule", "drift", "manual")
+_CONFIG_KEYS: dict[str, set[str]] = {
+    "new_data": {"path", "uri", "pattern", "recursive", "interval", "endpoint_url", "region"},
+    "schedule": {"interval"},
+    "drift": {"check_node", "port", "interval"},
+    "manual": set(),
+}
+
+EngineRun = Callable[..., Awaitable[Any]]
+
+
+def validate_trigger(spec: Any, node_ids: Iterable[str] | None = None) -> list[str]:
+    """Problems with one trigger spec, each naming the field (empty when it is fine)."""
+    if not isinstance(spec, dict):
+        return ["trigger: must be an object {id, kind, config}"]
+    tid = spec.get("id")
+    where = f"trigger {tid!r}" if isinstance(tid, str) and tid else "trigger"
+    problems: list[str] = []
+    if not isinstance(tid, str) or not tid:
+        problems.append(f"{where}.id: must be a non-empty string")
+    kind = spec.get("kind")
+    if kind not in KINDS:
+        return [*problems, f"{where}.kind: must be one of {', '.join(KINDS)}, found {kind!r}"]
+    config = spec.get("config", {})
+    if not isinstance(config, dict):
+        return [*problems, f"{where}.config: must be an object"]
+    unknown = sorted(set(config) - _CONFIG_KEYS[kind])
+    if unknown:
+        problems.append(f"{where}.config: unknown key(s) {unknown} for a {kind} trigger")
+    known = set(node_ids) if node_ids is not None else None
+    nodes = spec.get("nodes", [])
+    if not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes):
+        problems.append(f"{where}.nodes: must be a list of node ids")
+    elif known is not None:
+        problems += [f"{where}.nodes: no node {n!r}" for n in nodes if n not in known]
+    interval = config.get("interval")
+    if interval is not None and (
+        isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval <= 0
+    ):
+        problems.append(f"{where}.config.interval: must be a number of seconds > 0")
+    if kind == "schedule" and interval is None:
+        problems.append(f"{where}.config.interval: a schedule needs an interval in seconds")
+    if kind == "new_data":
+        path, uri = config.get("path"), config.get("uri")
+        if bool(path) == bool(uri):
+            problems.append(f"{where}.config: give either 'path' (a folder) or 'uri' (s3://...)")
+        elif uri and (
+            not isinstance(uri, str) or not uri.startswith("s3://") or not uri[5:].split("/")[0]
+        ):
+            problems.append(f"{where}.config.uri: must look like s3://bucket/prefix")
+        elif path and not isinstance(path, str):
+            problems.append(f"{where}.config.path: must be a string")
+        endpoint = config.get("endpoint_url")
+        if endpoint is not None and not (isinstance(endpoint, str) and endpoint.startswith("http")):
+            problems.append(f"{where}.config.endpoint_url: must be an http(s) URL")
+    if kind == "drift":
+        check = config.get("check_node")
+        if not isinstance(check, str) or not check:
+            problems.append(f"{where}.config.check_node: name the drift_check node to evaluate")
+        elif known is not None and check not in known:
+            problems.append(f"{where}.config.check_node: no node {check!r}")
+    return problems
+
+
+# ---- change detection ------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class Changes:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"added": self.added, "changed": self.changed, "removed": self.removed}
+
+
+def diff(old: dict[str, str], new: dict[str, str]) -> Changes:
+    return Changes(
+        added=sorted(set(new) - set(old)),
+        changed=sorted(k for k in set(new) & set(old) if new[k] != old[k]),
+        removed=sorted(set(old) - set(new)),
+    )
+
+
+class FolderWatcher:
+    """Content hashes of the files under a folder (or of one file). Files are re-hashed only
+    when their size or modification time moved, so polling a large folder stays cheap; the
+    hash (not the mtime) decides whether something changed."""
+
+    def __init__(self, path: Path, pattern: str = "*", recursive: bool = False) -> None:
+        self.path = path
+        self.pattern = pattern
+        self.recursive = recursive
+        self._stat: dict[str, tuple[int, int, str]] = {}
+
+    def snapshot(self) -> dict[str, str]:
+        if self.path.is_file():
+            files = [self.path]
+        elif self.path.is_dir():
+            walker = self.path.rglob("*") if self.recursive else self.path.iterdir()
+            files = [p for p in walker if p.is_file() and fnmatch.fnmatch(p.name, self.pattern)]
+        else:
+            files = []
+        out: dict[str, str] = {}
+        stats: dict[str, tuple[int, int, str]] = {}
+        for file in files:
+            key = file.name if file == self.path else file.relative_to(self.path).as_posix()
+            if key.startswith(".") or key.endswith((".tmp", ".part")):
+                continue  # files still being written by the usual atomic-rename pattern
+            try:
+                st = file.stat()
+                known = self._stat.get(key)
+                if known and known[:2] == (st.st_size, st.st_mtime_ns):
+                    digest = known[2]
+                else:
+                    digest = _sha256(file)
+            except OSError:  # removed between listing and hashing
+                continue
+            stats[key] = (st.st_size, st.st_mtime_ns, digest)
+            out[key] = digest
+        self._stat = stats
+        return out
+
+
+class S3Watcher:
+    """ETags of the objects under an S3 prefix (``list_objects_v2``, paginated)."""
+
+    def __init__(self, uri: str, endpoint_url: str | None = None, region: str | None = None):
+        parsed = urlparse(uri)
+        self.bucket = parsed.netloc
+        self.prefix = parsed.path.lstrip("/")
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self._client: Any = None
+
+    def snapshot(self) -> dict[str, str]:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client(
+                "s3", endpoint_url=self.endpoint_url, region_name=self.region or "us-east-1"
+            )
+        out: dict[str, str] = {}
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        for page in pages:
+            for obj in page.get("Contents", []):
+                out[obj["Key"]] = str(obj.get("ETag", "")).strip('"')
+        return out
+
+
+# ---- the affected subgraph -------------------------------------------------------------
+
+
+def downstream(project: Any, roots: Iterable[str]) -> set[str]:
+    """``roots`` and every node reachable from them along the project's edges."""
+    children: dict[str, list[str]] = {}
+    for edge in project.edges:
+        children.setdefault(edge.source, []).append(edge.target)
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(children.get(node, []))
+    return seen
+
+
+def _norm(location: str, project_dir: Path) -> str:
+    if location.startswith("s3://"):
+        return location.rstrip("/")
+    path = Path(location).expanduser()
+    return str((path if path.is_absolute() else project_dir / path).resolve())
+
+
+def sources_reading(project: Any, location: str, project_dir: Path) -> list[str]:
+    """Data-source nodes whose path is the watched location, inside it, or contains it."""
+    watched = _norm(location, project_dir)
+    out = []
+    for node_id, node in project.nodes.items():
+        if node.kind != "datasource" or not isinstance(node.params.get("path"), str):
+            continue
+        source = _norm(node.params["path"], project_dir)
+        if (
+            source == watched
+            or source.startswith(watched + "/")
+            or watched.startswith(source + "/")
+        ):
+            out.append(node_id)
+    return sorted(out)
+
+
+# ---- the watch loop --------------------------------------------------------------------
+
+
+@dataclass
+class _Armed:
+    spec: dict[str, Any]
+    roots: list[str]
+    interval: float
+    watcher: FolderWatcher | S3Watcher | None = None
+    state: dict[str, str] = field(default_factory=dict)
+    next_due: float = 0.0
+
+    @property
+    def id(self) -> str:
+        return str(self.spec["id"])
+
+    @property
+    def kind(self) -> str:
+        return str(self.spec["kind"])
+
+
+def _arm(spec: dict[str, Any], project: Any, project_dir: Path, poll: float) -> _Armed | None:
+    config = spec.get("config", {}) or {}
+    roots = list(spec.get("nodes", []) or [])
+    kind = spec["kind"]
+    if kind == "new_data":
+        location = config.get("path") or config.get("uri")
+        if str(location).startswith("s3://"):
+            watcher: FolderWatcher | S3Watcher = S3Watcher(
+                location, config.get("endpoint_url"), config.get("region")
+            )
+        else:
+            path = Path(location).expanduser()
+            watcher = FolderWatcher(
+                path if path.is_absolute() else project_dir / path,
+                config.get("pattern", "*"),
+                bool(config.get("recursive", False)),
+            )
+        roots = roots or sources_reading(project, str(location), project_dir)
+        return _Armed(spec, roots, float(config.get("interval", poll)), watcher)
+    if kind == "schedule":
+        return _Armed(spec, roots, float(config["interval"]))
+    if kind == "drift":
+        check = config["check_node"]
+        if not roots:
+            # By default retrain what feeds the check (the model or posterior it evaluates).
+            roots = sorted(
+                {
+                    e.source
+                    for e in project.edges
+                    if e.target == check and e.target_port in ("model", "posterior")
+                }
+            )
+        return _Armed(spec, roots, float(config.get("interval", 60.0)))
+    return None  # manual triggers fire only when asked
+
+
+def _ref_value(result: Any, node_id: str, port: str) -> Any:
+    """A JSON output of a finished run, read through the run result's artifact reference."""
+    ref = result.output(node_id, port)
+    uri = getattr(ref, "uri", ref)
+    path = Path(unquote(urlparse(uri).path)) if str(uri).startswith("file://") else Path(uri)
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+async def watch(
+    project: Any,
+    engine_run: EngineRun,
+    stop: asyncio.Event,
+    *,
+    project_dir: Path | None = None,
+    poll_interval: float = 1.0,
+    manual: asyncio.Queue[str] | None = None,
+    on_fire: Callable[[dict[str, Any]], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[dict[str, Any]]:
+    """Poll the project's triggers until ``stop`` is set; run the affected subgraph for each
+    one that fires via ``await engine_run(project, only=[...], trigger={...})``.
+
+    Runs go one at a time so two triggers never race on the same nodes. Returns the causes
+    of the runs it asked for. A failing run is logged and the watch goes on."""
+    project_dir = Path(project_dir or Path.cwd())
+    fired: list[dict[str, Any]] = []
+    armed: dict[str, _Armed] = {}
+    for spec in project.triggers:
+        problems = validate_trigger(spec, project.nodes)
+        if problems:
+            log.warning("trigger skipped: %s", "; ".join(problems))
+            continue
+        item = _arm(spec, project, project_dir, poll_interval)
+        if item is None:
+            armed[str(spec["id"])] = _Armed(spec, list(spec.get("nodes", []) or []), 0.0)
+            continue
+        if item.watcher is not None:
+            item.state = await asyncio.to_thread(item.watcher.snapshot)
+        item.next_due = clock() + item.interval
+        armed[item.id] = item
+
+    async def start(item: _Armed, detail: Any, kind: str | None = None) -> Any:
+        nodes = sorted(downstream(project, item.roots)) if item.roots else None
+        cause = {"kind": kind or item.kind, "id": item.id, "detail": detail}
+        fired.append(cause)
+        if on_fire is not None:
+            on_fire(cause)
+        log.info("trigger %s (%s) fired: running %s", item.id, cause["kind"], nodes or "all")
+        try:
+            return await engine_run(project, only=nodes, trigger=cause)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # one failed run must not end a twin's life
+            log.error("run for trigger %s failed: %s", item.id, exc)
+            return None
+
+    while not stop.is_set():
+        now = clock()
+        for item in list(armed.values()):
+            if stop.is_set():
+                break
+            if item.kind == "manual" or now < item.next_due:
+                continue
+            item.next_due = now + item.interval
+            if item.watcher is not None:
+                try:
+                    snap = await asyncio.to_thread(item.watcher.snapshot)
+                except Exception as exc:  # the folder or bucket may be away for a while
+                    log.warning("trigger %s cannot poll: %s", item.id, exc)
+                    continue
+                changes = diff(item.state, snap)
+                item.state = snap
+                if changes:
+                    await start(item, changes.to_dict())
+            elif item.kind == "schedule":
+                await start(item, {"interval": item.interval})
+            elif item.kind == "drift":
+                await _check_drift(item, project, engine_run, start)
+        while manual is not None and not manual.empty():
+            tid = manual.get_nowait()
+            item = armed.get(tid) or _Armed({"id": tid, "kind": "manual"}, [], 0.0)
+            await start(item, {"requested": True}, kind="manual")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=poll_interval)
+        except asyncio.TimeoutError:
+            pass
+    return fired
+
+
+async def _check_drift(
+    item: _Armed,
+    project: Any,
+    engine_run: EngineRun,
+    start: Callable[..., Awaitable[Any]],
+) -> None:
+    config = item.spec["config"]
+    check = config["check_node"]
+    cause = {"kind": "drift", "id": item.id, "detail": {"phase": "check"}}
+    try:
+        result = await engine_run(project, only=[check], trigger=cause)
+        report = _ref_value(result, check, config.get("port", "report"))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.warning("drift trigger %s could not evaluate %s: %s", item.id, check, exc)
+        return
+    if isinstance(report, dict) and report.get("drifted"):
+        await start(item, report)
+
+
+def env_poll_interval(default: float = 1.0) -> float:
+    try:
+        return float(os.environ.get("TWINFLOW_WATCH_POLL_S", default))
+    except ValueError:
+        return default

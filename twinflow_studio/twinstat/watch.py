@@ -1,0 +1,37 @@
+"""Glue between the engine and :func:`twinstat.triggers.watch` for ``--run PROJECT --watch``."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from twinflow_studio.twinstat.triggers import env_poll_interval, watch
+
+
+async def watch_project(
+    project: Any,
+    engine: Any,
+    stop: asyncio.Event,
+    run_kwargs: dict[str, Any] | None = None,
+    poll_interval: float | None = None,
+) -> list[dict[str, Any]]:
+    """Keep ``project`` living on ``engine`` until ``stop`` is set (Ctrl-C in the CLI).
+
+    ``run_kwargs`` are the CLI's engine.run arguments; each trigger sets its own ``only`` and
+    ``trigger``."""
+    base = {k: v for k, v in (run_kwargs or {}).items() if k not in ("only", "trigger")}
+    if base.get("project_dir"):
+        project_dir = Path(base["project_dir"])
+    elif base.get("project_path"):
+        project_dir = Path(base["project_path"]).parent
+    else:
+        project_dir = Path.cwd()
+
+    async def engine_run(proj: Any, *, only: Any = None, trigger: Any = None) -> Any:
+        return await engine.run(proj, only=only, trigger=trigger, **base)
+
+    interval = poll_interval or float(
+        project.settings.get("watch_poll_s", 0) or env_poll_interval()
+    )
+    return await watch(project, engine_run, stop, project_dir=project_dir, poll_interval=interval)
