@@ -270,3 +270,13 @@ def test_bad_callable_path_is_reported(tmp_path: Path) -> None:
     )
     result = run(p, tmp_path)
     assert "cannot import module 'no_such_module_xyz'" in result.nodes["x"].error
+
+
+def test_a_failure_atop_a_very_deep_chain_skips_all_of_it(tmp_path: Path) -> None:
+    p = Project("deep")
+    p.add_node(py("n0", "boom"))
+    for i in range(1, 3000):
+        p.add_node(py(f"n{i}", "add", inputs=[("a", "json")]))
+        p.connect(f"n{i - 1}", "out", f"n{i}", "a")
+    result = run(p, tmp_path)
+    assert result.summary["counts"] == {"failed": 1, "skipped": 2999}

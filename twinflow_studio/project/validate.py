@@ -9,9 +9,9 @@ from twinflow_studio.project.errors import Problem, ValidationError
 from twinflow_studio.project.kinds import PARAM_TYPES, PORT_TYPES, get_kind, port_types_compatible
 from twinflow_studio.project.model import Node, Project
 from twinflow_studio.project.placement import PlacementError, resolve_target
+from twinflow_studio.project.triggers import validate_trigger
 
 TARGET_KINDS = ("inprocess", "docker", "batch")
-TRIGGER_KINDS = ("new_data", "schedule", "drift", "manual")
 
 
 def validate(project: Project) -> list[Problem]:
@@ -250,23 +250,11 @@ def _check_triggers(project: Project) -> list[Problem]:
     seen: set[str] = set()
     for i, trig in enumerate(project.triggers):
         path = f"triggers[{i}]"
+        for message in validate_trigger(trig, project.nodes, where=path):
+            field, _, text = message.partition(": ")
+            out.append(Problem(field, text, code="bad_trigger"))
         tid = trig.get("id")
-        if not isinstance(tid, str) or not tid:
-            out.append(Problem(f"{path}.id", "must be a non-empty string"))
-        elif tid in seen:
-            out.append(Problem(f"{path}.id", f"duplicate trigger id {tid!r}"))
-        else:
-            seen.add(tid)
-        if trig.get("kind") not in TRIGGER_KINDS:
-            out.append(
-                Problem(
-                    f"{path}.kind",
-                    f"must be one of {', '.join(TRIGGER_KINDS)}, found {trig.get('kind')!r}",
-                )
-            )
-        if not isinstance(trig.get("config", {}), dict):
-            out.append(Problem(f"{path}.config", "must be an object"))
-        for node_id in trig.get("nodes", []) or []:
-            if node_id not in project.nodes:
-                out.append(Problem(f"{path}.nodes", f"no node {node_id!r}"))
+        if isinstance(tid, str) and tid in seen:
+            out.append(Problem(f"{path}.id", f"duplicate trigger id {tid!r}", code="bad_trigger"))
+        seen.add(str(tid))
     return out
