@@ -149,3 +149,119 @@ def test_help_and_version() -> None:
     done = cli("--help")
     assert done.returncode == 0 and "--run PROJECT" in done.stdout
     assert cli("--version").stdout.startswith("twinflow-studio ")
+
+
+def test_runs_are_recorded_in_the_embedded_lineage_graph(hello: Path) -> None:
+    done = cli("--run", str(hello), "--json")
+    assert done.returncode == 0, done.stderr
+    run_id = json.loads(done.stdout)["run_id"]
+    from twinflow_studio.lineage import open_lineage
+
+    with open_lineage(hello.parent, None) as store:
+        runs = store.queries.runs("hello-tank")
+        assert [r["run_id"] for r in runs] == [run_id]
+        assert {t["node_id"] for t in store.queries.task_runs(run_id)} == {
+            "sensor",
+            "stats",
+            "fit",
+            "anomalies",
+            "report",
+        }
+
+
+def test_a_bad_lineage_setting_is_bad_input(tmp_path: Path) -> None:
+    p = Project("bad-lineage")
+    p.settings["lineage"] = {"backend": "cassandra"}
+    save(p, tmp_path / "p.twin")
+    done = cli("--run", str(tmp_path / "p.twin"))
+    assert done.returncode == 2
+    assert "settings.lineage.backend: unknown backend 'cassandra'" in done.stderr
+
+
+def test_lineage_waits_in_the_outbox_when_the_server_is_down(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a loopback port with nothing listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    p = Project("outbox")
+    p.settings["lineage"] = {
+        "backend": "gremlin-server",
+        "url": f"ws://127.0.0.1:{port}/gremlin",
+        "timeout": 2,
+    }
+    p.add_node(
+        Node(
+            "k",
+            "python",
+            params={"callable": "json:dumps", "kwargs": {"obj": 1}},
+            outputs=[Port("out", "json")],
+        )
+    )
+    save(p, tmp_path / "p.twin")
+    done = cli("--run", str(tmp_path / "p.twin"))
+    assert done.returncode == 0, done.stderr
+    assert "wait in the outbox and are delivered on the next run" in done.stderr
+
+
+def test_watch_reruns_on_new_data_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    (tmp_path / "incoming").mkdir()
+    (tmp_path / "incoming" / "a.csv").write_text("x\n1\n")
+    (tmp_path / "count_mod.py").write_text(
+        "def count(folder):\n    return len(list(folder.glob('*.csv')))\n"
+    )
+    p = Project("watched")
+    p.add_node(Node("src", "datasource", params={"path": "incoming"}))
+    p.add_node(
+        Node(
+            "n",
+            "python",
+            params={"callable": "count_mod:count"},
+            inputs=[Port("folder", "file")],
+            outputs=[Port("out", "json")],
+        )
+    )
+    p.connect("src", "data", "n", "folder")
+    p.triggers = [
+        {"id": "files", "kind": "new_data", "config": {"path": "incoming", "pattern": "*.csv"}}
+    ]
+    save(p, tmp_path / "p.twin")
+    env = dict(os.environ, TWINFLOW_WATCH_POLL_S="0.1")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "twinflow_studio",
+            "--run",
+            str(tmp_path / "p.twin"),
+            "--watch",
+            "--no-lineage",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    lines: list[str] = []
+
+    def wait_for(text: str) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            lines.append(line)
+            if text in line:
+                return
+        raise AssertionError(f"{text!r} not seen in {lines}")
+
+    wait_for("watching for triggers")
+    (tmp_path / "incoming" / "b.csv").write_text("x\n2\n")
+    wait_for("(trigger: new_data)")
+    wait_for("succeeded in")
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=60)
+    assert proc.returncode == 0, rest
+    runs = sorted((tmp_path / ".twinflow" / "runs").iterdir())
+    assert len(runs) == 2
+    last = json.loads((runs[-1] / "run.json").read_text())
+    assert last["trigger"]["kind"] == "new_data"
+    value = json.loads(Path(last["nodes"]["n"]["outputs"]["out"][len("file://") :]).read_text())
+    assert value == 2

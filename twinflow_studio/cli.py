@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from twinflow_studio import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+LINEAGE_FLUSH_S = 30.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,6 +137,11 @@ def _run(args: argparse.Namespace) -> int:
         unknown = sorted(set(args.only) - set(project.nodes))
         if unknown:
             raise ValueError(f"no such node(s) to run: {', '.join(unknown)}")
+        lineage_settings = project.settings.get("lineage", {}) or {}
+        if not args.no_lineage and lineage_settings.get("backend") != "none":
+            from twinflow_studio.lineage.backends import BackendConfig
+
+            BackendConfig.from_settings(path.resolve().parent, lineage_settings)
     except ValidationError as exc:
         return _fail(f"{path}: {exc}")
     except ValueError as exc:
@@ -146,7 +152,6 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     if args.json:
         print(json.dumps(result.summary, indent=2, sort_keys=True, default=str))
-    progress.print_summary(result.summary)
     if result.status == "succeeded":
         return EXIT_OK
     return EXIT_INTERRUPTED if result.status == "cancelled" else EXIT_FAILED
@@ -186,16 +191,24 @@ async def _run_async(
             "only": args.only or None,
             "use_cache": not args.no_cache,
         }
-        result = await engine.run(project, **kwargs)
-        if args.watch and not interrupted and result is not None:
-            from twinflow_studio.twinstat.watch import watch_project
+        if not args.watch:
+            return await engine.run(project, **kwargs)
+        from twinflow_studio.twinstat.watch import watch_project
 
-            progress.print_summary(result.summary)
-            await watch_project(project, engine, stop, run_kwargs=kwargs)
-        return result
+        first: list[Any] = []
+
+        async def initial_run() -> None:
+            first.append(await engine.run(project, **kwargs))
+            if first[0].status == "cancelled":
+                stop.set()
+            else:
+                print("watching for triggers; Ctrl-C stops", file=sys.stderr, flush=True)
+
+        await watch_project(project, engine, stop, run_kwargs=kwargs, initial=initial_run)
+        return first[0] if first else None
     finally:
         if lineage is not None:
-            await lineage.aclose()
+            await _close_lineage(lineage)
 
 
 async def _open_lineage(project: Any, path: Path, engine: Any, args: argparse.Namespace) -> Any:
@@ -204,14 +217,31 @@ async def _open_lineage(project: Any, path: Path, engine: Any, args: argparse.Na
     settings = project.settings.get("lineage", {}) or {}
     if settings.get("backend") == "none":
         return None
+    from twinflow_studio.lineage import open_lineage
+    from twinflow_studio.lineage.outbox import OutboxBusyError
+
     try:
-        from twinflow_studio.lineage import open_lineage
-    except ImportError:
+        store = open_lineage(path.resolve().parent, settings)
+        await store.start_async()
+    except OutboxBusyError as exc:
+        print(f"warning: lineage is not recorded for this run: {exc}", file=sys.stderr)
         return None
-    store = open_lineage(path.resolve().parent, settings)
-    await store.start()
     engine.subscribe(store.subscriber)
     return store
+
+
+async def _close_lineage(store: Any) -> None:
+    """Deliver what the run recorded; what cannot be delivered now waits in the outbox."""
+    delivered = await store.aflush(LINEAGE_FLUSH_S)
+    if not delivered:
+        reason = f" ({store.last_error})" if store.last_error else ""
+        print(
+            f"lineage: the {store.backend} database is not reachable{reason}; "
+            f"{store.pending_bytes()} bytes of records wait in the outbox and are delivered "
+            "on the next run",
+            file=sys.stderr,
+        )
+    await store.aclose()
 
 
 class ProgressPrinter:
@@ -230,6 +260,7 @@ class ProgressPrinter:
         name = type(event).__name__
         if name == "RunStarted":
             self.total = len(event.node_ids)
+            self.done = 0
             self.started = time.monotonic()
             cause = f" (trigger: {event.trigger.get('kind')})" if event.trigger else ""
             self._print(f"run {event.run_id}: {event.project_name}, {self.total} nodes{cause}")
@@ -242,6 +273,8 @@ class ProgressPrinter:
             self.done = event.done
         elif name == "LogLine" and self.echo_logs:
             self._print(f"  {event.node_id} | {event.line}")
+        elif name == "RunFinished":
+            self.print_summary(event.summary)
 
     def _print(self, text: str) -> None:
         print(text, file=self.stream, flush=True)

@@ -212,7 +212,9 @@ def test_save_failure_keeps_the_old_file(tmp_path: Path) -> None:
     assert [f.name for f in tmp_path.iterdir()] == ["p.twin"]
 
 
-@pytest.mark.parametrize("name", ["hello/hello.twin", "container-chain/chain.twin"])
+@pytest.mark.parametrize(
+    "name", ["hello/hello.twin", "container-chain/chain.twin", "living-twin/living-twin.twin"]
+)
 def test_shipped_examples_load_and_validate(name: str) -> None:
     from twinflow_studio.project import validate
 

@@ -151,7 +151,10 @@ class Engine:
 
 
 def _new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+    """Sortable by start time (to the millisecond), unique by its random tail."""
+    now = time.time()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
+    return f"{stamp}.{int(now % 1 * 1000):03d}Z-{uuid.uuid4().hex[:8]}"
 
 
 class _Capacity:

@@ -245,9 +245,13 @@ async def watch(
     manual: asyncio.Queue[str] | None = None,
     on_fire: Callable[[dict[str, Any]], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    initial: Callable[[], Awaitable[Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Poll the project's triggers until ``stop`` is set; run the affected subgraph for each
     one that fires via ``await engine_run(project, only=[...], trigger={...})``.
+
+    ``initial`` (the first full run) is awaited after the watched folders were snapshotted,
+    so a file that lands while it runs still fires a trigger afterwards.
 
     Runs go one at a time so two triggers never race on the same nodes. Returns the causes
     of the runs it asked for. A failing run is logged and the watch goes on."""
@@ -267,6 +271,8 @@ async def watch(
             item.state = await asyncio.to_thread(item.watcher.snapshot)
         item.next_due = clock() + item.interval
         armed[item.id] = item
+    if initial is not None:
+        await initial()
 
     async def start(item: _Armed, detail: Any, kind: str | None = None) -> Any:
         nodes = sorted(downstream(project, item.roots)) if item.roots else None

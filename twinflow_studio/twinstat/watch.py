@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ async def watch_project(
     stop: asyncio.Event,
     run_kwargs: dict[str, Any] | None = None,
     poll_interval: float | None = None,
+    initial: Callable[[], Awaitable[Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Keep ``project`` living on ``engine`` until ``stop`` is set (Ctrl-C in the CLI).
 
@@ -34,4 +36,11 @@ async def watch_project(
     interval = poll_interval or float(
         project.settings.get("watch_poll_s", 0) or env_poll_interval()
     )
-    return await watch(project, engine_run, stop, project_dir=project_dir, poll_interval=interval)
+    return await watch(
+        project,
+        engine_run,
+        stop,
+        project_dir=project_dir,
+        poll_interval=interval,
+        initial=initial,
+    )
