@@ -19,27 +19,23 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from twinflow_studio.engine import Engine  # noqa: E402
-from twinflow_studio.project import Node, Project  # noqa: E402
+from twinflow_studio.project import Node, Port, Project  # noqa: E402
 
 
 def build(n: int, shape: str) -> Project:
+    """``wide``: n independent nodes. ``deep``: a chain of n nodes ordered by edges between
+    optional ports that a no-op leaves empty, so no artifact is written (see
+    ``deep-values`` in the notes for a chain that writes one small value per node)."""
     p = Project(f"{shape}-{n}")
     for i in range(n):
         p.nodes[f"n{i}"] = Node(f"n{i}", "python", params={"callable": "_noop:noop"})
     if shape == "deep":
-        from twinflow_studio.project import Port
-
         for i in range(n):
             node = p.nodes[f"n{i}"]
-            node.params = {"callable": "_noop:noop"}
-            node.outputs = []
+            node.outputs = [Port("done", "any", required=False)]
             if i:
-                node.inputs = [Port("after", "any", required=True)]
-        # A chain needs a value to flow; an output port on each node gives it one.
-        for i in range(n):
-            p.nodes[f"n{i}"].outputs = [Port("done", "any")]
-        for i in range(1, n):
-            p.connect(f"n{i - 1}", "done", f"n{i}", "after")
+                node.inputs = [Port("after", "any", required=False)]
+                p.connect(f"n{i - 1}", "done", f"n{i}", "after")
     return p
 
 

@@ -280,3 +280,49 @@ def test_a_failure_atop_a_very_deep_chain_skips_all_of_it(tmp_path: Path) -> Non
         p.connect(f"n{i - 1}", "out", f"n{i}", "a")
     result = run(p, tmp_path)
     assert result.summary["counts"] == {"failed": 1, "skipped": 2999}
+
+
+def test_an_empty_optional_output_only_orders(tmp_path: Path) -> None:
+    p = Project("order")
+    p.add_node(
+        Node(
+            "first",
+            "python",
+            params={"callable": "sample_nodes:const", "kwargs": {"value": None}},
+            outputs=[Port("done", "any", required=False)],
+        )
+    )
+    p.add_node(
+        Node(
+            "then",
+            "python",
+            params={"callable": "sample_nodes:const", "kwargs": {"value": 1}},
+            inputs=[Port("after", "any", required=False)],
+            outputs=[Port("out", "json")],
+        )
+    )
+    p.add_node(
+        Node(
+            "needs",
+            "python",
+            params={"callable": "sample_nodes:add"},
+            inputs=[Port("a", "any")],
+            outputs=[Port("out", "json")],
+        )
+    )
+    p.connect("first", "done", "then", "after")
+    p.connect("first", "done", "needs", "a")
+    result = run(p, tmp_path)
+    assert result.nodes["first"].outputs == {}
+    assert value(result, "then") == 1
+    assert result.nodes["needs"].state == "failed"
+    assert result.nodes["needs"].error == (
+        "required input 'a' was not produced: first.done is an optional output and the "
+        "upstream node left it empty"
+    )
+
+
+def test_a_required_json_output_may_be_null(tmp_path: Path) -> None:
+    p = Project("null")
+    p.add_node(py("n", "const", value=None))
+    assert value(run(p, tmp_path), "n") is None

@@ -66,7 +66,10 @@ def gather(spec: TaskSpec, results: list[TaskResult]) -> TaskResult:
             else:
                 (folder / f"{index}.json").write_text(json.dumps(value), encoding="utf-8")
         outputs[port] = folder
-    return TaskResult(outputs=outputs, exit_code=0)
+    metrics = {
+        f"{key}[{i}]": value for i, r in enumerate(results) for key, value in r.metrics.items()
+    }
+    return TaskResult(outputs=outputs, exit_code=0, metrics=metrics)
 
 
 def _as_value(value: Any) -> Any:

@@ -426,9 +426,15 @@ class _Run:
         outcome = self.outcomes[node.id]
         target = self.targets[self.placement[node.id].name]
         params = node.effective_params()
-        inputs = self._inputs(node)
         outcome.started_at = time.time()
-        code = await target.code_identity(node, params, self.project_dir)
+        try:
+            inputs = self._inputs(node)
+            code = await target.code_identity(node, params, self.project_dir)
+        except (TaskFailed, TargetUnavailable) as exc:
+            outcome.ended_at = time.time()
+            outcome.error = str(exc)
+            self._finish(node.id, "failed", str(exc))
+            return
         outcome.cache_key = hash_value(
             {
                 "kind": node.kind,
@@ -523,7 +529,7 @@ class _Run:
                 result = await asyncio.wait_for(work, node.timeout_s)
             else:
                 result = await work
-        except TimeoutError:
+        except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
             spec.cancelled.set()
             return f"timed out after {node.timeout_s:g} s", True
         except asyncio.CancelledError:
@@ -553,16 +559,22 @@ class _Run:
         unknown = sorted(set(result.outputs) - set(ports))
         if unknown:
             raise TaskFailed(f"produced undeclared output(s) {', '.join(unknown)}", retryable=False)
-        if not result.outputs:
+        # An optional output left empty (None) is not produced: an edge from it only orders.
+        produced = {
+            port: value
+            for port, value in result.outputs.items()
+            if value is not None or ports[port].required
+        }
+        if not produced:
             return {}
 
         def collect() -> dict[str, ArtifactRef]:
             return {
                 port: self.store.collect(self.run_id, node.id, port, ports[port].type, value)
-                for port, value in result.outputs.items()
+                for port, value in produced.items()
             }
 
-        if all(_is_scalar(v) for v in result.outputs.values()):
+        if all(_is_scalar(v) for v in produced.values()):
             return collect()  # a few bytes each: a thread hop would cost more than the write
         return await asyncio.to_thread(collect)
 
@@ -594,17 +606,26 @@ class _Run:
 
     def _inputs(self, node: Node) -> dict[str, InputArtifact]:
         inputs = {}
+        ports = {p.name: p for p in node.input_ports()}
         for port, source, source_port in self.in_edges[node.id]:
-            ref = self.outcomes[source].outputs[source_port]
-            port_type = next((p.type for p in node.input_ports() if p.name == port), ref.type)
-            inputs[port] = _staged(port, port_type, ref)
+            ref = self.outcomes[source].outputs.get(source_port)
+            if ref is None:
+                if ports[port].required:
+                    raise TaskFailed(
+                        f"required input {port!r} was not produced: {source}.{source_port} is "
+                        "an optional output and the upstream node left it empty",
+                        retryable=False,
+                    )
+                continue
+            inputs[port] = _staged(port, ports[port].type, ref)
         return inputs
 
     def _input_refs(self, node: Node) -> list[ArtifactRef]:
         refs = []
         for port, source, source_port in self.in_edges[node.id]:
-            ref = self.outcomes[source].outputs[source_port]
-            refs.append(ArtifactRef(port, ref.type, ref.uri, ref.sha256, ref.size, ref.kind))
+            ref = self.outcomes[source].outputs.get(source_port)
+            if ref is not None:
+                refs.append(ArtifactRef(port, ref.type, ref.uri, ref.sha256, ref.size, ref.kind))
         return refs
 
     def _previous_outputs(self, node: Node) -> dict[str, InputArtifact]:

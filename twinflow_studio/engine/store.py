@@ -155,9 +155,10 @@ class CacheIndex:
         outputs: list[ArtifactRef],
         metrics: dict[str, Any],
     ) -> None:
-        encoded = json.dumps([asdict(o) for o in outputs])
+        encoded = json.dumps([asdict(o) for o in outputs]) if outputs else "[]"
+        figures = json.dumps(metrics, default=str) if metrics else "{}"
         with self._lock:
-            self._pending[key] = (key, node_id, run_id, encoded, json.dumps(metrics, default=str))
+            self._pending[key] = (key, node_id, run_id, encoded, figures)
             self._pending_latest[node_id] = (run_id, encoded)
 
     def flush(self) -> None:
