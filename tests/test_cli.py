@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -241,24 +243,31 @@ def test_watch_reruns_on_new_data_and_stops_cleanly_on_ctrl_c(tmp_path: Path) ->
         text=True,
         env=env,
     )
-    lines: list[str] = []
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stderr], daemon=True).start()
+    seen: list[str] = []
 
     def wait_for(text: str) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            lines.append(line)
+            try:
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            seen.append(line)
             if text in line:
                 return
-        raise AssertionError(f"{text!r} not seen in {lines}")
+        raise AssertionError(f"{text!r} not seen in {seen}")
 
-    wait_for("watching for triggers")
-    (tmp_path / "incoming" / "b.csv").write_text("x\n2\n")
-    wait_for("(trigger: new_data)")
-    wait_for("succeeded in")
-    proc.send_signal(signal.SIGINT)
-    _, rest = proc.communicate(timeout=60)
-    assert proc.returncode == 0, rest
+    try:
+        wait_for("watching for triggers")
+        (tmp_path / "incoming" / "b.csv").write_text("x\n2\n")
+        wait_for("(trigger: new_data)")
+        wait_for("succeeded in")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0, seen
+    finally:
+        proc.kill()
     runs = sorted((tmp_path / ".twinflow" / "runs").iterdir())
     assert len(runs) == 2
     last = json.loads((runs[-1] / "run.json").read_text())

@@ -80,21 +80,6 @@ start() {
   exit 1
 }
 
-stop() {
-  if pid="$(running_pid)"; then
-    kill "$pid"
-    rm -f "$pidfile"
-    log_msg "stopped (pid $pid)"
-  else
-    log_msg "not running"
-  fi
-}
-
-case "$action" in
-  start) start ;;
-  stop) stop ;;
-  status)
-    if pid="$(running_pid)"; then echo "running pid $pid $url"; else echo "stopped"; exit 1; fi
-    ;;
-  *) log_msg "unknown action '$action' (expected start, stop or status)"; exit 2 ;;
-esac
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+service_main "$action"

@@ -40,11 +40,15 @@ def code_hash_of(path: str) -> str:
     try:
         module = importlib.import_module(module_name)
         source = inspect.getsourcefile(module)
-    except (ImportError, TypeError):
-        return hash_value({"callable": path, "source": None})
-    if source is None:
-        return hash_value({"callable": path, "source": None})
-    return hash_value({"callable": path, "source": hash_file(Path(source))})
+        # A frozen app (PyInstaller) may ship bytecode only: then the version stands for it.
+        digest = hash_file(Path(source)) if source else None
+    except (ImportError, TypeError, OSError):
+        digest = None
+    if digest is None:
+        from twinflow_studio import __version__
+
+        return hash_value({"callable": path, "source": None, "version": __version__})
+    return hash_value({"callable": path, "source": digest})
 
 
 def run_python_callable(ctx: TaskContext) -> dict[str, Any]:

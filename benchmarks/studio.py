@@ -1,0 +1,230 @@
+"""Studio speed, offscreen: opening a 1,000-node project, and event-loop lag during a run.
+
+1. open: time from `open_path` to the first painted frame of a 1,000-node, ~1,000-edge
+   project. Baseline, measured in the same process: NodeGraphQt's own way of building the
+   same graph (create_node + add ports + connect_to, as its examples do), on the same
+   window size. Target: <= 1.5 s.
+2. lag: p99 of how late a 10 ms asyncio timer fires while the studio runs 200 in-process
+   nodes (engine on the Qt loop via qasync, live colours, logs). Baseline: the same run
+   headless on the same loop (engine without the studio). Target: p99 <= 50 ms.
+
+Usage: python benchmarks/studio.py [--only open|lag]. The last line is one JSON object
+(for the open figure, with the lag figure under "lag" when both run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+OPEN_NODES = 1000
+RUN_NODES = 200
+
+MODULE = """
+import time
+
+def step(x=None, ctx=None):
+    if ctx is not None:
+        ctx.log("working")
+    time.sleep(0.05)
+    return 1
+"""
+
+
+def big_project(n: int, module: str):
+    from twinflow_studio.project import Node, Port, Project
+
+    p = Project(name=f"bench-{n}")
+    p.layout["nodes"] = {}
+    width = 25  # 25 chains side by side, like a wide pipeline
+    for i in range(n):
+        chain, depth = i % width, i // width
+        has_input = depth > 0
+        p.add_node(
+            Node(
+                f"n{i}",
+                "python",
+                params={"callable": f"{module}:step"},
+                inputs=[Port("x", "json")] if has_input else [],
+                outputs=[Port("y", "json")],
+            )
+        )
+        p.layout["nodes"][f"n{i}"] = {"x": depth * 260.0, "y": chain * 110.0}
+        if has_input:
+            p.connect(f"n{i - width}", "y", f"n{i}", "x")
+    return p
+
+
+def bench_open(app, tmp: Path) -> dict:
+    from NodeGraphQt import BaseNode, NodeGraph
+
+    from twinflow_studio.project import save
+    from twinflow_studio.ui.main_window import MainWindow
+    from twinflow_studio.ui.prompts import ScriptedPrompter
+
+    project = big_project(OPEN_NODES, "bench_nodes")
+    path = tmp / "big.twin"
+    save(project, path)
+
+    window = MainWindow(prompter=ScriptedPrompter(), home=tmp / "home")
+    window.resize(1400, 900)
+    window.show()
+    app.processEvents()
+    t0 = time.perf_counter()
+    window.open_path(path, ask=False)
+    window.canvas.zoom_to_fit()
+    window.canvas.viewer.viewport().grab()  # forces the first paint
+    ours = time.perf_counter() - t0
+    window.doc.undo.setClean()
+    window.close()
+
+    class PlainNode(BaseNode):
+        __identifier__ = "bench"
+        NODE_NAME = "node"
+
+    graph = NodeGraph()
+    graph.register_node(PlainNode)
+    widget = graph.widget
+    widget.resize(1400, 900)
+    widget.show()
+    app.processEvents()
+    t0 = time.perf_counter()
+    views = {}
+    for node in project.nodes.values():
+        x, y = project.layout["nodes"][node.id]["x"], project.layout["nodes"][node.id]["y"]
+        v = graph.create_node("bench.PlainNode", name=node.id, pos=[x, y], selected=False)
+        for port in node.inputs:
+            v.add_input(port.name)
+        for port in node.outputs:
+            v.add_output(port.name)
+        views[node.id] = v
+    for e in project.edges:
+        views[e.source].get_output(e.source_port).connect_to(
+            views[e.target].get_input(e.target_port)
+        )
+    graph.fit_to_selection()
+    graph.viewer().viewport().grab()
+    baseline = time.perf_counter() - t0
+    widget.close()
+    return {
+        "metric": f"studio_open_{OPEN_NODES}_nodes",
+        "value": round(ours, 3),
+        "unit": "s",
+        "baseline": round(baseline, 3),
+        "ratio": round(ours / baseline, 3),
+        "target": 1.5,
+        "baseline_is": "NodeGraphQt create_node+connect_to of the same graph",
+    }
+
+
+async def _probe(stop: asyncio.Event, lags: list[float], period: float = 0.01) -> None:
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        t = loop.time()
+        await asyncio.sleep(period)
+        lags.append(max(0.0, loop.time() - t - period))
+
+
+async def _measure(run_coro) -> list[float]:
+    stop, lags = asyncio.Event(), []
+    probe = asyncio.ensure_future(_probe(stop, lags))
+    await run_coro
+    stop.set()
+    await probe
+    return lags
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98] if len(values) >= 2 else 0.0
+
+
+def bench_lag(app, loop, tmp: Path) -> dict:
+    from twinflow_studio.engine import Engine
+    from twinflow_studio.project import save
+    from twinflow_studio.ui.main_window import MainWindow
+    from twinflow_studio.ui.prompts import ScriptedPrompter
+
+    folder = tmp / "runproj"
+    folder.mkdir()
+    (folder / "bench_run_nodes.py").write_text(MODULE, encoding="utf-8")
+    project = big_project(RUN_NODES, "bench_run_nodes")
+    save(project, folder / "run.twin")
+
+    headless = Engine()
+    base = loop.run_until_complete(
+        _measure(
+            headless.run(
+                project, project_dir=folder, use_cache=False, store_root=folder / ".headless"
+            )
+        )
+    )
+
+    window = MainWindow(prompter=ScriptedPrompter(), home=tmp / "home2")
+    window.resize(1400, 900)
+    window.show()
+    window.open_path(folder / "run.twin", ask=False)
+    app.processEvents()
+
+    async def studio_run() -> None:
+        await window.run_all()  # the studio's own engine, with its subscribers
+
+    # No cache in either run, so both do the same work.
+    window.doc.project.settings["run_store"] = str(folder / ".studio")
+    window.runs.use_cache = False
+    ours = loop.run_until_complete(_measure(studio_run()))
+    window.runs.flush()
+    loop.run_until_complete(window.lineage_refresh)  # after the run: panels re-read lineage
+    status = (window.runs.last_summary or {}).get("status")
+    window.doc.undo.setClean()
+    window.close()
+    value, baseline = p99(ours) * 1000, p99(base) * 1000
+    return {
+        "metric": f"studio_loop_lag_p99_{RUN_NODES}_nodes",
+        "value": round(value, 2),
+        "unit": "ms",
+        "baseline": round(baseline, 2),
+        "ratio": round(value / baseline, 3) if baseline else None,
+        "target": 50,
+        "run_status": status,
+        "samples": len(ours),
+        "baseline_is": "same run headless (engine only) on the same qasync loop",
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", choices=("open", "lag"))
+    args = parser.parse_args()
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        lag = open_ = None
+        if args.only in (None, "lag"):
+            lag = bench_lag(app, loop, tmp)
+            print(json.dumps(lag))
+        if args.only in (None, "open"):
+            open_ = bench_open(app, tmp)
+            if lag is not None:
+                open_["lag"] = lag
+            print(json.dumps(open_))
+    loop.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

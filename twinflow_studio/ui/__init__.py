@@ -1,0 +1,1 @@
+"""The desktop studio (PySide6 + NodeGraphQt). Only this package imports Qt."""

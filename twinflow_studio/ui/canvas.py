@@ -1,0 +1,422 @@
+"""The canvas: a NodeGraphQt view kept in step with the Document.
+
+User gestures (connect, disconnect, move, drop, rename) are turned into Document edits; the
+view changes only when the Document says something changed. NodeGraphQt's own undo stack
+is never used.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+from NodeGraphQt import BackdropNode, NodeGraph
+from PySide6.QtCore import QMimeData, QPointF, QRectF, QTimer, Signal
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QVBoxLayout, QWidget
+
+from twinflow_studio.project import Edge, Node, get_kind
+from twinflow_studio.ui.canvas_items import (
+    CATEGORY_COLORS,
+    DEFAULT_NODE_COLOR,
+    PORT_COLORS,
+    FastNodeItem,
+    TwinNode,
+)
+from twinflow_studio.ui.document import Document
+
+KIND_MIME = "application/x-twinflow-kind"
+
+
+class _Graph(NodeGraph):
+    """NodeGraph whose gesture handlers report to the canvas instead of editing itself."""
+
+    def __init__(self, canvas: Canvas) -> None:
+        super().__init__()
+        self._canvas = canvas
+
+    def get_unique_name(self, name: str) -> str:  # labels need not be unique; ids are
+        return name
+
+    def _on_connection_changed(self, disconnected: list, connected: list) -> None:
+        self._canvas._connection_gesture(disconnected, connected)
+
+    def _on_connection_sliced(self, ports: list) -> None:
+        self._canvas._connection_gesture(ports, [])
+
+    def _on_nodes_moved(self, node_data: dict) -> None:
+        self._canvas._moved()
+
+    def _on_node_data_dropped(self, mimedata: QMimeData, pos: Any) -> None:
+        self._canvas._dropped(mimedata, QPointF(pos.x(), pos.y()))
+
+    def _on_node_name_changed(self, node_id: str, name: str) -> None:
+        self._canvas._renamed(node_id, name)
+
+    def _on_search_triggered(self, node_type: str, pos: Any) -> None:
+        pass
+
+    def _on_insert_node(self, pipe: Any, node_id: str, prev_node_pos: Any) -> None:
+        pass
+
+    def _on_node_backdrop_updated(self, node_id: str, update_property: str, value: Any) -> None:
+        super()._on_node_backdrop_updated(node_id, update_property, value)
+        self._canvas._moved()
+
+
+class Canvas(QWidget):
+    selectionChanged = Signal(list)  # doc node ids
+    message = Signal(str)  # a reason or notice for the status bar
+    kindDropped = Signal(str, QPointF)
+    nodeActivated = Signal(str)
+
+    def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.graph: _Graph | None = None
+        self._views: dict[str, TwinNode] = {}
+        self._backdrop_views: dict[str, BackdropNode] = {}
+        self._states: dict[str, tuple[str, str]] = {}
+        self.last_refusal = ""
+        doc.reset.connect(self.rebuild)
+        doc.nodesAdded.connect(self._add_views)
+        doc.nodesRemoved.connect(self._remove_views)
+        doc.edgesAdded.connect(self._add_edges)
+        doc.edgesRemoved.connect(self._remove_edges)
+        doc.nodeChanged.connect(self._refresh_node)
+        doc.nodesMoved.connect(self._move_views)
+        doc.backdropsChanged.connect(self._rebuild_backdrops)
+        self.rebuild()
+
+    # ----- building -----
+    def rebuild(self) -> None:
+        """A fresh scene for the whole project, built in one batch."""
+        old = self.graph
+        self.graph = _Graph(self)
+        self.graph.undo_stack().setUndoLimit(1)  # its stack is unused; keep it from growing
+        self.graph.set_acyclic(False)  # cycles are refused by our rules, with a reason
+        self.graph.set_pipe_slicing(True)
+        self.graph.node_selection_changed.connect(self._selection_changed)
+        self.graph.node_double_clicked.connect(
+            lambda n: self.nodeActivated.emit(getattr(n, "doc_id", ""))
+        )
+        self.viewer = self.graph.viewer()
+        self.viewer.setAcceptDrops(True)
+        # NodeGraphQt's context menu and its Ctrl+Z/Ctrl+Shift+Z act on its own undo stack,
+        # which the studio never uses: the Document's stack is the one.
+        self.graph.disable_context_menu(True)
+        for action in (self.viewer._undo_action, self.viewer._redo_action):
+            if action is not None:
+                action.setShortcuts([])
+                action.setEnabled(False)
+        # Repaint only what changed: a run recolours scattered nodes, and NodeGraphQt's
+        # bounding-rect mode would repaint (in Python) everything between them.
+        self.viewer.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self._views, self._backdrop_views, self._states = {}, {}, {}
+        if old is not None:
+            self._layout.removeWidget(old.widget)
+            old.widget.setParent(None)
+            old.widget.deleteLater()
+            old.deleteLater()
+        self._layout.addWidget(self.graph.widget)
+        self._batch(lambda: self._add_views(list(self.doc.project.nodes)))
+        self._rebuild_backdrops()
+        view = self.doc.project.layout.get("view")
+        if isinstance(view, dict) and {"x", "y", "w", "h"} <= set(view):
+            self.viewer._scene_range = QRectF(*(float(view[k]) for k in "xywh"))
+            self.viewer._update_scene()
+        elif self._views:
+            QTimer.singleShot(0, self.zoom_to_fit)
+
+    def _batch(self, work: Any) -> None:
+        scene = self.graph.scene()
+        viewport = self.viewer.viewport()
+        viewport.setUpdatesEnabled(False)
+        scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+        gc_was = gc.isenabled()
+        gc.disable()  # thousands of short-lived wrappers; one collection at the end
+        FastNodeItem.deferring = True
+        try:
+            work()
+        finally:
+            FastNodeItem.flush()
+            # Pipes after the node layout pass, so each is drawn once, at its final ports.
+            self._add_edges(self.doc.project.edges)
+            scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+            if gc_was:
+                gc.enable()
+            viewport.setUpdatesEnabled(True)
+
+    def _make_view(self, node: Node) -> TwinNode:
+        view = TwinNode()
+        view.doc_id = node.id
+        view.NODE_NAME = node.label
+        kind = get_kind(node.kind)
+        view.base_color = (
+            CATEGORY_COLORS.get(kind.category, DEFAULT_NODE_COLOR) if kind else (110, 40, 40)
+        )
+        view.model.color = (*view.base_color, 255)
+        view.view.color = (*view.base_color, 255)
+        for port in node.input_ports():
+            view.add_input(port.name, color=PORT_COLORS.get(port.type, PORT_COLORS["any"]))
+        for port in node.output_ports():
+            view.add_output(
+                port.name, multi_output=True, color=PORT_COLORS.get(port.type, PORT_COLORS["any"])
+            )
+        return view
+
+    def _add_views(self, node_ids: list[str]) -> None:
+        nodes = self.doc.project.nodes
+        for node_id in node_ids:
+            view = self._make_view(nodes[node_id])
+            x, y = self.doc.position(node_id)
+            self.graph.add_node(view, pos=[x, y], selected=False, push_undo=False)
+            self._views[node_id] = view
+            if node_id in self._states:
+                view.show_state(*self._states[node_id])
+
+    def _port(self, node_id: str, name: str, side: str) -> Any:
+        view = self._views.get(node_id)
+        if view is None:
+            return None
+        return view.get_output(name) if side == "out" else view.get_input(name)
+
+    def _add_edges(self, edges: list[Edge]) -> None:
+        for e in edges:
+            out, inp = (
+                self._port(e.source, e.source_port, "out"),
+                self._port(e.target, e.target_port, "in"),
+            )
+            if out is not None and inp is not None:
+                out.connect_to(inp, push_undo=False, emit_signal=False)
+
+    def _remove_edges(self, edges: list[Edge]) -> None:
+        for e in edges:
+            out, inp = (
+                self._port(e.source, e.source_port, "out"),
+                self._port(e.target, e.target_port, "in"),
+            )
+            if out is not None and inp is not None:
+                out.disconnect_from(inp, push_undo=False, emit_signal=False)
+
+    def _remove_views(self, node_ids: list[str]) -> None:
+        for node_id in node_ids:
+            view = self._views.pop(node_id, None)
+            if view is not None:
+                self.graph.remove_node(view, push_undo=False)
+
+    def _refresh_node(self, node_id: str) -> None:
+        """Ports or label changed: rebuild that one node and its edges."""
+        view = self._views.get(node_id)
+        node = self.doc.project.nodes.get(node_id)
+        if view is not None and node is not None and self._looks_the_same(view, node):
+            return  # a parameter edit: nothing on the canvas shows it
+        selected = bool(view and view.selected())
+        self._remove_views([node_id])
+        if node_id in self.doc.project.nodes:
+            self._add_views([node_id])
+            self._add_edges([e for e in self.doc.project.edges if node_id in (e.source, e.target)])
+            if selected:
+                self._views[node_id].set_selected(True)
+
+    @staticmethod
+    def _looks_the_same(view: TwinNode, node: Node) -> bool:
+        ins = [(p.name(), p.view.color[:3]) for p in view.input_ports()]
+        outs = [(p.name(), p.view.color[:3]) for p in view.output_ports()]
+
+        def want(ports: list) -> list:
+            return [(p.name, PORT_COLORS.get(p.type, PORT_COLORS["any"])) for p in ports]
+
+        return (
+            view.name() == node.label
+            and ins == want(node.input_ports())
+            and outs == want(node.output_ports())
+        )
+
+    def _move_views(self, positions: dict[str, tuple[float, float]]) -> None:
+        for node_id, (x, y) in positions.items():
+            view = self._views.get(node_id)
+            if view is not None and tuple(view.pos()) != (x, y):
+                view.view.xy_pos = [x, y]  # the item itself: NodeObject.set_pos records undo
+
+    def _rebuild_backdrops(self) -> None:
+        for bd in self._backdrop_views.values():
+            self.graph.remove_node(bd, push_undo=False)
+        self._backdrop_views = {}
+        for data in self.doc.backdrops():
+            bd = BackdropNode()
+            bd.NODE_NAME = str(data.get("title", "Group"))
+            self.graph.add_node(
+                bd,
+                pos=[float(data.get("x", 0)), float(data.get("y", 0))],
+                selected=False,
+                push_undo=False,
+            )
+            bd.set_size(float(data.get("w", 400)), float(data.get("h", 250)))
+            if "color" in data:
+                bd.view.color = (*data["color"][:3], 255)
+            bd.view.setZValue(-10)
+            self._backdrop_views[str(data["id"])] = bd
+
+    # ----- gestures from the viewer -----
+    def _doc_id(self, view_id: str) -> str | None:
+        node = self.graph.get_node_by_id(view_id)
+        return getattr(node, "doc_id", None) or None
+
+    def _edge_of(self, a: Any, b: Any) -> Edge | None:
+        out, inp = (a, b) if a.port_type == "out" else (b, a)
+        src, dst = self._doc_id(out.node.id), self._doc_id(inp.node.id)
+        if src is None or dst is None:
+            return None
+        return Edge(src, out.name, dst, inp.name)
+
+    def _connection_gesture(self, disconnected: list, connected: list) -> None:
+        removed = [e for e in (self._edge_of(a, b) for a, b in disconnected) if e]
+        added = []
+        for edge in (e for e in (self._edge_of(a, b) for a, b in connected) if e):
+            reason = self.doc.refusal(edge)
+            if reason:
+                self.refuse(reason)
+            else:
+                added.append(edge)
+        # A drag onto an input that is already fed replaces its edge (connect does that);
+        # a refused drag leaves the old edge in place.
+        fed = {(e.target, e.target_port) for e in (self._edge_of(a, b) for a, b in connected) if e}
+        removed = [e for e in removed if (e.target, e.target_port) not in fed]
+        if len(added) + bool(removed) > 1:
+            self.doc.undo.beginMacro("Reconnect")
+        try:
+            self.doc.disconnect(removed)
+            for edge in added:
+                self.doc.connect(edge)
+        finally:
+            if len(added) + bool(removed) > 1:
+                self.doc.undo.endMacro()
+        self._reconcile()
+
+    def request_connection(self, edge: Edge) -> str | None:
+        """Connect as a drag between the two ports would; returns the refusal reason."""
+        self.last_refusal = ""
+        out = self._port(edge.source, edge.source_port, "out")
+        inp = self._port(edge.target, edge.target_port, "in")
+        if out is None or inp is None:
+            reason = (
+                f"no such port: {edge.source}.{edge.source_port} → {edge.target}.{edge.target_port}"
+            )
+            self.refuse(reason)
+            return reason
+        self.viewer.connection_changed.emit([], [(out.view, inp.view)])
+        return self.last_refusal or None
+
+    def refuse(self, reason: str) -> None:
+        self.last_refusal = reason
+        self.viewer.setToolTip(f"Connection refused: {reason}")
+        self.message.emit(f"Connection refused: {reason}")
+
+    def _reconcile(self) -> None:
+        """Make the pipes on screen match the document's edges exactly."""
+        want = {(e.source, e.source_port, e.target, e.target_port) for e in self.doc.project.edges}
+        have = set()
+        for node_id, view in self._views.items():
+            for name, port in view.inputs().items():
+                for other in port.connected_ports():
+                    src = getattr(other.node(), "doc_id", "")
+                    have.add((src, other.name(), node_id, name))
+        for key in have - want:
+            self._remove_edges([Edge(*key)])
+        for key in want - have:
+            self._add_edges([Edge(*key)])
+
+    def _moved(self) -> None:
+        new, old = {}, {}
+        for node_id, view in self._views.items():
+            x, y = view.pos()
+            if (x, y) != self.doc.position(node_id):
+                new[node_id], old[node_id] = (x, y), self.doc.position(node_id)
+        backdrops = []
+        by_id = {str(b["id"]): b for b in self.doc.backdrops()}
+        for bd_id, bd in self._backdrop_views.items():
+            data = dict(by_id.get(bd_id, {"id": bd_id}))
+            (data["x"], data["y"]), (data["w"], data["h"]) = bd.pos(), bd.size()
+            backdrops.append(data)
+        changed_bd = backdrops != self.doc.backdrops()
+        if not new and not changed_bd:
+            return
+        self.doc.undo.beginMacro("Move")
+        if new:
+            self.doc.move_nodes(new, old)
+        if changed_bd:
+            self.doc.set_backdrops(backdrops, "Move group")
+        self.doc.undo.endMacro()
+
+    def _dropped(self, mimedata: QMimeData, pos: QPointF) -> None:
+        if mimedata.hasFormat(KIND_MIME):
+            kind = bytes(mimedata.data(KIND_MIME).data()).decode()
+            self.kindDropped.emit(kind, pos)
+
+    def _renamed(self, view_id: str, name: str) -> None:
+        node_id = self._doc_id(view_id)
+        if node_id:
+            self.doc.change_node(node_id, "name", lambda n: setattr(n, "name", name), "Rename")
+
+    def _selection_changed(self, *_: Any) -> None:
+        self.selectionChanged.emit(self.selected_ids())
+
+    # ----- view operations -----
+    def selected_ids(self) -> list[str]:
+        return [n.doc_id for n in self.graph.selected_nodes() if isinstance(n, TwinNode)]
+
+    def selected_backdrops(self) -> list[str]:
+        return [k for k, v in self._backdrop_views.items() if v.selected()]
+
+    def select(self, node_ids: list[str], center: bool = False) -> None:
+        self.graph.clear_selection()
+        for node_id in node_ids:
+            view = self._views.get(node_id)
+            if view is not None:
+                view.set_selected(True)
+        if center and node_ids and node_ids[0] in self._views:
+            self.graph.center_on([self._views[node_ids[0]]])
+        self._selection_changed()
+
+    def zoom_to_fit(self) -> None:
+        if not self._views:
+            return
+        rect = None
+        for view in self._views.values():
+            r = view.view.sceneBoundingRect()
+            rect = r if rect is None else rect.united(r)
+        rect.adjust(-60, -60, 60, 60)
+        # NodeGraphQt pans and zooms by a scene range of its own; fit by setting it.
+        self.viewer._scene_range = rect
+        self.viewer._update_scene()
+
+    def scene_cursor_pos(self) -> QPointF:
+        local = self.viewer.mapFromGlobal(QCursor.pos())
+        if not self.viewer.rect().contains(local):
+            local = self.viewer.rect().center()
+        return self.viewer.mapToScene(local)
+
+    def view_state(self) -> dict[str, float]:
+        r = self.viewer._scene_range
+        return {"x": r.x(), "y": r.y(), "w": r.width(), "h": r.height()}
+
+    def node_view(self, node_id: str) -> TwinNode | None:
+        return self._views.get(node_id)
+
+    # ----- run states -----
+    def set_states(self, states: dict[str, tuple[str, str]]) -> None:
+        self._states.update(states)
+        for node_id, (state, text) in states.items():
+            view = self._views.get(node_id)
+            if view is not None:
+                view.show_state(state, text)
+
+    def clear_states(self) -> None:
+        for node_id in list(self._states):
+            view = self._views.get(node_id)
+            if view is not None:
+                view.show_state(None)
+        self._states = {}

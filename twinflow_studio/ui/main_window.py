@@ -1,0 +1,585 @@
+"""The main window: canvas in the middle, palette, properties, runs and lineage around it."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QWidget,
+)
+
+from twinflow_studio.project import Node, Port, Project, TwinFileError, get_kind, validate
+from twinflow_studio.ui import clipboard
+from twinflow_studio.ui.autolayout import layered_positions
+from twinflow_studio.ui.autosave import Autosaver, studio_home
+from twinflow_studio.ui.calibration_panel import CalibrationPanel
+from twinflow_studio.ui.canvas import Canvas
+from twinflow_studio.ui.document import Document
+from twinflow_studio.ui.lineage_panel import LineagePanel
+from twinflow_studio.ui.lineage_source import (
+    GraphLineage,
+    LineageSource,
+    PreferGraph,
+    RunStoreLineage,
+)
+from twinflow_studio.ui.palette import Palette, QuickAdd
+from twinflow_studio.ui.prompts import Prompter
+from twinflow_studio.ui.properties import PropertiesPanel
+from twinflow_studio.ui.resources import ResourcesEditor
+from twinflow_studio.ui.run_panel import RunPanel
+from twinflow_studio.ui.runs import RunController
+from twinflow_studio.ui.themes import apply_theme, canvas_colors
+
+APP_NAME = "TwinFlow Studio"
+MAX_RECENT = 10
+AUTOSAVE_MS = 15000
+
+DEFAULT_PORTS: dict[str, tuple[list[Port], list[Port]]] = {
+    "python": ([], [Port("out", "json")]),
+    "container": ([], [Port("out", "file")]),
+}
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        prompter: Prompter | None = None,
+        home: Path | None = None,
+        autosave_ms: int = AUTOSAVE_MS,
+    ) -> None:
+        super().__init__()
+        self.home = home or studio_home()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.settings = QSettings(str(self.home / "settings.ini"), QSettings.Format.IniFormat)
+        self.prompter = prompter or Prompter(self)
+        self.autosaver = Autosaver(self.home)
+        self.doc = Document()
+        self.runs = RunController(self)
+        self.canvas = Canvas(self.doc)
+        self.setCentralWidget(self.canvas)
+        self.palette_panel = Palette()
+        self.properties = PropertiesPanel(self.doc)
+        self.resources = ResourcesEditor(self.doc)
+        self.run_panel = RunPanel(self.runs)
+        self.lineage = LineagePanel()
+        self.calibration = CalibrationPanel()
+        self.quick_add = QuickAdd(self)
+        self.lineage_store: Any = None
+        self.lineage_refresh: asyncio.Future[Any] | None = None
+        self._lineage_unsubscribe: Any = None
+        self.docks: dict[str, QDockWidget] = {}
+        self._dock("palette", "Palette", self.palette_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock(
+            "properties", "Properties", self.properties, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self._dock(
+            "resources",
+            "Profiles && targets",
+            self.resources,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+        )
+        self._dock("lineage", "Lineage", self.lineage, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock(
+            "calibration", "Calibration", self.calibration, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self._dock("runs", "Run", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        for name in ("resources", "lineage", "calibration"):
+            self.tabifyDockWidget(self.docks["properties"], self.docks[name])
+        self.docks["properties"].raise_()
+        self.status_label = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.hide()
+        self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.progress)
+        self._build_actions()
+        self._wire()
+        self.theme = str(self.settings.value("theme", "dark"))
+        self.set_theme(self.theme)
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        state = self.settings.value("windowState")
+        if state is not None:
+            self.restoreState(state)
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(autosave_ms)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+        self._update_title()
+
+    # ----- construction -----
+    def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{name}")  # saveState needs names
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[name] = dock
+
+    def _action(self, menu: object, text: str, slot: object, shortcut: object = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            if isinstance(shortcut, list):
+                action.setShortcuts(shortcut)
+            else:
+                action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)  # type: ignore[attr-defined]
+        self.actions_by_name[text.replace("…", "").replace("&", "")] = action
+        return action
+
+    def _build_actions(self) -> None:
+        self.actions_by_name: dict[str, QAction] = {}
+        bar = self.menuBar()
+        f = bar.addMenu("&File")
+        self._action(f, "&New", self.new_project, QKeySequence.StandardKey.New)
+        self._action(f, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self.recent_menu = f.addMenu("Open &recent")
+        self._action(f, "&Save", self.save, QKeySequence.StandardKey.Save)
+        self._action(f, "Save &as…", self.save_as, QKeySequence("Ctrl+Shift+S"))
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        e = bar.addMenu("&Edit")
+        undo = self.doc.undo.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.doc.undo.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Y")])
+        e.addActions([undo, redo])
+        e.addSeparator()
+        self._action(e, "Cu&t", self.cut, QKeySequence.StandardKey.Cut)
+        self._action(e, "&Copy", self.copy, QKeySequence.StandardKey.Copy)
+        self._action(e, "&Paste", self.paste, QKeySequence.StandardKey.Paste)
+        self._action(
+            e,
+            "&Delete",
+            self.delete_selection,
+            [QKeySequence.StandardKey.Delete, QKeySequence("Backspace")],
+        )
+        self._action(
+            e,
+            "Select &all",
+            lambda: self.canvas.select(list(self.doc.project.nodes)),
+            QKeySequence.StandardKey.SelectAll,
+        )
+        e.addSeparator()
+        self._action(e, "Add &node…", self.show_quick_add, QKeySequence("Tab"))
+        self._action(e, "&Group into backdrop", self.group_selection, QKeySequence("Ctrl+G"))
+        self._action(e, "Remove backdrop", self.remove_backdrops, QKeySequence("Ctrl+Shift+G"))
+        v = bar.addMenu("&View")
+        self._action(v, "Zoom to &fit", self.canvas.zoom_to_fit, QKeySequence("F"))
+        self._action(v, "&Auto-layout", self.auto_layout, QKeySequence("Ctrl+L"))
+        self._action(
+            v,
+            "Toggle &theme",
+            lambda: self.set_theme("light" if self.theme == "dark" else "dark"),
+            QKeySequence("Ctrl+T"),
+        )
+        v.addSeparator()
+        for dock in self.docks.values():
+            v.addAction(dock.toggleViewAction())
+        r = bar.addMenu("&Run")
+        self._action(r, "&Run", self.run_all, QKeySequence("F5"))
+        self._action(r, "Run &selected", self.run_selected, QKeySequence("Shift+F5"))
+        self._action(r, "&Cancel run", self.runs.cancel, QKeySequence("Ctrl+."))
+        self._action(r, "&Validate", self.validate_now, QKeySequence("F7"))
+        tools = self.addToolBar("Main")
+        tools.setObjectName("toolbar_main")
+        for name in (
+            "New",
+            "Open",
+            "Save",
+            "Run",
+            "Run selected",
+            "Cancel run",
+            "Zoom to fit",
+            "Auto-layout",
+        ):
+            tools.addAction(self.actions_by_name[name])
+        tools.insertAction(self.actions_by_name["Run"], undo)
+        tools.insertAction(self.actions_by_name["Run"], redo)
+        self._fill_recent()
+
+    def _wire(self) -> None:
+        self.doc.dirtyChanged.connect(lambda _d: self._update_title())
+        self.doc.pathChanged.connect(self._update_title)
+        self.doc.reset.connect(self._document_reset)
+        self.canvas.selectionChanged.connect(self._selection_changed)
+        self.canvas.message.connect(self.show_message)
+        self.canvas.kindDropped.connect(self.add_node)
+        self.canvas.nodeActivated.connect(lambda n: self.docks["properties"].raise_())
+        self.palette_panel.kindActivated.connect(
+            lambda k: self.add_node(
+                k, self.canvas.viewer.mapToScene(self.canvas.viewer.viewport().rect().center())
+            )
+        )
+        self.quick_add.kindChosen.connect(lambda k: self.add_node(k, self._quick_pos))
+        self.runs.states.connect(self.canvas.set_states)
+        self.runs.progress.connect(self._progress)
+        self.runs.started.connect(lambda rid: self.show_message(f"Run {rid} started"))
+        self.runs.finished.connect(self._run_finished)
+        self.runs.failedToStart.connect(self._run_refused)
+        self.run_panel.nodeRequested.connect(self.point_at_node)
+        self.lineage.nodeSelected.connect(self.point_at_node)
+
+    # ----- titles, messages -----
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.doc.title}{'*' if self.doc.dirty else ''} — {APP_NAME}")
+
+    def show_message(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.status_label.setToolTip(text)
+
+    def set_theme(self, name: str) -> None:
+        self.theme = name
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, name)
+        background, grid = canvas_colors(name)
+        self.canvas.graph.set_background_color(*background)
+        self.canvas.graph.set_grid_color(*grid)
+        self.settings.setValue("theme", name)
+
+    # ----- files -----
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the current document (saved, discarded)."""
+        if not self.doc.dirty:
+            return True
+        answer = self.prompter.save_changes(self.doc.title)
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def new_project(self) -> None:
+        if self.maybe_save():
+            self._forget_autosave()
+            self.doc.replace(Project(name="untitled"), None)
+
+    def open_dialog(self) -> None:
+        start = str(self.doc.path.parent) if self.doc.path else ""
+        path = self.prompter.open_path(start)
+        if path is not None:
+            self.open_path(path)
+
+    def open_path(self, path: Path, ask: bool = True) -> bool:
+        if ask and not self.maybe_save():
+            return False
+        try:
+            self.doc.open(Path(path))
+        except (TwinFileError, OSError) as exc:
+            self.prompter.error("Cannot open project", str(exc))
+            self.show_message(f"Cannot open {path}: {exc}")
+            return False
+        self._add_recent(Path(path))
+        self.show_message(f"Opened {path} ({len(self.doc.project.nodes)} nodes)")
+        return True
+
+    def save(self) -> bool:
+        if self.doc.path is None:
+            return self.save_as()
+        return self._save_to(self.doc.path)
+
+    def save_as(self) -> bool:
+        path = self.prompter.save_path(str(self.doc.path or ""))
+        return self._save_to(path) if path is not None else False
+
+    def _save_to(self, path: Path) -> bool:
+        previous = self.doc.path
+        self.doc.project.layout["view"] = self.canvas.view_state()
+        try:
+            self.doc.save(path)
+        except OSError as exc:
+            self.prompter.error("Cannot save project", f"{path}: {exc}")
+            return False
+        self.autosaver.discard(previous)
+        self.autosaver.discard(path)
+        self._add_recent(path)
+        self.show_message(f"Saved {path}")
+        return True
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in value or []]
+
+    def _add_recent(self, path: Path) -> None:
+        items = [str(path.resolve())] + [p for p in self.recent_files() if p != str(path.resolve())]
+        self.settings.setValue("recent", items[:MAX_RECENT])
+        self._fill_recent()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self.recent_files():
+            action = self.recent_menu.addAction(p)
+            action.triggered.connect(lambda _c=False, path=p: self.open_path(Path(path)))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    # ----- autosave -----
+    def autosave(self) -> Path | None:
+        if not self.doc.dirty:
+            return None
+        return self.autosaver.write(self.doc.project, self.doc.path)
+
+    def _forget_autosave(self) -> None:
+        self.autosaver.discard(self.doc.path)
+
+    def offer_recovery(self) -> bool:
+        """Offer the autosaves a crash left behind; True when one was recovered."""
+        for rec in self.autosaver.pending():
+            what = str(rec.original) if rec.original else f"untitled project {rec.project.name!r}"
+            if self.prompter.recover(what):
+                self.doc.replace(rec.project, rec.original, recovered=True)
+                self.show_message(f"Recovered unsaved work on {what}; save to keep it")
+                return True
+            rec.file.unlink(missing_ok=True)
+        return False
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.runs.cancel()
+        if self.lineage_refresh is not None:
+            self.lineage_refresh.cancel()
+        self._close_lineage()
+        self._forget_autosave()
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("windowState", self.saveState())
+        self.settings.sync()
+        event.accept()
+
+    # ----- editing -----
+    def add_node(self, kind_name: str, pos: QPointF | None = None) -> str | None:
+        kind = get_kind(kind_name)
+        if kind is None:
+            self.show_message(f"Unknown node kind {kind_name!r}")
+            return None
+        node_id = clipboard.unique_id(kind.name, set(self.doc.project.nodes))
+        inputs, outputs = DEFAULT_PORTS.get(kind.name, ([], [])) if kind.user_ports else ([], [])
+        node = Node(node_id, kind.name, name="", inputs=list(inputs), outputs=list(outputs))
+        p = pos if pos is not None else self.canvas.scene_cursor_pos()
+        self.doc.add_nodes([node], positions={node_id: (p.x(), p.y())}, text=f"Add {kind.label}")
+        self.canvas.select([node_id])
+        return node_id
+
+    def show_quick_add(self) -> None:
+        self._quick_pos = self.canvas.scene_cursor_pos()
+        local = self.canvas.viewer.mapFromScene(self._quick_pos)
+        self.quick_add.move(self.canvas.viewer.mapToGlobal(local))
+        self.quick_add.popup()
+
+    def delete_selection(self) -> None:
+        if self.canvas.selected_backdrops() and not self.canvas.selected_ids():
+            self.remove_backdrops()
+            return
+        self.doc.remove_nodes(self.canvas.selected_ids())
+
+    def copy(self) -> str | None:
+        ids = self.canvas.selected_ids()
+        if not ids:
+            return None
+        text = clipboard.copy_nodes(self.doc.project, ids)
+        QApplication.clipboard().setText(text)
+        return text
+
+    def cut(self) -> None:
+        if self.copy() is not None:
+            self.doc.remove_nodes(self.canvas.selected_ids())
+
+    def paste(self) -> list[str]:
+        data = clipboard.parse_clipboard(QApplication.clipboard().text())
+        if data is None:
+            self.show_message("The clipboard holds no TwinFlow nodes")
+            return []
+        try:
+            nodes, edges, positions, profiles = clipboard.nodes_for_paste(self.doc.project, data)
+        except TwinFileError as exc:
+            self.show_message(f"Cannot paste: {exc}")
+            return []
+        self.doc.add_nodes(nodes, edges, positions, f"Paste {len(nodes)} node(s)", profiles)
+        ids = [n.id for n in nodes]
+        self.canvas.select(ids)
+        return ids
+
+    def auto_layout(self) -> None:
+        selected = self.canvas.selected_ids()
+        chosen = set(selected) if len(selected) > 1 else None
+        positions = layered_positions(self.doc.project, chosen)
+        if chosen:  # keep a laid-out selection where it was
+            ox = min(self.doc.position(n)[0] for n in chosen)
+            oy = min(self.doc.position(n)[1] for n in chosen)
+            positions = {n: (x + ox, y + oy) for n, (x, y) in positions.items()}
+        self.doc.move_nodes(positions)
+        self.canvas.zoom_to_fit()
+
+    def group_selection(self, title: str = "Group") -> str | None:
+        ids = self.canvas.selected_ids()
+        if not ids:
+            self.show_message("Select nodes to group into a backdrop")
+            return None
+        rects = [self.canvas.node_view(n).view.sceneBoundingRect() for n in ids]
+        rect = rects[0]
+        for r in rects[1:]:
+            rect = rect.united(r)
+        rect.adjust(-30, -50, 30, 30)
+        existing = self.doc.backdrops()
+        bd_id = clipboard.unique_id("group", {str(b["id"]) for b in existing})
+        existing.append(
+            {
+                "id": bd_id,
+                "title": title,
+                "x": rect.x(),
+                "y": rect.y(),
+                "w": rect.width(),
+                "h": rect.height(),
+                "nodes": sorted(ids),
+            }
+        )
+        self.doc.set_backdrops(existing, "Group into backdrop")
+        return bd_id
+
+    def remove_backdrops(self) -> None:
+        chosen = set(self.canvas.selected_backdrops())
+        if chosen:
+            self.doc.set_backdrops(
+                [b for b in self.doc.backdrops() if str(b["id"]) not in chosen], "Remove backdrop"
+            )
+
+    def _selection_changed(self, ids: list[str]) -> None:
+        node_id = ids[0] if len(ids) == 1 else None
+        self.properties.show_node(node_id)
+        self.lineage.show_node(node_id)
+        if node_id and node_id in self.run_panel.lines:
+            self.run_panel.show_node_log(node_id)
+        self.calibration.show_node(self.doc.project, self._project_dir(), node_id)
+
+    def _document_reset(self) -> None:
+        self.canvas.clear_states()
+        self._open_lineage()
+        self.lineage.set_source(self.lineage_source())
+        self.resources.load()
+
+    # ----- lineage -----
+    def _open_lineage(self) -> None:
+        """Record the studio's runs in the project's lineage graph (settings.lineage), and
+        read the panel from it; without one, the panel reads the run store."""
+        self._close_lineage()
+        settings = self.doc.project.settings.get("lineage", {}) or {}
+        if self.doc.path is None or settings.get("backend") == "none":
+            return
+        try:
+            from twinflow_studio.lineage import open_lineage
+
+            store = open_lineage(self._project_dir(), settings).start()
+        except Exception as exc:  # a bad config or backend must not stop the editor
+            self.show_message(f"Lineage graph unavailable ({exc}); showing the run store")
+            return
+        self.lineage_store = store
+        self._lineage_unsubscribe = self.runs.engine.subscribe(store.subscriber)
+
+    def _close_lineage(self) -> None:
+        if self._lineage_unsubscribe is not None:
+            self._lineage_unsubscribe()
+            self._lineage_unsubscribe = None
+        if self.lineage_store is not None:
+            try:
+                self.lineage_store.close(timeout=5.0)
+            except Exception:  # what is not delivered stays in the outbox
+                pass
+            self.lineage_store = None
+
+    def lineage_source(self) -> LineageSource:
+        store = RunStoreLineage(self.doc.project, self._project_dir())
+        if self.lineage_store is None:
+            return store
+        return PreferGraph(GraphLineage(self.lineage_store.queries, self.doc.project.name), store)
+
+    async def _refresh_lineage_after_run(self) -> None:
+        if self.lineage_store is not None:
+            try:
+                await self.lineage_store.aflush(5.0)
+            except Exception as exc:
+                self.show_message(f"Lineage graph not updated yet: {exc}")
+        self.lineage.set_source(self.lineage_source())
+        self._selection_changed(self.canvas.selected_ids())
+
+    def point_at_node(self, node_id: str) -> None:
+        self.canvas.select([node_id], center=True)
+
+    # ----- runs -----
+    def _project_dir(self) -> Path:
+        if self.doc.path is not None:
+            return self.doc.path.parent
+        scratch = Path(tempfile.gettempdir()) / "twinflow-studio-scratch"
+        scratch.mkdir(exist_ok=True)
+        return scratch
+
+    def run_all(self) -> object:
+        return self._start(None)
+
+    def run_selected(self) -> object:
+        ids = self.canvas.selected_ids()
+        if not ids:
+            self.show_message("Select the nodes to run")
+            return None
+        return self._start(ids)
+
+    def _start(self, only: list[str] | None) -> object:
+        if self.runs.busy:
+            self.show_message("A run is already in progress")
+            return None
+        self.canvas.clear_states()
+        self.canvas.set_states(
+            {n: ("pending", "pending") for n in (only or self.doc.project.nodes)}
+        )
+        self.progress.setRange(0, max(1, len(self.doc.project.nodes)))
+        self.progress.setValue(0)
+        self.progress.show()
+        return self.runs.start(self.doc.project, self.doc.path, self._project_dir(), only)
+
+    def _progress(self, done: int, total: int, running: int) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{done}/{total} done, {running} running")
+
+    def _run_finished(self, summary: dict) -> None:
+        self.progress.hide()
+        self.show_message(
+            f"Run {summary.get('run_id')} {summary.get('status')} in "
+            f"{summary.get('duration_s', 0):.2f} s"
+        )
+        failed = summary.get("failed") or []
+        if failed:
+            self.point_at_node(failed[0]["node"])
+        # The lineage and calibration panels re-read once the lineage writer has delivered
+        # this run; that happens after the run, off the event it arrives in.
+        self.lineage_refresh = asyncio.ensure_future(self._refresh_lineage_after_run())
+
+    def _run_refused(self, message: str, problems: list) -> None:
+        self.progress.hide()
+        self.canvas.clear_states()
+        self.show_message(message)
+        with_node = [p for p in problems if p.node_id]
+        if with_node:
+            self.point_at_node(with_node[0].node_id)
+
+    def validate_now(self) -> list:
+        problems = validate(self.doc.project)
+        self.run_panel.show_problems(problems)
+        self.show_message("No problems" if not problems else f"{len(problems)} problem(s)")
+        if problems and problems[0].node_id:
+            self.point_at_node(problems[0].node_id)
+        return problems
