@@ -15,6 +15,7 @@ mkdir -p "$CACHE"
 tarball="$CACHE/python-base-$SUITE.tar"
 if [ ! -s "$tarball" ]; then
   command -v debootstrap >/dev/null || {
+    apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   }
   rootfs=$(mktemp -d)
