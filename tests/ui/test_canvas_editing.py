@@ -251,3 +251,35 @@ def test_move_by_mouse_and_delete_by_key(window, qtbot):
     assert other not in window.doc.project.nodes
     QTest.keyClick(viewer, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert other in window.doc.project.nodes
+
+
+def test_selection_highlights_pipes_and_raises_the_node(window, qtbot):
+    src = window.add_node("python", QPointF(0, 0))
+    dst = window.add_node("python", QPointF(400, 0))
+    set_ports(window, src, outputs=[("y", "json")])
+    set_ports(window, dst, inputs=[("x", "json")])
+    window.doc.connect(Edge(src, "y", dst, "x"))
+    window.canvas.zoom_to_fit()
+    qtbot.wait(20)
+    src_item, dst_item = window.canvas.node_view(src).view, window.canvas.node_view(dst).view
+    (pipe,) = src_item.outputs[0].connected_pipes
+    window.canvas.select([])  # a new node comes selected
+    assert not pipe.highlighted()
+
+    viewer = window.canvas.viewer
+    vp = viewer.viewport()
+    at = viewer.mapFromScene(src_item.sceneBoundingRect().topLeft() + QPointF(20, 8))
+    QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+    assert window.canvas.selected_ids() == [src]
+    assert pipe.highlighted()
+    assert src_item.zValue() > dst_item.zValue()
+
+    window.canvas.select([dst])  # selecting the other end keeps the pipe lit
+    assert pipe.highlighted()
+    assert dst_item.zValue() > src_item.zValue()
+
+    empty = viewer.mapFromScene(QPointF(200, 400))
+    QTest.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, empty)
+    assert window.canvas.selected_ids() == []
+    assert not pipe.highlighted()
+    assert src_item.zValue() == dst_item.zValue()

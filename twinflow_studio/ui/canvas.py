@@ -22,6 +22,7 @@ from twinflow_studio.ui.canvas_items import (
     PORT_COLORS,
     FastNodeItem,
     TwinNode,
+    restyle_selection,
 )
 from twinflow_studio.ui.document import Document
 
@@ -99,6 +100,8 @@ class Canvas(QWidget):
         self.graph.set_acyclic(False)  # cycles are refused by our rules, with a reason
         self.graph.set_pipe_slicing(True)
         self.graph.node_selection_changed.connect(self._selection_changed)
+        self._styled_selection: set[FastNodeItem] = set()
+        self.graph.scene().selectionChanged.connect(self._restyle_selection)
         self.graph.node_double_clicked.connect(
             lambda n: self.nodeActivated.emit(getattr(n, "doc_id", ""))
         )
@@ -360,6 +363,9 @@ class Canvas(QWidget):
         node_id = self._doc_id(view_id)
         if node_id:
             self.doc.change_node(node_id, "name", lambda n: setattr(n, "name", name), "Rename")
+
+    def _restyle_selection(self) -> None:
+        self._styled_selection = restyle_selection(self.graph.scene(), self._styled_selection)
 
     def _selection_changed(self, *_: Any) -> None:
         self.selectionChanged.emit(self.selected_ids())
