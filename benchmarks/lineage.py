@@ -194,6 +194,12 @@ def main() -> None:
     parser.add_argument("--server-vertices", type=int, default=20_000)
     parser.add_argument("--chain", type=int, default=12)
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument(
+        "--batch-ops",
+        type=int,
+        default=None,
+        help="settings.lineage.batch_ops of the records/s part (default: the backend's default)",
+    )
     args = parser.parse_args()
     url = os.environ.get("TWINFLOW_GREMLIN_URL")
 
@@ -201,7 +207,10 @@ def main() -> None:
         root = Path(tmp)
         project = f"bench-{uuid.uuid4().hex[:8]}"
         events = make_events(project, args.records, args.chain)
-        embedded = records_per_second(root / "emb", {"backend": "embedded"}, events, args.records)
+        embedded_config: dict = {"backend": "embedded"}
+        if args.batch_ops:
+            embedded_config["batch_ops"] = args.batch_ops
+        embedded = records_per_second(root / "emb", embedded_config, events, args.records)
         baseline = raw_graphersal_per_second(root / "raw", events, args.records)
         print(
             json.dumps({"detail": "raw_graphersal_records_per_s", "value": round(baseline)}),

@@ -70,7 +70,7 @@ class BackendConfig:
         path = Path(raw_path) if raw_path else project_dir / ".twinflow" / "lineage"
         if not path.is_absolute():
             path = project_dir / path
-        batch_ops = settings.get("batch_ops", 2000 if backend == "embedded" else 200)
+        batch_ops = settings.get("batch_ops", 10000 if backend == "embedded" else 200)
         if not isinstance(batch_ops, int) or isinstance(batch_ops, bool) or batch_ops < 1:
             raise LineageConfigError(
                 f"{where}.batch_ops: expected a positive integer, got {batch_ops!r}"

@@ -18,6 +18,7 @@ from gremlin_python.process.traversal import Bytecode, Traverser
 from gremlin_python.structure.graph import Edge, Vertex
 
 from twinflow_studio.lineage import bulk
+from twinflow_studio.lineage import schema as s
 from twinflow_studio.lineage.translate import translate
 
 _INDEXED_LABELS = (
@@ -79,13 +80,6 @@ class GraphersalConnection(RemoteConnection):
     def submit(self, bytecode: Bytecode) -> RemoteTraversal:
         if self._closed:
             raise EmbeddedError(f"the lineage store at {self._path} is closed")
-        merges = bulk.plan(bytecode)
-        if merges is not None:
-            try:
-                bulk.run(self._graph, merges, self._path.parent)
-            except graphersal.GraphersalError as err:
-                raise EmbeddedError(f"graphersal refused a batch of upserts: {err}") from err
-            return RemoteTraversal(iter([]))
         script, _ = translate(bytecode)
         try:
             result = self._graph.execute(script, atomic=True)
@@ -97,6 +91,16 @@ class GraphersalConnection(RemoteConnection):
         if not isinstance(result, list):
             result = [result]
         return RemoteTraversal(iter([Traverser(_to_gremlin(item), 1) for item in result]))
+
+    def upsert(self, ops: list[s.Op]) -> None:
+        """What ``schema.batch_traversal(g, ops).iterate()`` does, without making and reading
+        its bytecode: the embedded writer's path (``writer.write_ops``)."""
+        if self._closed:
+            raise EmbeddedError(f"the lineage store at {self._path} is closed")
+        try:
+            bulk.upsert(self._graph, ops, self._path.parent)
+        except graphersal.GraphersalError as err:
+            raise EmbeddedError(f"graphersal refused a batch of upserts: {err}") from err
 
     def submit_async(self, bytecode: Bytecode) -> concurrent.futures.Future[RemoteTraversal]:
         with self._lock:

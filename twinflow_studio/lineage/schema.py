@@ -10,6 +10,7 @@ run never wipes what earlier runs wrote. Edges point from the later thing to wha
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,9 @@ UPSTREAM_EDGES = EDGE_LABELS
 # project version is used by every task of every run of it, which is not "made from").
 DOWNSTREAM_EDGES = (USED, WAS_GENERATED_BY, WAS_DERIVED_FROM, WAS_INFORMED_BY)
 
+_VERTEX_LABEL_SET = frozenset(VERTEX_LABELS)
+_EDGE_LABEL_SET = frozenset(EDGE_LABELS)
+
 # Port types whose outputs are fitted models: each such output is a ModelVersion.
 MODEL_PORT_TYPES = frozenset({"model", "posterior"})
 
@@ -109,12 +113,16 @@ def edge_uid(out_uid: str, label: str, in_uid: str, qualifier: str = "") -> str:
 
 def to_property(value: Any) -> Scalar | None:
     """A value every backend can store as one property: scalars as they are, everything else
-    as JSON text (Neptune has no list or map properties), ``None`` left out."""
+    as JSON text (Neptune has no list or map properties), ``None``, NaN and infinities left
+    out (no backend takes them in a script, and JSON has no words for them)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        return value
     if value is None:
         return None
-    if isinstance(value, bool | int | float | str):
-        if isinstance(value, float) and value != value:
-            return None
+    if kind is float or isinstance(value, float):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, bool | int | str):
         return value
     return json.dumps(value, sort_keys=True, default=str)
 
@@ -122,15 +130,22 @@ def to_property(value: Any) -> Scalar | None:
 def _clean(props: Mapping[str, Any]) -> dict[str, Scalar]:
     cleaned: dict[str, Scalar] = {}
     for key, value in props.items():
-        prop = to_property(value)
-        if prop is not None:
-            cleaned[key] = prop
+        kind = type(value)
+        if kind is str or kind is int or kind is bool:
+            cleaned[key] = value
+        elif value is not None:
+            prop = to_property(value)
+            if prop is not None:
+                cleaned[key] = prop
     return cleaned
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class VertexOp:
-    """Upsert of one vertex: ``create`` is written once, ``update`` every time (last wins)."""
+    """Upsert of one vertex: ``create`` is written once, ``update`` every time (last wins).
+
+    Treated as immutable (``merge_ops`` makes new ones); not ``frozen`` because a frozen
+    dataclass takes three times as long to make, and the writer makes two per element."""
 
     label: str
     uid: str
@@ -141,7 +156,7 @@ class VertexOp:
         return {"v": self.label, "id": self.uid, "c": self.create, "u": self.update}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EdgeOp:
     """Upsert of one edge between two vertices written before it."""
 
@@ -170,7 +185,7 @@ def vertex(
     create: Mapping[str, Any] | None = None,
     update: Mapping[str, Any] | None = None,
 ) -> VertexOp:
-    if label not in VERTEX_LABELS:
+    if label not in _VERTEX_LABEL_SET:
         raise ValueError(f"unknown vertex label {label!r}; expected one of {VERTEX_LABELS}")
     return VertexOp(label, uid, _clean(create or {}), _clean(update or {}))
 
@@ -182,7 +197,7 @@ def edge(
     qualifier: str = "",
     props: Mapping[str, Any] | None = None,
 ) -> EdgeOp:
-    if label not in EDGE_LABELS:
+    if label not in _EDGE_LABEL_SET:
         raise ValueError(f"unknown edge label {label!r}; expected one of {EDGE_LABELS}")
     return EdgeOp(
         label, out_uid, in_uid, edge_uid(out_uid, label, in_uid, qualifier), _clean(props or {})
@@ -192,33 +207,39 @@ def edge(
 def op_from_json(data: Mapping[str, Any]) -> Op:
     """The inverse of ``to_json``; raises ``ValueError`` naming what is malformed."""
     try:
-        if "v" in data:
-            if data["v"] not in VERTEX_LABELS:
-                raise ValueError(f"unknown vertex label {data['v']!r}")
+        label = data.get("v")
+        if label is not None:
+            if label not in _VERTEX_LABEL_SET:
+                raise ValueError(f"unknown vertex label {label!r}")
             return VertexOp(
-                data["v"], str(data["id"]), _checked(data.get("c", {})), _checked(data.get("u", {}))
+                label, str(data["id"]), _checked(data.get("c", {})), _checked(data.get("u", {}))
             )
-        if "e" in data:
-            if data["e"] not in EDGE_LABELS:
-                raise ValueError(f"unknown edge label {data['e']!r}")
+        label = data.get("e")
+        if label is not None:
+            if label not in _EDGE_LABEL_SET:
+                raise ValueError(f"unknown edge label {label!r}")
             return EdgeOp(
-                data["e"],
-                str(data["o"]),
-                str(data["i"]),
-                str(data["id"]),
-                _checked(data.get("p", {})),
+                label, str(data["o"]), str(data["i"]), str(data["id"]), _checked(data.get("p", {}))
             )
     except KeyError as err:
         raise ValueError(f"lineage operation {dict(data)!r} lacks the key {err}") from err
+    except AttributeError as err:
+        raise ValueError(f"lineage operation {data!r} is not a map") from err
     raise ValueError(f"lineage operation {dict(data)!r} is neither a vertex nor an edge")
+
+
+_SCALAR_TYPES = frozenset({str, int, float, bool})
 
 
 def _checked(props: Any) -> dict[str, Scalar]:
     if not isinstance(props, dict):
         raise ValueError(f"properties must be a map, got {props!r}")
     for key, value in props.items():
-        if not isinstance(value, str | int | float | bool) or value is None:
-            raise ValueError(f"property {key!r} has a value of type {type(value).__name__}")
+        kind = type(value)
+        if kind not in _SCALAR_TYPES:
+            raise ValueError(f"property {key!r} has a value of type {kind.__name__}")
+        if kind is float and not math.isfinite(value):
+            raise ValueError(f"property {key!r} is {value!r}, which no backend stores")
     return props
 
 
@@ -226,13 +247,14 @@ def merge_ops(ops: Iterable[Op]) -> list[Op]:
     """One op per element in first-seen order (so each edge still follows its ends, and a
     batch split into traversals keeps new edges next to their new vertices); for a vertex
     written twice the first ``create`` and the last ``update`` values win."""
-    merged: dict[tuple[str, str], Op] = {}
+    merged: dict[tuple[bool, str], Op] = {}
     for op in ops:
-        key = ("v" if isinstance(op, VertexOp) else "e", op.uid)
+        is_vertex = type(op) is VertexOp
+        key = (is_vertex, op.uid)
         seen = merged.get(key)
         if seen is None:
             merged[key] = op
-        elif isinstance(op, VertexOp) and isinstance(seen, VertexOp):
+        elif is_vertex and (op.create or op.update):
             merged[key] = VertexOp(
                 seen.label,
                 seen.uid,

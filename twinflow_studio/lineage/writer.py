@@ -61,7 +61,15 @@ class ConnectionHolder:
 
 
 def write_ops(conn: RemoteConnection, ops: list[s.Op], batch_ops: int) -> None:
-    """Upserts ``ops`` (already merged) in traversals of at most ``batch_ops`` operations."""
+    """Upserts ``ops`` (already merged) in traversals of at most ``batch_ops`` operations.
+
+    The embedded connection takes the operations themselves (``upsert``), which means the
+    same as the batch traversal but skips making bytecode only to read it back."""
+    upsert: Callable[[list[s.Op]], None] | None = getattr(conn, "upsert", None)
+    if upsert is not None:
+        for start in range(0, len(ops), batch_ops):
+            upsert(ops[start : start + batch_ops])
+        return
     g = traversal().with_(conn)
     for start in range(0, len(ops), batch_ops):
         s.batch_traversal(g, ops[start : start + batch_ops]).iterate()
@@ -75,7 +83,6 @@ class LineageWriter:
         self._converter = RecordConverter()
         self._wake = threading.Condition()
         self._delivered = threading.Condition()
-        self._appended = outbox.size()
         self._stop = False
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
@@ -89,11 +96,10 @@ class LineageWriter:
             ops = self._converter.ops_for(event)
             if not ops:
                 return
-            end = self._outbox.append([op.to_json() for op in ops])
+            self._outbox.append([op.to_json() for op in ops])
         except Exception:  # noqa: BLE001 - lineage must never take the engine down
             log.exception("lineage: could not record %s", type(event).__name__)
             return
-        self._appended = max(self._appended, end)
         with self._wake:
             self._wake.notify()
 
