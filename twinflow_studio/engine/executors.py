@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 from pathlib import Path
@@ -51,17 +52,22 @@ def code_hash_of(path: str) -> str:
     return hash_value({"callable": path, "source": digest})
 
 
+@functools.lru_cache(maxsize=1024)
+def _accepts_ctx(func: Any) -> bool:
+    """Whether ``func`` takes a ``ctx`` argument (inspect.signature is slow: asked once)."""
+    try:
+        return "ctx" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def run_python_callable(ctx: TaskContext) -> dict[str, Any]:
     func = import_callable(str(ctx.params["callable"]))
     if not callable(func):
         raise TaskFailed(f"{ctx.params['callable']!r} is not callable", retryable=False)
     kwargs = {port: art.load() for port, art in ctx.inputs.items()}
     kwargs.update(ctx.params.get("kwargs") or {})
-    try:
-        accepts_ctx = "ctx" in inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        accepts_ctx = False
-    if accepts_ctx:
+    if _accepts_ctx(func):
         kwargs["ctx"] = ctx
     result = func(**kwargs)
     ports = list(ctx.output_ports)

@@ -59,6 +59,7 @@ class NodeOutcome:
     ended_at: float | None = None
     cache_key: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] | None = None
 
 
 @dataclass
@@ -202,6 +203,7 @@ class _Run:
         self.overrides = overrides
         self.use_cache = use_cache
         self.run_dir = store.run_dir(run_id)
+        self.version = project.version()
         self.node_ids = _with_upstream(project, only) if only is not None else set(project.nodes)
         self.outcomes = {n: NodeOutcome() for n in self.node_ids}
         self.cancelled = threading.Event()
@@ -250,7 +252,7 @@ class _Run:
             RunStarted(
                 run_id=self.run_id,
                 project_name=self.project.name,
-                project_version=self.project.version(),
+                project_version=self.version,
                 project_path=str(self.project_path) if self.project_path else None,
                 node_ids=tuple(sorted(self.node_ids)),
                 started_at=started,
@@ -397,7 +399,7 @@ class _Run:
             "ended_at": outcome.ended_at or time.time(),
             "exit_code": outcome.exit_code,
             "error": outcome.error,
-            "params": node.effective_params(),
+            "params": outcome.params if outcome.params is not None else node.effective_params(),
         }
         fields.update(extra)
         return TaskRecord(**fields)
@@ -425,7 +427,7 @@ class _Run:
     async def _run_attempts(self, node: Node) -> None:
         outcome = self.outcomes[node.id]
         target = self.targets[self.placement[node.id].name]
-        params = node.effective_params()
+        params = outcome.params = node.effective_params()
         outcome.started_at = time.time()
         try:
             inputs = self._inputs(node)
@@ -670,7 +672,7 @@ class _Run:
         summary = {
             "run_id": self.run_id,
             "project": self.project.name,
-            "project_version": self.project.version(),
+            "project_version": self.version,
             "status": status,
             "duration_s": round(time.time() - started, 3),
             "run_dir": str(self.run_dir),

@@ -31,6 +31,7 @@ class InProcessTarget(Target):
         workers = int(config.options.get("workers", max(2, min(8, int(config.vcpus)))))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="twinflow-node")
         self._identities: dict[tuple[str, str], str] = {}
+        self._executors: dict[str, Any] = {}
 
     async def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -57,7 +58,9 @@ class InProcessTarget(Target):
         kind = get_kind(spec.node.kind)
         if kind is None or kind.executor is None:
             raise TaskFailed(f"node kind {spec.node.kind!r} cannot run in-process", retryable=False)
-        func = import_callable(kind.executor)
+        func = self._executors.get(kind.executor)
+        if func is None:
+            func = self._executors[kind.executor] = import_callable(kind.executor)
         ctx = TaskContext(
             run_id=spec.run_id,
             node_id=spec.node.id,
