@@ -274,3 +274,15 @@ def test_watch_reruns_on_new_data_and_stops_cleanly_on_ctrl_c(tmp_path: Path) ->
     assert last["trigger"]["kind"] == "new_data"
     value = json.loads(Path(last["nodes"]["n"]["outputs"]["out"][len("file://") :]).read_text())
     assert value == 2
+
+
+def test_opening_the_studio_without_the_gui_extra_says_what_to_install() -> None:
+    code = (
+        "import sys; sys.modules['PySide6'] = None\n"  # as if PySide6 were not installed
+        "from twinflow_studio.cli import main\n"
+        "sys.exit(main([]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "the studio needs the GUI extra (PySide6)" in done.stderr
+    assert "pip install 'twinflow-studio[gui]'" in done.stderr

@@ -71,8 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     if args.watch or args.param or args.only or args.json:
         return _fail("--param, --only, --json and --watch go with --run PROJECT")
-    from twinflow_studio.ui.app import launch
-
+    try:
+        from twinflow_studio.ui.app import launch
+    except ImportError as exc:
+        return _fail(
+            f"the studio needs the GUI extra ({exc.name or exc}): "
+            "pip install 'twinflow-studio[gui]'; headless runs work without it (--run)"
+        )
     return launch(Path(args.project) if args.project else None)
 
 
