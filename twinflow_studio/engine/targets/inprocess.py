@@ -76,10 +76,9 @@ class InProcessTarget(Target):
             attempt=spec.attempt,
         )
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._pool, _call, func, ctx)
         try:
-            outputs = await asyncio.shield(future)
-        except asyncio.CancelledError:
+            outputs = await loop.run_in_executor(self._pool, _call, func, ctx)
+        except asyncio.CancelledError:  # the thread runs on; it is told to stop
             spec.cancelled.set()
             raise
         return TaskResult(outputs=outputs, metrics=dict(ctx.metrics))
