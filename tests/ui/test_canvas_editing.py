@@ -283,3 +283,53 @@ def test_selection_highlights_pipes_and_raises_the_node(window, qtbot):
     assert window.canvas.selected_ids() == []
     assert not pipe.highlighted()
     assert src_item.zValue() == dst_item.zValue()
+
+
+def test_rename_by_double_clicking_the_title(window, qtbot):
+    node = window.add_node("python", QPointF(0, 0))
+    window.canvas.zoom_to_fit()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    viewer = window.canvas.viewer
+    vp = viewer.viewport()
+    item = window.canvas.node_view(node).view
+    title = item.mapToScene(item.text_item.pos() + item.text_item.boundingRect().center())
+    at = viewer.mapFromScene(title)
+    QTest.mouseDClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+    editor = window.canvas.viewer.scene().focusItem()
+    assert editor is not None and editor.parentItem() is item  # the title is being edited
+    QTest.keyClick(viewer, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClicks(viewer, "Cooling fit")
+    QTest.keyClick(viewer, Qt.Key.Key_Return)
+    assert window.doc.project.nodes[node].label == "Cooling fit"
+    assert window.canvas.node_view(node).name() == "Cooling fit"
+    assert window.doc.undo.undoText() == "Rename"
+    window.doc.undo.undo()
+    assert window.canvas.node_view(node).name() == window.doc.project.nodes[node].label
+    assert window.canvas.node_view(node).name() != "Cooling fit"
+
+    item = window.canvas.node_view(node).view  # Escape leaves the name as it was
+    QTest.mouseDClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+    assert window.canvas.viewer.scene().focusItem().parentItem() is item
+    QTest.keyClicks(viewer, "zzz")
+    QTest.keyClick(viewer, Qt.Key.Key_Escape)
+    assert window.canvas.node_view(node).name() == window.doc.project.nodes[node].label
+    assert window.doc.undo.undoText() != "Rename"
+
+
+def test_selecting_a_pipe_highlights_it(window, qtbot):
+    src = window.add_node("python", QPointF(0, 0))
+    dst = window.add_node("python", QPointF(400, 0))
+    set_ports(window, src, outputs=[("y", "json")])
+    set_ports(window, dst, inputs=[("x", "json")])
+    window.doc.connect(Edge(src, "y", dst, "x"))
+    window.canvas.zoom_to_fit()
+    window.canvas.select([])
+    qtbot.wait(20)
+    (pipe,) = window.canvas.node_view(src).view.outputs[0].connected_pipes
+    pipe.setSelected(True)  # as a rubber band over it does
+    assert pipe.highlighted()
+    window.canvas.select([src])  # the node's selection keeps its pipes lit
+    assert pipe.highlighted()
+    window.canvas.viewer.scene().clearSelection()
+    assert not pipe.highlighted()

@@ -6,7 +6,7 @@ from NodeGraphQt import BaseNode
 from PySide6.QtCore import QPointF
 
 from twinflow_studio.project import Node, Port
-from twinflow_studio.ui.canvas_items import PORT_COLORS, FastPortItem, PortLabel
+from twinflow_studio.ui.canvas_items import PORT_COLORS, FastPortItem, PortLabel, TitleLabel
 
 
 class PlainNode(BaseNode):
@@ -44,6 +44,11 @@ def test_node_layout_matches_nodegraphqt(window):
         assert isinstance(mine, FastPortItem)
         assert mine.pos() == theirs.pos()
         assert mine.boundingRect() == theirs.boundingRect()
+    title, theirs_title = ours.view.text_item, plain.view.text_item
+    assert isinstance(title, TitleLabel)  # painted by the node, not a text item
+    assert title.toPlainText() == theirs_title.toPlainText() == "Cooling fit"
+    assert title.pos() == theirs_title.pos()
+    assert title.boundingRect() == theirs_title.boundingRect()
     for side in ("_input_items", "_output_items"):
         for label, text in zip(
             getattr(ours.view, side).values(), getattr(plain.view, side).values(), strict=True

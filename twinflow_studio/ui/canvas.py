@@ -11,9 +11,16 @@ import gc
 from typing import Any
 
 from NodeGraphQt import BackdropNode, NodeGraph
+from NodeGraphQt.widgets.viewer import NodeViewer
 from PySide6.QtCore import QMimeData, QPointF, QRectF, QTimer, Signal
-from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QVBoxLayout, QWidget
+from PySide6.QtGui import QCursor, QUndoStack
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from twinflow_studio.project import Edge, Node, get_kind
 from twinflow_studio.ui.canvas_items import (
@@ -21,6 +28,7 @@ from twinflow_studio.ui.canvas_items import (
     DEFAULT_NODE_COLOR,
     PORT_COLORS,
     FastNodeItem,
+    FastPipeItem,
     TwinNode,
     restyle_selection,
 )
@@ -29,11 +37,26 @@ from twinflow_studio.ui.document import Document
 KIND_MIME = "application/x-twinflow-kind"
 
 
+class _Viewer(NodeViewer):
+    def establish_connection(self, start_port: Any, end_port: Any) -> None:
+        # NodeViewer's, with FastPipeItem for PipeItem.
+        pipe = FastPipeItem()
+        self.scene().addItem(pipe)
+        pipe.set_connections(start_port, end_port)
+        pipe.draw_path(pipe.input_port, pipe.output_port)
+        if start_port.node.selected or end_port.node.selected:
+            pipe.highlight()
+        if not start_port.node.visible or not end_port.node.visible:
+            pipe.hide()
+
+
 class _Graph(NodeGraph):
     """NodeGraph whose gesture handlers report to the canvas instead of editing itself."""
 
     def __init__(self, canvas: Canvas) -> None:
-        super().__init__()
+        undo_stack = QUndoStack()
+        super().__init__(undo_stack=undo_stack, viewer=_Viewer(undo_stack=undo_stack))
+        undo_stack.setParent(self)  # as NodeGraph's own stack is
         self._canvas = canvas
 
     def get_unique_name(self, name: str) -> str:  # labels need not be unique; ids are
@@ -100,7 +123,7 @@ class Canvas(QWidget):
         self.graph.set_acyclic(False)  # cycles are refused by our rules, with a reason
         self.graph.set_pipe_slicing(True)
         self.graph.node_selection_changed.connect(self._selection_changed)
-        self._styled_selection: set[FastNodeItem] = set()
+        self._styled_selection: set[QGraphicsItem] = set()
         self.graph.scene().selectionChanged.connect(self._restyle_selection)
         self.graph.node_double_clicked.connect(
             lambda n: self.nodeActivated.emit(getattr(n, "doc_id", ""))

@@ -9,16 +9,18 @@ projects:
 - it loads and scales the node icon once per process, not twice per node;
 - it skips re-applying model properties the item already has (NodeGraphQt pushes the whole
   model into the item, and each setter has side effects: tooltips, pixmaps, size passes);
-- port labels are painted by the node, not made of one QGraphicsTextItem (a text
-  document) each: ``PortLabel`` keeps what NodeGraphQt asks of a label (geometry measured
-  once per text by a real QGraphicsTextItem, visibility, colour) and ``paint`` draws it;
+- the title and port labels are painted by the node, not made of one QGraphicsTextItem (a
+  text document) each: ``PortLabel`` and ``TitleLabel`` keep what NodeGraphQt asks of a
+  label (geometry measured once per text by one shared document, visibility, colour) and
+  ``paint`` draws them; a double-click on the title puts a real text item
+  (``TitleEditor``) there for as long as the rename lasts;
 - its ports (``FastPortItem``) compute their fixed bounding rect and colours once, and it
   decides on proxy mode (zoomed far out) from the view scale rather than two mappings to
   global coordinates per paint;
 - it has no Python ``itemChange``: PySide routes every change of every item with such an
   override through Python (about 25 per node while building). What NodeItem did there, on
   selection (pipe highlight, raising the node), ``restyle_selection`` does from the scene's
-  selectionChanged signal.
+  selectionChanged signal. Pipes (``FastPipeItem``) likewise.
 """
 
 from __future__ import annotations
@@ -39,14 +41,25 @@ from NodeGraphQt.constants import (
 from NodeGraphQt.qgraphics.node_abstract import AbstractNodeItem
 from NodeGraphQt.qgraphics.node_base import NodeItem
 from NodeGraphQt.qgraphics.node_overlay_disabled import XDisabledItem
-from NodeGraphQt.qgraphics.node_text_item import NodeTextItem
+from NodeGraphQt.qgraphics.pipe import PipeItem
 from NodeGraphQt.qgraphics.port import CustomPortItem, PortItem
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFocusEvent,
+    QFont,
+    QKeyEvent,
+    QPainter,
+    QPen,
+    QPixmap,
+    QTextDocument,
+)
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPixmapItem,
     QGraphicsScene,
+    QGraphicsSceneMouseEvent,
     QGraphicsSimpleTextItem,
     QGraphicsTextItem,
     QStyleOptionGraphicsItem,
@@ -98,31 +111,52 @@ def _icon_pixmap(path: str) -> QPixmap:
 
 
 _LABEL_MARGIN = 4.0  # QTextDocument's default margin, which NodeGraphQt's layout assumes
-_LABELS: dict[str, tuple[QRectF, QFont]] = {}
+_LABELS: dict[tuple[str, str], tuple[QRectF, QFont]] = {}
+_MEASURE: list[QTextDocument] = []  # one document measures every label
 
 
-def _label_metrics(text: str) -> tuple[QRectF, QFont]:
-    """The bounding rect and font the QGraphicsTextItem NodeItem used would have."""
-    metrics = _LABELS.get(text)
+def _label_metrics(text: str, font: QFont | None = None) -> tuple[QRectF, QFont]:
+    """The bounding rect and font the QGraphicsTextItem NodeItem used would have: its
+    bounding rect is its document's size, measured here without making an item per text."""
+    key = (text, font.key() if font is not None else "")
+    metrics = _LABELS.get(key)
     if metrics is None:
-        item = QGraphicsTextItem(text)
-        metrics = _LABELS[text] = (item.boundingRect(), item.font())
+        if not _MEASURE:
+            _MEASURE.append(QTextDocument())
+        doc = _MEASURE[0]
+        if font is None:
+            font = _default_label_font()
+        doc.setDefaultFont(font)
+        doc.setPlainText(text)
+        if len(_LABELS) > 20000:  # unique node titles: keep the cache from growing forever
+            _LABELS.clear()
+        metrics = _LABELS[key] = (QRectF(QPointF(0.0, 0.0), doc.size()), QFont(font))
     return metrics
+
+
+def _default_label_font() -> QFont:
+    if not _DEFAULT_FONT:
+        _DEFAULT_FONT.append(QGraphicsTextItem().font())
+    return _DEFAULT_FONT[0]
+
+
+_DEFAULT_FONT: list[QFont] = []
 
 
 class PortLabel:
     """A port's name, as NodeItem's layout and proxy mode use its label; the node paints it."""
 
-    __slots__ = ("text", "color", "_x", "_y", "_visible")
+    __slots__ = ("text", "color", "font", "_x", "_y", "_visible")
 
     def __init__(self, text: str, visible: bool) -> None:
         self.text = text
         self.color = QColor(255, 255, 255, 180)
+        self.font: QFont | None = None  # None: the default font
         self._x = self._y = 0.0
         self._visible = bool(visible)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - the QGraphicsItem API NodeItem calls
-        return QRectF(_label_metrics(self.text)[0])
+        return QRectF(_label_metrics(self.text, self.font)[0])
 
     def isVisible(self) -> bool:  # noqa: N802
         return self._visible
@@ -148,13 +182,76 @@ class PortLabel:
     def toPlainText(self) -> str:  # noqa: N802
         return self.text
 
+    def rect(self) -> QRectF:
+        """Where the label is, in its node's coordinates."""
+        return self.boundingRect().translated(self._x, self._y)
+
     def paint(self, painter: QPainter) -> None:
-        rect, font = _label_metrics(self.text)
+        rect, font = _label_metrics(self.text, self.font)
         m = _LABEL_MARGIN
         area = QRectF(self._x + m, self._y + m, rect.width() - 2 * m, rect.height() - 2 * m)
         painter.setFont(font)
         painter.setPen(self.color)
         painter.drawText(area, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self.text)
+
+
+class TitleLabel(PortLabel):
+    """The node's name as NodeItem's layout uses its title text item; the node paints it, and
+    a real text item (``TitleEditor``) exists only while the name is being edited."""
+
+    __slots__ = ()
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, True)
+
+    def setPlainText(self, text: str) -> None:  # noqa: N802
+        self.text = text
+
+    def setFont(self, font: QFont) -> None:  # noqa: N802
+        self.font = QFont(font)
+
+
+class TitleEditor(QGraphicsTextItem):
+    """Edits a node's name in place, as NodeGraphQt's NodeTextItem does: Return or leaving
+    the field renames the node (through the viewer's node_name_changed), Escape cancels."""
+
+    def __init__(self, node: FastNodeItem) -> None:
+        title = node._text_item
+        super().__init__(title.text, node)
+        self._node = node
+        self._done = False
+        if title.font is not None:
+            self.setFont(title.font)
+        self.setDefaultTextColor(title.color)
+        self.setPos(title.pos())
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsFocusable, True)
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextEditable
+            | Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.finish(commit=True)
+        elif event.key() == Qt.Key.Key_Escape:
+            self.finish(commit=False)
+        else:
+            super().keyPressEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
+        super().focusOutEvent(event)
+        self.finish(commit=True)
+
+    def finish(self, commit: bool) -> None:
+        if self._done:
+            return
+        self._done = True
+        name, node = self.toPlainText().strip(), self._node
+        node._close_title_editor(self)
+        # Last: the canvas answers a rename by rebuilding the node, this editor with it.
+        if commit and name != node.name and node.viewer() is not None:
+            node.viewer().node_name_changed.emit(node.id, name)
 
 
 _PORT_SIZE = PortEnum.SIZE.value
@@ -224,7 +321,8 @@ class FastNodeItem(NodeItem):
         self._properties["icon"] = ICON_NODE_BASE
         self._icon_item = QGraphicsPixmapItem(_icon_pixmap(ICON_NODE_BASE), self)
         self._icon_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
-        self._text_item = NodeTextItem(self.name, self)
+        self._text_item = TitleLabel(self.name)
+        self._title_editor: TitleEditor | None = None
         self._x_item = XDisabledItem(self, "DISABLED")
         self._input_items = OrderedDict()
         self._output_items = OrderedDict()
@@ -253,7 +351,7 @@ class FastNodeItem(NodeItem):
         port = CustomPortItem(self, painter_func) if painter_func else FastPortItem(self)
         port.name = name
         port.port_type = port_type
-        port.multi_connection = multi_port
+        port._multi_connection = multi_port  # the locked setter below sets the same tooltip
         port.display_name = display_name
         port.locked = locked
         return self._add_port(port)
@@ -306,13 +404,49 @@ class FastNodeItem(NodeItem):
             port.scene().removeItem(port)
         self.update()
 
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        # NodeItem's: a double-click on the title edits it (and is not a node double-click).
+        title = self._text_item
+        if (
+            event.button() == Qt.MouseButton.LeftButton
+            and not self.disabled
+            and title._visible
+            and self._title_editor is None
+            and title.rect().contains(event.pos())
+        ):
+            self.edit_title()
+            event.ignore()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def edit_title(self) -> TitleEditor:
+        """Swap the painted title for a text item that edits it."""
+        if self._title_editor is None:
+            self._title_editor = TitleEditor(self)
+            self._text_item._visible = False
+            self.update()
+        self._title_editor.setFocus()
+        return self._title_editor
+
+    def _close_title_editor(self, editor: TitleEditor) -> None:
+        if self._title_editor is editor:
+            self._title_editor = None
+            self._text_item._visible = not self._proxy_mode
+            self.update()
+        editor.setVisible(False)  # hidden now; removed once its key or focus event is over
+        QTimer.singleShot(0, lambda: _discard(editor))
+
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None
     ) -> None:
         super().paint(painter, option, widget)  # also hides labels when zoomed far out
         labels = [
             label
-            for label in (*self._input_items.values(), *self._output_items.values())
+            for label in (
+                self._text_item,
+                *self._input_items.values(),
+                *self._output_items.values(),
+            )
             if label._visible
         ]
         if labels:
@@ -347,21 +481,42 @@ class FastNodeItem(NodeItem):
             item.draw_node()
 
 
+def _discard(item: QGraphicsItem) -> None:
+    if shiboken6.isValid(item) and item.scene() is not None:
+        item.scene().removeItem(item)
+
+
 def _differs(a: Any, b: Any) -> bool:
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return list(a) != list(b)
     return a != b
 
 
-def restyle_selection(scene: QGraphicsScene, before: set[FastNodeItem]) -> set[FastNodeItem]:
-    """What NodeItem.itemChange did on selection, for the nodes whose selection changed:
-    their pipes reset, then highlighted for selected nodes, and selected nodes raised.
-    Returns the selected nodes, the ``before`` of the next call."""
-    now = {i for i in scene.selectedItems() if isinstance(i, FastNodeItem)}
+class FastPipeItem(PipeItem):
+    """PipeItem without a Python ``itemChange`` (see FastNodeItem); what it did there, on
+    selection, ``restyle_selection`` does."""
+
+    itemChange = QGraphicsItem.itemChange
+
+
+def restyle_selection(scene: QGraphicsScene, before: set[QGraphicsItem]) -> set[QGraphicsItem]:
+    """What NodeItem.itemChange and PipeItem.itemChange did on selection, for the nodes and
+    pipes whose selection changed: the nodes' pipes reset, pipes lit or reset as selected,
+    then selected nodes' pipes lit and selected nodes raised (Qt deselects before it
+    selects, so the newly selected win). Returns the selected items, the ``before`` of the
+    next call."""
+    now = {i for i in scene.selectedItems() if isinstance(i, (FastNodeItem, FastPipeItem))}
     changed = [i for i in now ^ before if shiboken6.isValid(i) and i.scene() is scene]
-    for item in changed:
+    nodes = [i for i in changed if isinstance(i, FastNodeItem)]
+    for item in nodes:
         item.reset_pipes()
     for item in changed:
+        if isinstance(item, FastPipeItem):
+            if item in now:
+                item.highlight()
+            else:
+                item.reset()
+    for item in nodes:
         if item in now:
             item.highlight_pipes()
             item.setZValue(Z_VAL_NODE + 1)

@@ -74,7 +74,8 @@ class MainWindow(QMainWindow):
         self.lineage = LineagePanel()
         self.calibration = CalibrationPanel()
         self.quick_add = QuickAdd(self)
-        self.lineage_store: Any = None
+        self._lineage_store: Any = None
+        self._lineage_due = False  # the project's lineage graph is opened after first paint
         self.lineage_refresh: asyncio.Future[Any] | None = None
         self._lineage_unsubscribe: Any = None
         self.docks: dict[str, QDockWidget] = {}
@@ -354,6 +355,7 @@ class MainWindow(QMainWindow):
         self.runs.cancel()
         if self.lineage_refresh is not None:
             self.lineage_refresh.cancel()
+        self._lineage_due = False
         self._close_lineage()
         self._forget_autosave()
         self.settings.setValue("geometry", self.saveGeometry())
@@ -468,11 +470,28 @@ class MainWindow(QMainWindow):
 
     def _document_reset(self) -> None:
         self.canvas.clear_states()
-        self._open_lineage()
-        self.lineage.set_source(self.lineage_source())
+        # Opening the lineage graph (an import and a database) would delay the first paint
+        # of the project; it waits for the next turn of the event loop, or for whatever
+        # needs it first (a run, a read of lineage_store).
+        self._close_lineage()
+        self.lineage.set_source(None)
+        self._lineage_due = True
+        QTimer.singleShot(0, self, self._ensure_lineage)
         self.resources.load()
 
     # ----- lineage -----
+    @property
+    def lineage_store(self) -> Any:
+        """The open lineage graph of the project, or None (no graph: the run store is read)."""
+        self._ensure_lineage()
+        return self._lineage_store
+
+    def _ensure_lineage(self) -> None:
+        if self._lineage_due:
+            self._lineage_due = False
+            self._open_lineage()
+            self.lineage.set_source(self.lineage_source())
+
     def _open_lineage(self) -> None:
         """Record the studio's runs in the project's lineage graph (settings.lineage), and
         read the panel from it; without one, the panel reads the run store."""
@@ -487,25 +506,25 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # a bad config or backend must not stop the editor
             self.show_message(f"Lineage graph unavailable ({exc}); showing the run store")
             return
-        self.lineage_store = store
+        self._lineage_store = store
         self._lineage_unsubscribe = self.runs.engine.subscribe(store.subscriber)
 
     def _close_lineage(self) -> None:
         if self._lineage_unsubscribe is not None:
             self._lineage_unsubscribe()
             self._lineage_unsubscribe = None
-        if self.lineage_store is not None:
+        if self._lineage_store is not None:
             try:
-                self.lineage_store.close(timeout=5.0)
+                self._lineage_store.close(timeout=5.0)
             except Exception:  # what is not delivered stays in the outbox
                 pass
-            self.lineage_store = None
+            self._lineage_store = None
 
     def lineage_source(self) -> LineageSource:
         store = RunStoreLineage(self.doc.project, self._project_dir())
         if self.lineage_store is None:
             return store
-        return PreferGraph(GraphLineage(self.lineage_store.queries, self.doc.project.name), store)
+        return PreferGraph(GraphLineage(self._lineage_store.queries, self.doc.project.name), store)
 
     async def _refresh_lineage_after_run(self) -> None:
         if self.lineage_store is not None:
@@ -541,6 +560,7 @@ class MainWindow(QMainWindow):
         if self.runs.busy:
             self.show_message("A run is already in progress")
             return None
+        self._ensure_lineage()  # before the run starts, so that the graph records it
         self.canvas.clear_states()
         self.canvas.set_states(
             {n: ("pending", "pending") for n in (only or self.doc.project.nodes)}
