@@ -269,3 +269,33 @@ def test_bad_config_names_the_key(tmp_path: Path, config, message):
     with pytest.raises(LineageConfigError, match=message):
         open_lineage(tmp_path, config)
     assert not (tmp_path / ".twinflow").exists()
+
+
+def test_repeated_upserts_in_one_batch_keep_last_update_and_skip_refused_lines(tmp_path, backend):
+    """Delivery skips a vertex upsert equal to the latest one read for its id: the result must
+    be what every line applied in order gives, and a refused line must count for nothing."""
+    store = open_lineage(tmp_path, backend_config(backend))  # not started: one batch
+    key = sha()[:12]
+    run_a, run_b, run_c = (s.run_uid(f"{key}-{n}") for n in "abc")
+
+    def run(uid: str, status: str) -> dict:
+        return s.vertex(s.RUN, uid, {"run_id": uid}, {"status": status}).to_json()
+
+    store.outbox.append([run(run_a, "running")])
+    store.outbox.append([run(run_a, "failed")])
+    store.outbox.append([run(run_a, "running")])  # equal to the first, but last: it wins
+    # A line with a bad operation after good ones is refused whole ...
+    bad = {"v": s.RUN, "id": run_c, "c": {"run_id": [1]}, "u": {}}
+    store.outbox.append([run(run_b, "running"), run(run_c, "x"), bad])
+    # ... so the same upsert in a later line is not taken for one already read.
+    store.outbox.append([run(run_b, "running")])
+    store.start()
+    try:
+        assert store.flush(30), store.last_error
+        assert store.queries.get(run_a)["status"] == "running"
+        assert store.queries.get(run_b)["status"] == "running"
+        assert store.queries.get(run_c) is None
+        rejected = store.outbox.rejected_path.read_text().splitlines()
+        assert len(rejected) == 1 and "run_id" in json.loads(rejected[0])["reason"]
+    finally:
+        store.close()

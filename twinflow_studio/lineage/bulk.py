@@ -53,14 +53,12 @@ def upsert(graph: graphersal.Graph, ops: list[s.Op], scratch: Path) -> None:
     have_e = _existing(graph, "E", edge_ids) if edge_ids else set()
     # GraphSON 3.0 lines with untyped values and no vertex property ids: graphersal reads
     # JSON integers, floats, strings and booleans as exactly those types, and leaving the
-    # wrappers out halves the text it parses.
-    # A vertex line is kept as the bytes of its head (id, label, properties) and its edges,
-    # which keeps the number of short-lived containers (and so the garbage collector's work)
-    # down: the properties of a batch are most of its values.
-    lines: dict[str, list[Any]] = {}
+    # wrappers out halves the text it parses. Each line is built as plain containers and
+    # written with one ``dumps``: about twice as fast as joining the bytes of each property
+    # (the writer pauses the cyclic collector during a batch, so these containers are cheap).
+    lines: dict[str, dict[str, Any]] = {}
     statements: list[str] = []
     edges: list[s.EdgeOp] = []
-    dumps = fastjson.dumps
     for op in ops:
         if type(op) is not s.VertexOp:
             edges.append(op)  # type: ignore[arg-type]
@@ -71,12 +69,11 @@ def upsert(graph: graphersal.Graph, ops: list[s.Op], scratch: Path) -> None:
                 statements.append(_statement(op))
             continue
         props = {"uid": uid, **op.create, **op.update} if op.update else {"uid": uid, **op.create}
-        head = b'{"id":%b,"label":%b,"properties":{%b}' % (
-            dumps(uid),
-            dumps(op.label),
-            b",".join(b'%b:[{"value":%b}]' % (dumps(k), dumps(v)) for k, v in props.items()),
-        )
-        lines[uid] = [head, None, None]
+        lines[uid] = {
+            "id": uid,
+            "label": op.label,
+            "properties": {k: ({"value": v},) for k, v in props.items()},
+        }
     seen_edges: set[str] = set()
     for op in edges:
         uid = op.uid
@@ -86,29 +83,25 @@ def upsert(graph: graphersal.Graph, ops: list[s.Op], scratch: Path) -> None:
         line = lines.get(op.out_uid)
         if line is not None:
             entry = {"id": uid, "inV": op.in_uid, "properties": op.props}
-            slot = 1
+            slot = "outE"
         else:
             line = lines.get(op.in_uid)
             if line is None:
                 statements.append(_statement(op))
                 continue
             entry = {"id": uid, "outV": op.out_uid, "properties": op.props}
-            slot = 2
-        by_label = line[slot]
+            slot = "inE"
+        by_label = line.get(slot)
         if by_label is None:
             line[slot] = {op.label: [entry]}
         else:
             by_label.setdefault(op.label, []).append(entry)
     if lines:
         path = scratch / f"bulk-{os.getpid()}-{threading.get_ident()}.json"
+        dumps = fastjson.dumps
         with open(path, "wb") as handle:
-            for head, out_e, in_e in lines.values():
-                handle.write(head)
-                if out_e is not None:
-                    handle.write(b',"outE":' + dumps(out_e))
-                if in_e is not None:
-                    handle.write(b',"inE":' + dumps(in_e))
-                handle.write(b"}\n")
+            handle.write(b"\n".join([dumps(line) for line in lines.values()]))
+            handle.write(b"\n")
         try:
             with warnings.catch_warnings():
                 # Edges to vertices that exist nowhere are skipped, as mergeE would not make them.
