@@ -61,6 +61,9 @@ conf="$home/conf/gremlin-server-$port.yaml"
 pidfile="$home/run/gremlin-server-$port.pid"
 log="$home/run/gremlin-server-$port.log"
 url="ws://127.0.0.1:$port/gremlin"
+cmdline_pattern="GremlinServer $conf"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Answers once the server accepts a WebSocket handshake and evaluates a traversal.
 answers() {
@@ -75,15 +78,6 @@ finally:
 EOF
 }
 
-running_pid() {
-  [[ -f "$pidfile" ]] || return 1
-  local pid
-  pid="$(cat "$pidfile")"
-  kill -0 "$pid" 2>/dev/null || return 1
-  # Only our own server counts: the pid file may be stale and the pid reused.
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "GremlinServer $conf" || return 1
-  echo "$pid"
-}
 
 install() {
   if [[ -f "$lib/.complete" ]]; then
@@ -198,6 +192,4 @@ start() {
   exit 1
 }
 
-# shellcheck source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 service_main "$action"

@@ -1,5 +1,16 @@
-# Shared by the service scripts. A script defines `pidfile`, `url`, `log_msg`, `running_pid`
-# and `start`, then ends with `service_main "$action"`.
+# Shared by the service scripts. A script defines `pidfile`, `url`, `cmdline_pattern` (what
+# its server's command line contains), `log_msg` and `start`, then sources this file and ends
+# with `service_main "$action"`.
+
+# The pid of our running server, if any: the pid file may be stale and its pid reused.
+running_pid() {
+  [[ -f "$pidfile" ]] || return 1
+  local pid
+  pid="$(cat "$pidfile")"
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$cmdline_pattern" || return 1
+  echo "$pid"
+}
 
 service_stop() {
   if pid="$(running_pid)"; then

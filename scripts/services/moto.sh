@@ -18,6 +18,9 @@ run_dir="${TWINFLOW_SERVICE_LOGS:-/tmp/twinflow-services}"
 log="$run_dir/moto-$port.log"
 pidfile="$run_dir/moto-$port.pid"
 url="http://127.0.0.1:$port"
+cmdline_pattern="moto_server.*-p $port"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 log_msg() { echo "moto.sh: $*" >&2; }
 
@@ -29,15 +32,6 @@ urllib.request.urlopen(sys.argv[1] + "/moto-api/", timeout=2).read()
 EOF
 }
 
-running_pid() {
-  [[ -f "$pidfile" ]] || return 1
-  local pid
-  pid="$(cat "$pidfile")"
-  kill -0 "$pid" 2>/dev/null || return 1
-  # The pid file may be stale and the pid reused by something else.
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "moto_server.*-p $port" || return 1
-  echo "$pid"
-}
 
 start() {
   mkdir -p "$run_dir"
@@ -80,6 +74,4 @@ start() {
   exit 1
 }
 
-# shellcheck source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 service_main "$action"
