@@ -176,20 +176,7 @@ start() {
       org.apache.tinkerpop.gremlin.server.GremlinServer "$conf" >"$log" 2>&1 </dev/null &
     echo $! >"$pidfile"
   fi
-  for _ in $(seq 1 120); do
-    if answers; then
-      echo "$url"
-      return
-    fi
-    if ! running_pid >/dev/null; then
-      log_msg "server exited; last log lines:"
-      tail -n 30 "$log" >&2 || true
-      exit 1
-    fi
-    sleep 1
-  done
-  log_msg "server did not answer within 120 s; see $log"
-  exit 1
+  service_wait 120 1 server
 }
 
 service_main "$action"

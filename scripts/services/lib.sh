@@ -12,6 +12,26 @@ running_pid() {
   echo "$pid"
 }
 
+# Waits until `answers` succeeds (prints the URL) or the server dies or times out (exit 1).
+# Usage: service_wait TRIES SECONDS_BETWEEN NAME
+service_wait() {
+  local tries="$1" pause="$2" name="$3"
+  for _ in $(seq 1 "$tries"); do
+    if answers; then
+      echo "$url"
+      return
+    fi
+    if ! running_pid >/dev/null; then
+      log_msg "$name exited; last log lines:"
+      tail -n 30 "$log" >&2 || true
+      exit 1
+    fi
+    sleep "$pause"
+  done
+  log_msg "$name did not answer within $(python3 -c "print(f'{$tries * $pause:g}')") s; see $log"
+  exit 1
+}
+
 service_stop() {
   if pid="$(running_pid)"; then
     kill "$pid"

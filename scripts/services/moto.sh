@@ -58,20 +58,7 @@ start() {
       setsid moto_server -H 127.0.0.1 -p "$port" >"$log" 2>&1 </dev/null &
     echo $! >"$pidfile"
   fi
-  for _ in $(seq 1 60); do
-    if answers; then
-      echo "$url"
-      return
-    fi
-    if ! running_pid >/dev/null; then
-      log_msg "moto_server exited; last log lines:"
-      tail -n 30 "$log" >&2 || true
-      exit 1
-    fi
-    sleep 0.5
-  done
-  log_msg "moto_server did not answer within 30 s; see $log"
-  exit 1
+  service_wait 60 0.5 moto_server
 }
 
 service_main "$action"
