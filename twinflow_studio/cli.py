@@ -173,11 +173,8 @@ async def _run_async(
 
     engine = Engine([progress])
     loop = asyncio.get_running_loop()
-    interrupted = False
 
     def on_signal() -> None:
-        nonlocal interrupted
-        interrupted = True
         print("\ninterrupted: cancelling the run (containers are stopped)...", file=sys.stderr)
         engine.cancel()
         stop.set()
