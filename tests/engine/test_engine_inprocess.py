@@ -13,7 +13,7 @@ import sample_nodes
 from helpers import py, run, value
 
 from twinflow_studio.engine import Engine, NodeStateChanged, RunFinished, RunStarted
-from twinflow_studio.project import HardwareProfile, Node, Port, Project, RetryPolicy
+from twinflow_studio.project import HardwareProfile, Node, Port, Project, RetryPolicy, twinfile
 from twinflow_studio.project.errors import ValidationError
 
 
@@ -245,6 +245,56 @@ def test_run_started_carries_project_version_and_trigger(tmp_path: Path) -> None
     assert started.project_version == p.version()
     assert started.trigger == {"kind": "manual", "id": "t1"}
     assert isinstance(events[-1], RunFinished)
+
+
+def test_the_run_keeps_a_loadable_snapshot_of_the_project_it_ran(tmp_path: Path) -> None:
+    events: list = []
+    p = chain()
+    p.layout = {"nodes": {"a": {"x": 10.5, "y": -3}}}
+    result = run(p, tmp_path, events)
+    snapshot = twinfile.load(result.run_dir / "project.twin")
+    assert twinfile.dumps(snapshot) == twinfile.dumps(p)
+    assert snapshot.version() == events[0].project_version == p.version()
+
+
+def test_a_long_chain_of_cache_hits_lets_the_loop_run(tmp_path: Path) -> None:
+    """A cached node never waits on anything; the loop is the studio's UI loop, so a rerun
+    of a long cached chain must still hand it control every few dozen nodes."""
+    p = Project("cached-chain")
+    p.add_node(py("n0", "const", value=1))
+    for i in range(1, 400):
+        p.add_node(py(f"n{i}", "add", inputs=[("a", "json")], b=1))
+        p.connect(f"n{i - 1}", "out", f"n{i}", "a")
+    assert run(p, tmp_path).ok
+
+    ticks = 0
+    seen_at: list[int] = []  # the tick count when each node was reported cached
+
+    def on_event(event: object) -> None:
+        if isinstance(event, NodeStateChanged) and event.state == "cached":
+            seen_at.append(ticks)
+
+    async def rerun_with_a_ticker() -> object:
+        nonlocal ticks
+        stop = False
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not stop:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        ticking = asyncio.create_task(ticker())
+        result = await Engine([on_event]).run(p, project_dir=tmp_path)
+        stop = True
+        await ticking
+        return result
+
+    result = asyncio.run(rerun_with_a_ticker())
+    assert result.summary["counts"] == {"cached": 400}
+    assert value(result, "n399") == 400
+    longest_stretch = max(seen_at.count(t) for t in set(seen_at))
+    assert longest_stretch <= 32
 
 
 def test_missing_data_file_is_a_clear_failure(tmp_path: Path) -> None:

@@ -28,10 +28,6 @@ class RunStore:
     def run_dir(self, run_id: str) -> Path:
         return self.runs / run_id
 
-    def attempt_dir(self, run_id: str, node_id: str, attempt: int) -> Path:
-        # One parse instead of three joins: this is on every node's path.
-        return Path(f"{self.runs}/{run_id}/{node_id}/attempt-{attempt}")
-
     def collect(
         self, run_id: str, node_id: str, port: str, port_type: str, value: Any
     ) -> ArtifactRef:

@@ -10,6 +10,39 @@ from pathlib import Path
 from typing import Any
 
 
+class CancelFlag:
+    """Tells a running task to stop: ``threading.Event``'s interface, but the Condition
+    behind ``wait`` is made only when somebody waits. A flag is made for every attempt and
+    almost never waited on; an Event would cost a lock and a Condition each time."""
+
+    __slots__ = ("_flag", "_event")
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._event: threading.Event | None = None
+
+    def set(self) -> None:
+        self._flag = True
+        event = self._event
+        if event is not None:
+            event.set()
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._flag:
+            return True
+        with CancelFlag._lock:
+            if self._event is None:
+                self._event = threading.Event()
+                # set() may have run between the check above and the assignment.
+                if self._flag:
+                    self._event.set()
+        return self._event.wait(timeout)
+
+
 @dataclass(frozen=True)
 class InputArtifact:
     """An input as staged for a task: a file or directory in the run store, or a JSON value."""
@@ -45,7 +78,7 @@ class TaskContext:
     output_dir: Path
     project_dir: Path
     log: Callable[[str], None]
-    cancelled: threading.Event = field(default_factory=threading.Event)
+    cancelled: CancelFlag = field(default_factory=CancelFlag)
     # Outputs of this node's last successful run, by port (for sequential updating).
     previous_outputs: dict[str, InputArtifact] = field(default_factory=dict)
     attempt: int = 1

@@ -71,8 +71,13 @@ class Node:
         merged: dict[str, Any] = {}
         if kind is not None:
             for spec in kind.params:
-                if spec.default is not None:
-                    merged[spec.name] = copy.deepcopy(spec.default)
+                default = spec.default
+                if default is None:
+                    continue
+                if isinstance(default, (dict, list, set)):
+                    # The node gets its own copy to change; an empty one is made, not copied.
+                    default = copy.deepcopy(default) if default else type(default)()
+                merged[spec.name] = default
         merged.update(self.params)
         return merged
 

@@ -5,6 +5,7 @@ Loading only parses JSON into plain data classes: nothing is imported, executed 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from twinflow_studio.project.errors import TwinFileError
+from twinflow_studio.project.hashing import canonical_json
 from twinflow_studio.project.model import (
     Edge,
     HardwareProfile,
@@ -94,10 +96,25 @@ def dumps(project: Project) -> str:
     return json.dumps(to_document(project), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
+def versioned_record(project: Project) -> tuple[str, bytes]:
+    """The project version and a loadable ``.twin`` document of the project, from one
+    encoding of its semantic part. The document is compact and only its semantic part has
+    sorted keys: it records what a run ran, it is not a file for people to diff."""
+    canonical = canonical_json(semantic_to_dict(project))
+    version = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    # The canonical text is a non-empty JSON object: splice the envelope in before its '}'.
+    envelope = canonical_json({"format": FORMAT, "schema_version": SCHEMA_VERSION})[1:-1]
+    layout = canonical_json(project.layout)
+    return version, f'{canonical[:-1]},{envelope},"layout":{layout}}}\n'.encode()
+
+
 def save(project: Project, path: str | os.PathLike[str]) -> None:
     """Write atomically: a crash leaves either the old file or the new one, never half."""
-    target = Path(path)
-    data = dumps(project).encode("utf-8")
+    write_atomic(Path(path), dumps(project).encode("utf-8"))
+
+
+def write_atomic(target: Path, data: bytes) -> None:
+    """A crash leaves either the old file or the new one, never half of one."""
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

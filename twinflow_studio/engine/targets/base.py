@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import abc
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from twinflow_studio.engine.task import InputArtifact
+from twinflow_studio.engine.task import CancelFlag, InputArtifact
 from twinflow_studio.project.model import HardwareProfile, Node, TargetConfig
 
 
-@dataclass
+@dataclass(slots=True)
 class TaskSpec:
     """One attempt of one node, as a target receives it."""
 
@@ -27,7 +26,7 @@ class TaskSpec:
     work_dir: Path
     project_dir: Path
     log: Callable[[str, str], None]
-    cancelled: threading.Event
+    cancelled: CancelFlag
     timeout_s: float | None = None
     previous_outputs: dict[str, InputArtifact] = field(default_factory=dict)
 

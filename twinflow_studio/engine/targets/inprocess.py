@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from twinflow_studio.engine.errors import TaskFailed
 from twinflow_studio.engine.executors import code_hash_of, import_callable
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
 from twinflow_studio.engine.task import TaskCancelled, TaskContext
+from twinflow_studio.engine.workers import WorkerPool
 from twinflow_studio.project.hashing import hash_path, hash_value
 from twinflow_studio.project.kinds import get_kind
 from twinflow_studio.project.model import Node, TargetConfig
@@ -29,21 +29,19 @@ class InProcessTarget(Target):
     def __init__(self, config: TargetConfig) -> None:
         super().__init__(config)
         workers = int(config.options.get("workers", max(2, min(8, int(config.vcpus)))))
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="twinflow-node")
+        self._pool = WorkerPool(workers, "twinflow-node")
         self._identities: dict[tuple[str, str], str] = {}
         self._executors: dict[str, Any] = {}
 
     async def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.close()
 
     async def code_identity(self, node: Node, params: dict[str, Any], project_dir: Path) -> str:
         _importable(project_dir)
         kind = get_kind(node.kind)
         executor = kind.executor if kind else None
         if node.kind == "datasource":
-            return await asyncio.get_running_loop().run_in_executor(
-                self._pool, _datasource_identity, params, project_dir
-            )
+            return await self._pool.run(_datasource_identity, params, project_dir)
         callable_path = str(params.get("callable", "")) if node.kind == "python" else ""
         key = (executor or "", callable_path)
         # Source hashes are stable for the life of a run: hash each module once, not per node.
@@ -75,9 +73,8 @@ class InProcessTarget(Target):
             previous_outputs=spec.previous_outputs,
             attempt=spec.attempt,
         )
-        loop = asyncio.get_running_loop()
         try:
-            outputs = await loop.run_in_executor(self._pool, _call, func, ctx)
+            outputs = await self._pool.run(_call, func, ctx)
         except asyncio.CancelledError:  # the thread runs on; it is told to stop
             spec.cancelled.set()
             raise
