@@ -403,7 +403,10 @@ class _Run:
             self.last_flush = time.monotonic()
             self.store.cache.flush()
 
-    def _record(self, node_id: str, state: str, **extra: Any) -> TaskRecord:
+    def _record(self, node_id: str, state: str, **extra: Any) -> TaskRecord | None:
+        """The lineage record of a task, for its terminal event; None when nobody listens."""
+        if not self.engine.listening:
+            return None
         node = self.project.nodes[node_id]
         outcome = self.outcomes[node_id]
         config = self.placement.get(node_id)
@@ -500,17 +503,18 @@ class _Run:
                     list(outcome.outputs.values()),
                     outcome.metrics,
                 )
-                record = None
-                if self.engine.listening:
-                    record = self._record(
+                self._finish(
+                    node.id,
+                    "succeeded",
+                    record=self._record(
                         node.id,
                         "succeeded",
                         code_identity=code,
                         inputs=input_refs,
                         outputs=tuple(outcome.outputs.values()),
                         metrics=outcome.metrics,
-                    )
-                self._finish(node.id, "succeeded", record=record)
+                    ),
+                )
                 return
             outcome.error = error
             if not retryable or attempt == max_attempts or self.cancelled.is_set():
@@ -523,10 +527,12 @@ class _Run:
             await asyncio.sleep(delay)
             self._state(node.id, "running", attempt + 1)
         outcome.ended_at = time.time()
-        record = None
-        if self.engine.listening:
-            record = self._record(node.id, "failed", code_identity=code, inputs=input_refs)
-        self._finish(node.id, "failed", outcome.error or "failed", record=record)
+        self._finish(
+            node.id,
+            "failed",
+            outcome.error or "failed",
+            record=self._record(node.id, "failed", code_identity=code, inputs=input_refs),
+        )
 
     async def _attempt(
         self,
@@ -621,9 +627,11 @@ class _Run:
             return False
         outcome.outputs = {ref.port: ref for ref in refs}
         outcome.ended_at = time.time()
-        record = None
-        if self.engine.listening:
-            record = self._record(
+        self._finish(
+            node.id,
+            "cached",
+            f"reused from run {run_id}",
+            record=self._record(
                 node.id,
                 "cached",
                 code_identity=code,
@@ -631,8 +639,8 @@ class _Run:
                 outputs=tuple(refs),
                 cached_from_run=run_id,
                 metrics=metrics,
-            )
-        self._finish(node.id, "cached", f"reused from run {run_id}", record=record)
+            ),
+        )
         return True
 
     def _inputs(self, node: Node) -> dict[str, InputArtifact]:

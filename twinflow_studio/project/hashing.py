@@ -15,7 +15,12 @@ def canonical_json(value: Any) -> str:
 
 
 def hash_value(value: Any) -> str:
-    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+    return hash_text(canonical_json(value))
+
+
+def hash_text(text: str) -> str:
+    """The digest of text already in canonical form (``hash_value`` of what it encodes)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def hash_file(path: Path) -> str:

@@ -5,7 +5,6 @@ Loading only parses JSON into plain data classes: nothing is imported, executed 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from twinflow_studio.project.errors import TwinFileError
-from twinflow_studio.project.hashing import canonical_json
+from twinflow_studio.project.hashing import canonical_json, hash_text
 from twinflow_studio.project.model import (
     Edge,
     HardwareProfile,
@@ -101,7 +100,7 @@ def versioned_record(project: Project) -> tuple[str, bytes]:
     encoding of its semantic part. The document is compact and only its semantic part has
     sorted keys: it records what a run ran, it is not a file for people to diff."""
     canonical = canonical_json(semantic_to_dict(project))
-    version = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    version = hash_text(canonical)
     # The canonical text is a non-empty JSON object: splice the envelope in before its '}'.
     envelope = canonical_json({"format": FORMAT, "schema_version": SCHEMA_VERSION})[1:-1]
     layout = canonical_json(project.layout)
