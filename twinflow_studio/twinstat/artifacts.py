@@ -7,23 +7,15 @@ place than the run store that wrote them, and a hash mismatch refuses to load.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import joblib
 
+from twinflow_studio.project.hashing import hash_file
 from twinflow_studio.twinstat.errors import TwinStatError
 
 MODEL_FORMAT = "twinflow-twinstat-model/1"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_model(payload: dict[str, Any], path: Path) -> Path:
@@ -42,7 +34,7 @@ def load_model(path: Path, expected_sha256: str | None, field: str = "model") ->
             "refusing to load a model artifact without a recorded sha256", field=field
         )
     expected = expected_sha256.removeprefix("sha256:").lower()
-    actual = file_sha256(path)
+    actual = hash_file(path)
     if actual != expected:
         raise TwinStatError(
             f"model artifact {path.name} changed since it was written "

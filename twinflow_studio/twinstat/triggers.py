@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import hashlib
 import json
 import logging
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from twinflow_studio.project.hashing import hash_file
 from twinflow_studio.project.triggers import validate_trigger
 
 log = logging.getLogger(__name__)
@@ -29,14 +29,6 @@ EngineRun = Callable[..., Awaitable[Any]]
 
 
 # ---- change detection ------------------------------------------------------------------
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -91,7 +83,7 @@ class FolderWatcher:
                 if known and known[:2] == (st.st_size, st.st_mtime_ns):
                     digest = known[2]
                 else:
-                    digest = _sha256(file)
+                    digest = hash_file(file)
             except OSError:  # removed between listing and hashing
                 continue
             stats[key] = (st.st_size, st.st_mtime_ns, digest)
