@@ -16,7 +16,6 @@ from twinflow_studio.twinstat.triggers import (
     FolderWatcher,
     S3Watcher,
     diff,
-    downstream,
     validate_trigger,
     watch,
 )
@@ -131,8 +130,8 @@ def living_project(tmp_path, n_steps=300):
 
 def test_downstream_subgraph(tmp_path):
     p = living_project(tmp_path)
-    assert downstream(p, ["sensor"]) == {"sensor", "calib"}
-    assert downstream(p, ["other"]) == {"other"}
+    assert p.reachable(["sensor"]) == {"sensor", "calib"}
+    assert p.reachable(["other"]) == {"other"}
 
 
 async def test_new_file_triggers_recalibration_of_the_affected_subgraph(tmp_path):

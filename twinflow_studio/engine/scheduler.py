@@ -769,16 +769,7 @@ def _with_upstream(project: Project, only: set[str]) -> set[str]:
     unknown = sorted(only - set(project.nodes))
     if unknown:
         raise ValueError(f"no such node(s) to run: {', '.join(unknown)}")
-    parents: dict[str, list[str]] = defaultdict(list)
-    for edge in project.edges:
-        parents[edge.target].append(edge.source)
-    selected, stack = set(), list(only)
-    while stack:
-        node_id = stack.pop()
-        if node_id not in selected:
-            selected.add(node_id)
-            stack.extend(parents[node_id])
-    return selected
+    return project.reachable(only, upstream=True)
 
 
 def _count(outcomes: dict[str, NodeOutcome]) -> dict[str, int]:

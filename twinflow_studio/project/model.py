@@ -7,6 +7,7 @@ canvas layout is kept apart so that moving a node never changes the version.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,6 +179,22 @@ class Project:
 
     def incoming(self, node_id: str) -> list[Edge]:
         return [e for e in self.edges if e.target == node_id]
+
+    def reachable(self, roots: Iterable[str], *, upstream: bool = False) -> set[str]:
+        """``roots`` and every node reachable from them along the edges (against the edges
+        with ``upstream``: what they need rather than what needs them)."""
+        links: dict[str, list[str]] = {}
+        for e in self.edges:
+            a, b = (e.target, e.source) if upstream else (e.source, e.target)
+            links.setdefault(a, []).append(b)
+        seen: set[str] = set()
+        stack = list(roots)
+        while stack:
+            node = stack.pop()
+            if node not in seen:
+                seen.add(node)
+                stack.extend(links.get(node, ()))
+        return seen
 
     def semantic_dict(self) -> dict[str, Any]:
         from twinflow_studio.project.twinfile import semantic_to_dict

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,21 +121,6 @@ class S3Watcher:
 
 
 # ---- the affected subgraph -------------------------------------------------------------
-
-
-def downstream(project: Any, roots: Iterable[str]) -> set[str]:
-    """``roots`` and every node reachable from them along the project's edges."""
-    children: dict[str, list[str]] = {}
-    for edge in project.edges:
-        children.setdefault(edge.source, []).append(edge.target)
-    seen: set[str] = set()
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        if node not in seen:
-            seen.add(node)
-            stack.extend(children.get(node, []))
-    return seen
 
 
 def _norm(location: str, project_dir: Path) -> str:
@@ -267,7 +252,7 @@ async def watch(
         await initial()
 
     async def start(item: _Armed, detail: Any, kind: str | None = None) -> Any:
-        nodes = sorted(downstream(project, item.roots)) if item.roots else None
+        nodes = sorted(project.reachable(item.roots)) if item.roots else None
         cause = {"kind": kind or item.kind, "id": item.id, "detail": detail}
         fired.append(cause)
         if on_fire is not None:

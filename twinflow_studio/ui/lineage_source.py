@@ -94,27 +94,13 @@ class RunStoreLineage:
             for n, d in sorted(nodes.items())
         ]
 
-    def _closure(self, node_id: str, upstream: bool) -> list[str]:
-        links: dict[str, list[str]] = defaultdict(list)
-        for e in self.project.edges:
-            a, b = (e.target, e.source) if upstream else (e.source, e.target)
-            links[a].append(b)
-        seen: list[str] = []
-        stack = list(links[node_id])
-        while stack:
-            n = stack.pop()
-            if n not in seen:
-                seen.append(n)
-                stack.extend(links[n])
-        return seen
-
     def provenance(self, run_id: str, node_id: str) -> list[TaskRunInfo]:
         """The task runs that produced what ``node_id`` used in that run (all upstream)."""
-        wanted = set(self._closure(node_id, upstream=True))
+        wanted = self.project.reachable([node_id], upstream=True) - {node_id}
         return [t for t in self.task_runs(run_id) if t.node_id in wanted]
 
     def impact(self, run_id: str, node_id: str) -> list[str]:
-        return self._closure(node_id, upstream=False)
+        return sorted(self.project.reachable([node_id]) - {node_id})
 
     def diff(self, run_a: str, run_b: str) -> list[tuple[str, str, str]]:
         """(node, what changed, detail) for nodes whose state or outputs differ."""
