@@ -12,7 +12,7 @@ from batch_helpers import container, log_lines, project, run, value
 
 from twinflow_studio.engine import Engine
 from twinflow_studio.engine.store import artifact_path
-from twinflow_studio.project import HardwareProfile, Node, Port, RetryPolicy
+from twinflow_studio.project import HardwareProfile, Node, Port, Project, RetryPolicy
 
 pytestmark = [pytest.mark.moto, pytest.mark.docker]
 
@@ -45,6 +45,21 @@ def job_of(result, node_id: str) -> str:
         if line.startswith("Batch job ") and "submitted" in line:
             return line.split()[2]
     raise AssertionError(f"no Batch job in the log of {node_id}")
+
+
+def map_over_numbers(p: Project, node: Node, count: int) -> None:
+    """Add ``node`` mapped over its ``item`` input, fed the list 1..count by an "items" node."""
+    p.add_node(
+        Node(
+            "items",
+            "python",
+            params={"callable": "batch_nodes:numbers", "kwargs": {"count": count}},
+            outputs=[Port("out", "json")],
+        )
+    )
+    node.map_over = "item"
+    p.add_node(node)
+    p.connect("items", "out", node.id, "item")
 
 
 def test_success_returns_outputs_streams_logs_and_sets_env(tmp_path, moto_batch, image) -> None:
@@ -187,14 +202,6 @@ def test_retries_submit_a_new_job_per_attempt(tmp_path, moto_batch, image) -> No
 def test_map_node_runs_as_one_array_job(tmp_path, moto_batch, image, fixtures_on_path) -> None:
     (fixtures_on_path / "batch_nodes.py").write_text(NODES_MODULE)
     p = project("array", moto_batch)
-    p.add_node(
-        Node(
-            "items",
-            "python",
-            params={"callable": "batch_nodes:numbers", "kwargs": {"count": 3}},
-            outputs=[Port("out", "json")],
-        )
-    )
     node = container(
         "square",
         image,
@@ -205,9 +212,7 @@ def test_map_node_runs_as_one_array_job(tmp_path, moto_batch, image, fixtures_on
         inputs=(("item", "json"),),
         outputs=(("sq", "json"), ("note", "file")),
     )
-    node.map_over = "item"
-    p.add_node(node)
-    p.connect("items", "out", "square", "item")
+    map_over_numbers(p, node, 3)
     events: list = []
     result = run(p, tmp_path, events)
     assert result.ok, result.summary
@@ -225,14 +230,6 @@ def test_map_node_runs_as_one_array_job(tmp_path, moto_batch, image, fixtures_on
 def test_failed_array_child_fails_the_node(tmp_path, moto_batch, image, fixtures_on_path) -> None:
     (fixtures_on_path / "batch_nodes.py").write_text(NODES_MODULE)
     p = project("array-fail", moto_batch)
-    p.add_node(
-        Node(
-            "items",
-            "python",
-            params={"callable": "batch_nodes:numbers", "kwargs": {"count": 3}},
-            outputs=[Port("out", "json")],
-        )
-    )
     node = container(
         "pick",
         image,
@@ -240,9 +237,7 @@ def test_failed_array_child_fails_the_node(tmp_path, moto_batch, image, fixtures
         "sys.exit(5 if x == 2 else 0)",
         inputs=(("item", "json"),),
     )
-    node.map_over = "item"
-    p.add_node(node)
-    p.connect("items", "out", "pick", "item")
+    map_over_numbers(p, node, 3)
     result = run(p, tmp_path)
     assert result.status == "failed"
     error = result.nodes["pick"].error
