@@ -47,6 +47,13 @@ def job_of(result, node_id: str) -> str:
     raise AssertionError(f"no Batch job in the log of {node_id}")
 
 
+def one_node_error(tmp_path, moto_batch, image, name: str, **options) -> str:
+    """The error of a one-container project whose Batch target has ``options``."""
+    p = project(name, moto_batch, **options)
+    p.add_node(container("c", image, "print(1)"))
+    return run(p, tmp_path).nodes["c"].error
+
+
 def map_over_numbers(p: Project, node: Node, count: int) -> None:
     """Add ``node`` mapped over its ``item`` input, fed the list 1..count by an "items" node."""
     p.add_node(
@@ -339,37 +346,31 @@ def test_missing_queue_is_a_clear_error(tmp_path, moto_batch, image) -> None:
 
 
 def test_missing_bucket_is_a_clear_error(tmp_path, moto_batch, image) -> None:
-    p = project("nobucket", moto_batch, s3_prefix="s3://twinflow-no-such-bucket/x")
-    p.add_node(container("c", image, "print(1)"))
-    error = run(p, tmp_path).nodes["c"].error
+    error = one_node_error(
+        tmp_path, moto_batch, image, "nobucket", s3_prefix="s3://twinflow-no-such-bucket/x"
+    )
     assert "artifact bucket 'twinflow-no-such-bucket' is not usable" in error
 
 
 def test_unknown_profile_is_a_clear_error(tmp_path, moto_batch, image) -> None:
-    p = project("noprofile", moto_batch, profile="nobody-has-this")
-    p.add_node(container("c", image, "print(1)"))
-    error = run(p, tmp_path).nodes["c"].error
+    error = one_node_error(tmp_path, moto_batch, image, "noprofile", profile="nobody-has-this")
     assert "target 'aws'" in error and "nobody-has-this" in error
     assert "could not be found" in error
 
 
 def test_no_credentials_is_a_clear_error(tmp_path, moto_batch, image, no_credentials) -> None:
-    p = project("nocreds", moto_batch, profile="")
-    p.add_node(container("c", image, "print(1)"))
-    error = run(p, tmp_path).nodes["c"].error
+    error = one_node_error(tmp_path, moto_batch, image, "nocreds", profile="")
     assert "target 'aws'" in error and "no usable AWS credentials" in error
     assert "job queue" in error
 
 
 def test_unreachable_endpoint_is_a_clear_error(tmp_path, moto_batch, image) -> None:
-    p = project("noendpoint", moto_batch, endpoint_url="http://127.0.0.1:9")
-    p.add_node(container("c", image, "print(1)"))
-    error = run(p, tmp_path).nodes["c"].error
+    error = one_node_error(
+        tmp_path, moto_batch, image, "noendpoint", endpoint_url="http://127.0.0.1:9"
+    )
     assert "cannot reach AWS Batch" in error and "http://127.0.0.1:9" in error
 
 
 def test_credentials_in_options_are_refused(tmp_path, moto_batch, image) -> None:
-    p = project("secret", moto_batch, aws_secret_access_key="oops")
-    p.add_node(container("c", image, "print(1)"))
-    error = run(p, tmp_path).nodes["c"].error
+    error = one_node_error(tmp_path, moto_batch, image, "secret", aws_secret_access_key="oops")
     assert "aws_secret_access_key" in error and "must not hold secrets" in error
