@@ -69,6 +69,7 @@ def bench_open(app, tmp: Path) -> dict:
     from NodeGraphQt import BaseNode, NodeGraph
 
     from twinflow_studio.project import save
+    from twinflow_studio.trust import TrustStore
     from twinflow_studio.ui.main_window import MainWindow
     from twinflow_studio.ui.prompts import ScriptedPrompter
 
@@ -76,7 +77,9 @@ def bench_open(app, tmp: Path) -> dict:
     path = tmp / "big.twin"
     save(project, path)
 
-    window = MainWindow(prompter=ScriptedPrompter(), home=tmp / "home")
+    window = MainWindow(
+        prompter=ScriptedPrompter(), home=tmp / "home", trust=TrustStore(tmp / "trust.json")
+    )
     window.resize(1400, 900)
     window.show()
     app.processEvents()
@@ -165,6 +168,7 @@ def p99(values: list[float]) -> float:
 def bench_lag(app, loop, tmp: Path) -> dict:
     from twinflow_studio.engine import Engine
     from twinflow_studio.project import save
+    from twinflow_studio.trust import TrustStore
     from twinflow_studio.ui.main_window import MainWindow
     from twinflow_studio.ui.prompts import ScriptedPrompter
 
@@ -183,7 +187,9 @@ def bench_lag(app, loop, tmp: Path) -> dict:
         )
     )
 
-    window = MainWindow(prompter=ScriptedPrompter(), home=tmp / "home2")
+    window = MainWindow(
+        prompter=ScriptedPrompter(), home=tmp / "home2", trust=TrustStore(tmp / "trust.json")
+    )
     window.resize(1400, 900)
     window.show()
     window.open_path(folder / "run.twin", ask=False)

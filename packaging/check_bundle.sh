@@ -20,7 +20,7 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cp -r "$(dirname "$BIN")/_internal/resources/examples/hello" "$WORK/hello"
 rm -rf "$WORK/hello/.twinflow"
-"$BIN" --run "$WORK/hello/hello.twin" --json > "$WORK/run.json"
+"$BIN" --run "$WORK/hello/hello.twin" --trust --json > "$WORK/run.json"
 python3 - "$WORK/run.json" <<'PY'
 import json, sys
 summary = json.loads(open(sys.argv[1]).read())

@@ -30,6 +30,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from twinflow_studio.project import Edge, Port
+    from twinflow_studio.trust import TrustStore
     from twinflow_studio.ui.main_window import MainWindow
     from twinflow_studio.ui.prompts import ScriptedPrompter
 
@@ -43,7 +44,11 @@ def main() -> int:
             args.example, work, ignore=shutil.ignore_patterns(".twinflow", "__pycache__")
         )
         twin = next(work.glob("*.twin"))
-        window = MainWindow(prompter=ScriptedPrompter(), home=Path(tmp) / "home")
+        window = MainWindow(
+            prompter=ScriptedPrompter(),  # says yes when asked to trust the example
+            home=Path(tmp) / "home",
+            trust=TrustStore(Path(tmp) / "trust.json"),
+        )
         window.resize(1500, 920)
         window.show()
         window.open_path(twin, ask=False)

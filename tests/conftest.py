@@ -28,6 +28,15 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def user_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private user config folder: no test reads or writes the real user's trust list
+    (subprocesses inherit it through the environment)."""
+    folder = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
+    return folder / "twinflow-studio"
+
+
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[object]:
     import docker

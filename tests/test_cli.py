@@ -41,7 +41,7 @@ def hello(tmp_path: Path) -> Path:
 
 
 def test_run_the_hello_example(hello: Path) -> None:
-    done = cli("--run", str(hello), "--json", "--no-lineage")
+    done = cli("--run", str(hello), "--trust", "--json", "--no-lineage")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["status"] == "succeeded" and summary["counts"] == {"succeeded": 5}
@@ -49,7 +49,7 @@ def test_run_the_hello_example(hello: Path) -> None:
     text = report.read_text()
     assert "readings: 60" in text and "anomalies: 1" in text
     assert "report: succeeded" in done.stderr and "succeeded in" in done.stderr
-    again = json.loads(cli("--run", str(hello), "--json", "--no-lineage").stdout)
+    again = json.loads(cli("--run", str(hello), "--trust", "--json", "--no-lineage").stdout)
     assert again["counts"] == {"cached": 5}
 
 
@@ -57,6 +57,7 @@ def test_param_override_changes_the_result(hello: Path) -> None:
     done = cli(
         "--run",
         str(hello),
+        "--trust",
         "--json",
         "--no-lineage",
         "--param",
@@ -131,6 +132,7 @@ def test_ctrl_c_cancels_and_exits_130(tmp_path: Path) -> None:
             "twinflow_studio",
             "--run",
             str(tmp_path / "slow.twin"),
+            "--trust",
             "--no-lineage",
         ],
         stderr=subprocess.PIPE,
@@ -154,7 +156,7 @@ def test_help_and_version() -> None:
 
 
 def test_runs_are_recorded_in_the_embedded_lineage_graph(hello: Path) -> None:
-    done = cli("--run", str(hello), "--json")
+    done = cli("--run", str(hello), "--trust", "--json")
     assert done.returncode == 0, done.stderr
     run_id = json.loads(done.stdout)["run_id"]
     from twinflow_studio.lineage import open_lineage
@@ -201,7 +203,7 @@ def test_lineage_waits_in_the_outbox_when_the_server_is_down(tmp_path: Path) -> 
         )
     )
     save(p, tmp_path / "p.twin")
-    done = cli("--run", str(tmp_path / "p.twin"))
+    done = cli("--run", str(tmp_path / "p.twin"), "--trust")
     assert done.returncode == 0, done.stderr
     assert "wait in the outbox and are delivered on the next run" in done.stderr
 
@@ -236,6 +238,7 @@ def test_watch_reruns_on_new_data_and_stops_cleanly_on_ctrl_c(tmp_path: Path) ->
             "twinflow_studio",
             "--run",
             str(tmp_path / "p.twin"),
+            "--trust",
             "--watch",
             "--no-lineage",
         ],

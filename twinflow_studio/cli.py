@@ -1,7 +1,8 @@
 """`twinflow-studio [PROJECT]` opens the studio; `--run PROJECT` runs it headless.
 
 Exit codes: 0 every node succeeded; 1 the run failed; 2 bad input (usage, an unreadable or
-invalid project, a bad --param); 130 interrupted.
+invalid project, a bad --param, a project that needs trust it was not given: see
+docs/security.md); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -57,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-lineage", action="store_true", help="do not record lineage for this run"
     )
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="with --run: trust PROJECT for this run (its Python code, databases and "
+        "endpoints); see docs/security.md",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -69,8 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _validate(Path(args.validate))
     if args.run:
         return _run(args)
-    if args.watch or args.param or args.only or args.json:
-        return _fail("--param, --only, --json and --watch go with --run PROJECT")
+    if args.watch or args.param or args.only or args.json or args.trust:
+        return _fail("--param, --only, --json, --watch and --trust go with --run PROJECT")
     try:
         from twinflow_studio.ui.app import launch
     except ImportError as exc:
@@ -151,6 +158,9 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(f"{path}: {exc}")
     except ValueError as exc:
         return _fail(f"{path}: {exc}")
+    refusal = None if args.trust else _untrusted(apply_overrides(project, overrides), path, args)
+    if refusal is not None:
+        return _fail(refusal)
     progress = ProgressPrinter(sys.stderr, echo_logs=args.logs)
     result = asyncio.run(_run_async(project, path, args, overrides, progress))
     if result is None:
@@ -160,6 +170,18 @@ def _run(args: argparse.Namespace) -> int:
     if result.status == "succeeded":
         return EXIT_OK
     return EXIT_INTERRUPTED if result.status == "cancelled" else EXIT_FAILED
+
+
+def _untrusted(project: Any, path: Path, args: argparse.Namespace) -> str | None:
+    """Why this headless run needs trust it was not given (None when it may run)."""
+    from twinflow_studio.trust import TrustStore, explain, run_reasons
+
+    reasons = run_reasons(project, path, lineage=not args.no_lineage)
+    store = TrustStore()
+    if store.verdict(path, reasons).trusted:
+        return None
+    unreadable = f"\n(the trust file is unreadable: {store.problem})" if store.problem else ""
+    return explain(path, reasons) + unreadable
 
 
 async def _run_async(

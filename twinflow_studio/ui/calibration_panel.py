@@ -5,6 +5,8 @@ recalibrations (every run of the node in the run store)."""
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -23,23 +25,37 @@ def uri_path(uri: str) -> Path:
     return Path(unquote(urlparse(uri).path)) if uri.startswith("file:") else Path(uri)
 
 
-def posterior_history(project: Project, project_dir: Path, node_id: str) -> list[tuple[str, Path]]:
-    """(run id, posterior file) for each run of ``node_id`` that produced one, oldest first."""
+def posterior_history(
+    project: Project, project_dir: Path, node_id: str, store_root: Path | None = None
+) -> list[tuple[str, Path]]:
+    """(run id, posterior file) for each run of ``node_id`` that produced one, oldest first.
+    Only regular files inside the run store count: run.json is read from disk, and what it
+    names must not lead the panel to a FIFO or a file elsewhere."""
     node = project.nodes.get(node_id)
     if node is None:
         return []
     ports = [p.name for p in node.output_ports() if p.type == "posterior"]
     if not ports:
         return []
-    source = RunStoreLineage(project, project_dir)
+    source = RunStoreLineage(project, project_dir, store_root)
+    runs_dir = os.path.realpath(source.runs_dir)
     out = []
     for run in reversed(source.runs()):
         for task in source.task_runs(run.run_id):
             if task.node_id == node_id and ports[0] in task.outputs:
-                path = uri_path(task.outputs[ports[0]])
-                if path.exists():
+                path = uri_path(str(task.outputs[ports[0]]))
+                if _stored_file(path, runs_dir):
                     out.append((run.run_id, path))
     return out
+
+
+def _stored_file(path: Path, runs_dir: str) -> bool:
+    real = os.path.realpath(path)
+    try:
+        regular = stat.S_ISREG(os.stat(real).st_mode)
+    except (OSError, ValueError):
+        return False
+    return regular and real.startswith(runs_dir.rstrip(os.sep) + os.sep)
 
 
 class _Plot(QWidget):
@@ -78,12 +94,18 @@ class CalibrationPanel(QWidget):
         self.param.currentTextChanged.connect(lambda _t: self._draw_history())
         self.runs: list[tuple[str, Any]] = []
 
-    def show_node(self, project: Project, project_dir: Path, node_id: str | None) -> None:
+    def show_node(
+        self,
+        project: Project,
+        project_dir: Path,
+        node_id: str | None,
+        store_root: Path | None = None,
+    ) -> None:
         self.runs = []
         if node_id:
             from twinflow_studio.twinstat.posterior import Posterior
 
-            for run_id, path in posterior_history(project, project_dir, node_id):
+            for run_id, path in posterior_history(project, project_dir, node_id, store_root):
                 try:
                     self.runs.append((run_id, Posterior.load(path)))
                 except Exception as exc:  # a damaged artifact is reported, not fatal

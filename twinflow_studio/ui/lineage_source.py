@@ -8,6 +8,8 @@ in behind the same methods.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +36,36 @@ class TaskRunInfo:
     outputs: dict[str, str] = field(default_factory=dict)
 
 
+MAX_RUN_JSON = 64 << 20
+
+
+def read_regular(path: Path, limit: int) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file (not a link, FIFO or device) of at most
+    ``limit`` bytes; None otherwise. A project folder is untrusted input: a FIFO named
+    run.json must not hang the studio."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(limit + 1)[:limit]
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return os.lstat(path).st_mtime_ns
+    except OSError:
+        return 0
+
+
 class LineageSource(Protocol):
     def runs(self) -> list[RunInfo]: ...
 
@@ -47,26 +79,30 @@ class LineageSource(Protocol):
 
 
 class RunStoreLineage:
-    def __init__(self, project: Project, project_dir: Path) -> None:
+    """``root`` overrides the project's ``run_store`` setting (an untrusted project's panels
+    read only its own ``.twinflow/``)."""
+
+    def __init__(self, project: Project, project_dir: Path, root: Path | None = None) -> None:
         self.project = project
-        root = Path(project.settings.get("run_store", "") or project_dir / ".twinflow")
+        if root is None:
+            setting = project.settings.get("run_store", "")
+            root = Path(setting if isinstance(setting, str) and setting else ".twinflow")
         self.runs_dir = (root if root.is_absolute() else project_dir / root) / "runs"
 
     def _summary(self, run_id: str) -> dict[str, Any]:
-        path = self.runs_dir / run_id / "run.json"
+        data = read_regular(self.runs_dir / run_id / "run.json", MAX_RUN_JSON)
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            summary = json.loads(data) if data is not None else {}
+        except (ValueError, RecursionError):
             return {}
+        return summary if isinstance(summary, dict) else {}
 
     def runs(self) -> list[RunInfo]:
         out = []
         if not self.runs_dir.is_dir():
             return out
         # Newest first by when each run finished (run ids of the same second do not sort).
-        finished = sorted(
-            self.runs_dir.glob("*/run.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True
-        )
+        finished = sorted(self.runs_dir.glob("*/run.json"), key=_mtime, reverse=True)
         for folder in (p.parent for p in finished):
             s = self._summary(folder.name)
             if s:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from twinflow_studio.project import Node, Port, Project, TwinFileError, get_kind, validate
+from twinflow_studio.trust import TrustStore, inert_lineage, own_run_store
 from twinflow_studio.ui import clipboard
 from twinflow_studio.ui.autolayout import layered_positions
 from twinflow_studio.ui.autosave import Autosaver, studio_home
@@ -39,6 +40,7 @@ from twinflow_studio.ui.resources import ResourcesEditor
 from twinflow_studio.ui.run_panel import RunPanel
 from twinflow_studio.ui.runs import RunController
 from twinflow_studio.ui.themes import apply_theme, canvas_colors
+from twinflow_studio.ui.trust_gate import TrustGate
 
 APP_NAME = "TwinFlow Studio"
 MAX_RECENT = 10
@@ -56,12 +58,14 @@ class MainWindow(QMainWindow):
         prompter: Prompter | None = None,
         home: Path | None = None,
         autosave_ms: int = AUTOSAVE_MS,
+        trust: TrustStore | None = None,
     ) -> None:
         super().__init__()
         self.home = home or studio_home()
         self.home.mkdir(parents=True, exist_ok=True)
         self.settings = QSettings(str(self.home / "settings.ini"), QSettings.Format.IniFormat)
         self.prompter = prompter or Prompter(self)
+        self.trust = TrustGate(self.prompter, trust)
         self.autosaver = Autosaver(self.home)
         self.doc = Document()
         self.runs = RunController(self)
@@ -196,6 +200,7 @@ class MainWindow(QMainWindow):
         self._action(r, "Run &selected", self.run_selected, QKeySequence("Shift+F5"))
         self._action(r, "&Cancel run", self.runs.cancel, QKeySequence("Ctrl+."))
         self._action(r, "&Validate", self.validate_now, QKeySequence("F7"))
+        self._action(r, "&Trust project…", self.trust_project)
         tools = self.addToolBar("Main")
         tools.setObjectName("toolbar_main")
         for name in (
@@ -306,6 +311,7 @@ class MainWindow(QMainWindow):
             return False
         self.autosaver.discard(previous)
         self.autosaver.discard(path)
+        self.trust.moved(previous, path, self.doc.project)
         self._add_recent(path)
         self.show_message(f"Saved {path}")
         return True
@@ -466,7 +472,9 @@ class MainWindow(QMainWindow):
         self.lineage.show_node(node_id)
         if node_id and node_id in self.run_panel.lines:
             self.run_panel.show_node_log(node_id)
-        self.calibration.show_node(self.doc.project, self._project_dir(), node_id)
+        self.calibration.show_node(
+            self.doc.project, self._project_dir(), node_id, self._readable_run_store()
+        )
 
     def _document_reset(self) -> None:
         self.canvas.clear_states()
@@ -499,6 +507,10 @@ class MainWindow(QMainWindow):
         settings = self.doc.project.settings.get("lineage", {}) or {}
         if self.doc.path is None or settings.get("backend") == "none":
             return
+        if not inert_lineage(self._project_dir(), settings) and not self._trusted():
+            # Opening is inert: a database the project names waits until it is trusted.
+            self.show_message("Lineage graph not opened until the project is trusted")
+            return
         try:
             from twinflow_studio.lineage import open_lineage
 
@@ -520,8 +532,16 @@ class MainWindow(QMainWindow):
                 pass
             self._lineage_store = None
 
+    def _trusted(self) -> bool:
+        return self.trust.is_trusted(self.doc.project, self.doc.path, self._project_dir())
+
+    def _readable_run_store(self) -> Path | None:
+        """The run store the panels read: the project's setting once it is trusted, its own
+        ``.twinflow/`` until then."""
+        return None if self._trusted() else own_run_store(self._project_dir())
+
     def lineage_source(self) -> LineageSource:
-        store = RunStoreLineage(self.doc.project, self._project_dir())
+        store = RunStoreLineage(self.doc.project, self._project_dir(), self._readable_run_store())
         if self.lineage_store is None:
             return store
         return PreferGraph(GraphLineage(self._lineage_store.queries, self.doc.project.name), store)
@@ -560,6 +580,8 @@ class MainWindow(QMainWindow):
         if self.runs.busy:
             self.show_message("A run is already in progress")
             return None
+        if not self.trust_project(ask_again=False):
+            return None
         self._ensure_lineage()  # before the run starts, so that the graph records it
         self.canvas.clear_states()
         self.canvas.set_states(
@@ -569,6 +591,20 @@ class MainWindow(QMainWindow):
         self.progress.setValue(0)
         self.progress.show()
         return self.runs.start(self.doc.project, self.doc.path, self._project_dir(), only)
+
+    def trust_project(self, ask_again: bool = True) -> bool:
+        """Ask (once) whether the project may do what running it needs; a new yes opens the
+        lineage graph it names."""
+        held_back = self._lineage_store is None and not self._trusted()
+        if not self.trust.allow_run(
+            self.doc.project, self.doc.path, self._project_dir(), ask_again=ask_again
+        ):
+            self.show_message(self.trust.last_message)
+            return False
+        if held_back:
+            self._lineage_due = True
+            self._ensure_lineage()
+        return True
 
     def _progress(self, done: int, total: int, running: int) -> None:
         self.progress.setRange(0, max(1, total))

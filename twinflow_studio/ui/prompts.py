@@ -6,9 +6,12 @@ block an offscreen test); the studio's own logic around the answers runs unchang
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from twinflow_studio.project.trust import TrustReason, grants
 
 TWIN_FILTER = "TwinFlow projects (*.twin)"
 
@@ -45,6 +48,12 @@ class Prompter:
     def error(self, title: str, text: str) -> None:
         QMessageBox.critical(self.parent, title, text)
 
+    def trust_project(self, title: str, reasons: list[TrustReason]) -> bool:
+        """Whether the person trusts ``title`` to do what ``reasons`` say (asked before its
+        first run; No is the default button)."""
+        box = trust_box(self.parent, title, reasons)
+        return QMessageBox.StandardButton(box.exec()) == QMessageBox.StandardButton.Yes
+
     def open_path(self, start: str = "") -> Path | None:
         name, _ = QFileDialog.getOpenFileName(self.parent, "Open project", start, TWIN_FILTER)
         return Path(name) if name else None
@@ -79,8 +88,39 @@ class ScriptedPrompter(Prompter):
     def error(self, title: str, text: str) -> None:
         self._next("error", f"{title}: {text}", None)
 
+    def trust_project(self, title: str, reasons: list[TrustReason]) -> bool:
+        # Unscripted, the person trusts what they run (the tests of a refusal script False).
+        text = "\n".join([title, *(str(r) for r in reasons)])
+        return bool(self._next("trust_project", text, True))
+
     def open_path(self, start: str = "") -> Path | None:
         return self._next("open_path", start, None)  # type: ignore[return-value]
 
     def save_path(self, start: str = "") -> Path | None:
         return self._next("save_path", start, None)  # type: ignore[return-value]
+
+
+def trust_box(parent: QWidget | None, title: str, reasons: list[TrustReason]) -> QMessageBox:
+    """The question asked before the first run of a project that needs trust."""
+    allowed = "".join(f"<li>{escape(g)}</li>" for g in grants(reasons))
+    box = QMessageBox(
+        QMessageBox.Icon.Warning,
+        "Trust this project?",
+        f"<p>Running <b>{escape(title)}</b> will let it:</p><ul>{allowed}</ul>"
+        "<p>Run it only if you trust its author. Your answer is remembered for this "
+        "project; it is asked again when the project asks for something new.</p>",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        parent,
+    )
+    box.setInformativeText(
+        "Because:<ul>"
+        + "".join(f"<li>{escape(str(r))}</li>" for r in reasons[:12])
+        + "</ul>"
+        + (f"and {len(reasons) - 12} more (see Details)" if len(reasons) > 12 else "")
+    )
+    box.setDetailedText("\n".join(f"- {r}" for r in reasons))
+    box.button(QMessageBox.StandardButton.Yes).setText("Trust and run")
+    box.button(QMessageBox.StandardButton.No).setText("Do not run")
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    box.setEscapeButton(QMessageBox.StandardButton.No)
+    return box
