@@ -7,9 +7,11 @@ because every service is started there for real.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,108 @@ def fixtures_on_path(tmp_path: Path) -> Iterator[Path]:
     sys.path.insert(0, str(tmp_path))
     yield tmp_path
     sys.path.remove(str(tmp_path))
+
+
+class Listener:
+    """A loopback port that accepts and records every connection made to it: the stand-in
+    for a host a hostile project names (a lineage database, a Docker engine)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port: int = self.sock.getsockname()[1]
+        self.connections: list[tuple[str, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, peer = self.sock.accept()
+            except OSError:
+                continue
+            self.connections.append(peer)
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.fixture()
+def listener() -> Iterator[Listener]:
+    lis = Listener()
+    yield lis
+    lis.close()
+
+
+def files_under(root: Path, skip: tuple[str, ...] = ()) -> dict[str, tuple[int, int]]:
+    """Every entry under ``root`` (links not followed) with its size and mtime, for proving
+    that nothing was written."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = Path(dirpath).relative_to(root)
+        dirnames[:] = [d for d in dirnames if str(rel_dir / d) not in skip]
+        for name in dirnames + filenames:
+            info = os.lstat(Path(dirpath) / name)
+            out[str(rel_dir / name)] = (info.st_size, info.st_mtime_ns)
+    return out
+
+
+def make_hostile_project(root: Path, port: int, backend: str = "gremlin-server") -> Path:
+    """A project that, if opening it were not inert, would connect to ``port`` (lineage
+    database and Docker engine), write to ``root/outside`` (run store) and import its own
+    module (which leaves a marker file when imported). Returns the `.twin` path."""
+    from twinflow_studio.project import Node, Port, Project, TargetConfig, save
+
+    folder = root / "hostile"
+    folder.mkdir()
+    outside = root / "outside"
+    outside.mkdir()
+    marker = outside / "imported.txt"
+    (folder / "evil_mod.py").write_text(
+        f"from pathlib import Path\nPath({str(marker)!r}).write_text('imported')\n"
+        "def run():\n    return 1\n"
+    )
+    p = Project("hostile")
+    url = f"ws://127.0.0.1:{port}/gremlin"
+    if backend == "neptune":
+        p.settings["lineage"] = {
+            "backend": "neptune",
+            "url": "wss" + url[2:],
+            "region": "us-east-1",
+        }
+    else:
+        p.settings["lineage"] = {"backend": "gremlin-server", "url": url, "timeout": 2}
+    p.settings["run_store"] = str(outside / "store")
+    p.targets["docker"] = TargetConfig(
+        "docker", "docker", options={"base_url": f"tcp://127.0.0.1:{port}"}
+    )
+    p.add_node(
+        Node("evil", "python", params={"callable": "evil_mod:run"}, outputs=[Port("out", "json")])
+    )
+    p.add_node(
+        Node(
+            "box",
+            "container",
+            params={"image": BASE_IMAGE, "command": ["true"]},
+            outputs=[Port("out", "file")],
+        )
+    )
+    save(p, folder / "hostile.twin")
+    return folder / "hostile.twin"
+
+
+@pytest.fixture()
+def hostile_project(tmp_path: Path, listener: Listener) -> Path:
+    """``make_hostile_project`` in ``tmp_path`` aimed at the ``listener`` fixture's port."""
+    return make_hostile_project(tmp_path, listener.port)
+
+
+@pytest.fixture()
+def snapshot() -> Callable[..., dict[str, tuple[int, int]]]:
+    return files_under
