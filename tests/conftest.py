@@ -190,5 +190,11 @@ def hostile_project(tmp_path: Path, listener: Listener) -> Path:
 
 
 @pytest.fixture()
+def make_hostile(tmp_path: Path, listener: Listener) -> Callable[[str], Path]:
+    """``make_hostile_project`` for a lineage backend ("gremlin-server" or "neptune")."""
+    return lambda backend: make_hostile_project(tmp_path, listener.port, backend)
+
+
+@pytest.fixture()
 def snapshot() -> Callable[..., dict[str, tuple[int, int]]]:
     return files_under
