@@ -23,6 +23,8 @@ DEFAULT_DOCKER_URLS = ("", "unix:///var/run/docker.sock", "unix://var/run/docker
 CALLABLE_PARAMS = ("callable", "model")
 # Estimators are imported by path too; scikit-learn's own classes are installed code.
 TRUSTED_ESTIMATOR_PACKAGES = ("sklearn",)
+# Values that Batch resolves from your account's secrets when the job starts.
+SECRET_ARNS = ("arn:aws:secretsmanager:", "arn:aws:ssm:")
 
 CATEGORIES = {
     "python": "run Python code (its own modules included) with your user's rights",
@@ -130,6 +132,8 @@ def _node_reasons(node: Node, project_dir: str) -> list[TrustReason]:
             )
         env = node.params.get("env")
         for name, value in env.items() if isinstance(env, dict) else ():
+            if isinstance(value, str) and value.startswith(SECRET_ARNS):
+                value = {"arn": value}
             if isinstance(value, dict):
                 named = ", ".join(f"{k}={v}" for k, v in sorted(value.items(), key=str))
                 out.append(
