@@ -241,12 +241,17 @@ def trust_reasons(
     ``lineage=False`` leaves out the lineage database (a run without lineage)."""
     out: list[TrustReason] = []
     users: dict[str, list[str]] = {}
+    placed: dict[tuple[Any, ...], str | None] = {}  # nodes alike are placed alike
     for node in project.nodes.values():
         out += _node_reasons(node, project_dir)
-        try:
-            users.setdefault(resolve_target(project, node).name, []).append(node.id)
-        except (PlacementError, AttributeError, TypeError, KeyError):  # validation says why
-            continue
+        alike = (node.kind, node.profile, node.target)
+        if alike not in placed:
+            try:
+                placed[alike] = resolve_target(project, node).name
+            except (PlacementError, AttributeError, TypeError, KeyError):  # validation says why
+                placed[alike] = None
+        if placed[alike] is not None:
+            users.setdefault(str(placed[alike]), []).append(node.id)
     for name, nodes in sorted(users.items()):
         target = project.targets.get(name)
         if target is not None:

@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.settings = QSettings(str(self.home / "settings.ini"), QSettings.Format.IniFormat)
         self.prompter = prompter or Prompter(self)
         self.trust = TrustGate(self.prompter, trust)
+        self._trust_known: tuple[tuple[Any, ...], bool] | None = None
         self.autosaver = Autosaver(self.home)
         self.doc = Document()
         self.runs = RunController(self)
@@ -533,7 +534,12 @@ class MainWindow(QMainWindow):
             self._lineage_store = None
 
     def _trusted(self) -> bool:
-        return self.trust.is_trusted(self.doc.project, self.doc.path, self._project_dir())
+        # Asked on every selection (panels): answered once per state of the document.
+        key = (id(self.doc.project), self.doc.undo.index(), self.doc.path)
+        if self._trust_known is None or self._trust_known[0] != key:
+            trusted = self.trust.is_trusted(self.doc.project, self.doc.path, self._project_dir())
+            self._trust_known = (key, trusted)
+        return self._trust_known[1]
 
     def _readable_run_store(self) -> Path | None:
         """The run store the panels read: the project's setting once it is trusted, its own
@@ -596,9 +602,11 @@ class MainWindow(QMainWindow):
         """Ask (once) whether the project may do what running it needs; a new yes opens the
         lineage graph it names."""
         held_back = self._lineage_store is None and not self._trusted()
-        if not self.trust.allow_run(
+        allowed = self.trust.allow_run(
             self.doc.project, self.doc.path, self._project_dir(), ask_again=ask_again
-        ):
+        )
+        self._trust_known = None
+        if not allowed:
             self.show_message(self.trust.last_message)
             return False
         if held_back:
