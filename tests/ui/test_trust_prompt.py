@@ -166,3 +166,27 @@ def test_the_real_question_names_the_reasons_and_defaults_to_no(qtbot, hello_dir
     QTimer.singleShot(20, lambda: answer(QMessageBox.StandardButton.No))
     assert prompter.trust_project("hello.twin", reasons) is False
     assert "run Python code" in seen[0] and "tank_models:fit_cooling" in seen[0]
+
+
+def test_an_unsaved_project_keeps_its_answer_when_saved(make_window, qt_loop, tmp_path) -> None:
+    window = make_window(save_path=[tmp_path / "mine.twin"])
+    window.doc.add_nodes(
+        [
+            Node(
+                "k",
+                "python",
+                params={"callable": "json:dumps", "kwargs": {"obj": 1}},
+                outputs=[Port("out", "json")],
+            )
+        ]
+    )
+    run_to_end(qt_loop, window.run_all())
+    assert len(trust_questions(window)) == 1  # asked, though nobody else wrote it
+    assert window.save_as()
+    run_to_end(qt_loop, window.run_all())
+    assert window.runs.last_summary["status"] == "succeeded"
+    assert len(trust_questions(window)) == 1
+    other = make_window(trust_project=[False])
+    assert other.open_path(tmp_path / "mine.twin")
+    run_to_end(qt_loop, other.run_all())
+    assert trust_questions(other) == []
