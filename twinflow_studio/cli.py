@@ -118,6 +118,10 @@ def _validate(path: Path) -> int:
         f"{path}: valid ({len(project.nodes)} nodes, version {project.version()[:12]})",
         file=sys.stderr,
     )
+    from twinflow_studio.trust import run_reasons
+
+    for reason in run_reasons(project, path):  # said now, so that a refused --run is no surprise
+        print(f"{path}: running it needs trust: {reason}", file=sys.stderr)
     return EXIT_OK
 
 

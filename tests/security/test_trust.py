@@ -40,7 +40,8 @@ def test_validate_and_refused_run_of_a_hostile_project_touch_nothing(
 ) -> None:
     before = snapshot(tmp_path)
     done = cli("--validate", str(hostile_project))
-    assert "Traceback" not in done.stderr
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    assert "running it needs trust: node 'evil' runs Python code evil_mod:run" in done.stderr
     refused = cli("--run", str(hostile_project))
     assert refused.returncode == 2, refused.stderr
     assert "Traceback" not in refused.stderr

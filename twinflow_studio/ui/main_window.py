@@ -612,6 +612,8 @@ class MainWindow(QMainWindow):
         if held_back:
             self._lineage_due = True
             self._ensure_lineage()
+        if ask_again and self.trust.last_message:
+            self.show_message(self.trust.last_message)
         return True
 
     def _progress(self, done: int, total: int, running: int) -> None:

@@ -42,6 +42,9 @@ class TrustGate:
         remembers the answer; a remembered No holds until the reasons change (or
         ``ask_again``)."""
         verdict = self.verdict(project, path, folder)
+        self.last_message = ""
+        if verdict.how == "no reasons":
+            self.last_message = "This project needs no trust: it asks for nothing beyond its folder and local containers"
         if verdict.trusted:
             return True
         if verdict.how == "refused" and not ask_again:
