@@ -44,7 +44,10 @@ class TrustGate:
         verdict = self.verdict(project, path, folder)
         self.last_message = ""
         if verdict.how == "no reasons":
-            self.last_message = "This project needs no trust: it asks for nothing beyond its folder and local containers"
+            self.last_message = (
+                "This project needs no trust: it asks for nothing beyond its folder and "
+                "local containers"
+            )
         if verdict.trusted:
             return True
         if verdict.how == "refused" and not ask_again:
