@@ -84,12 +84,14 @@ def run_reasons(
         return trust_reasons(project, "", lineage=lineage)
     folder = Path(os.path.abspath(folder))
     out = trust_reasons(project, str(folder), lineage=lineage)
-    link = _linked(folder, folder / ".twinflow")
+    store = project.settings.get("run_store")
+    store = store if isinstance(store, str) and store else ".twinflow"
+    link = _linked(folder, Path(os.path.normpath(folder / store)))
     if link is not None:
         out.append(
             TrustReason(
                 "links",
-                ".twinflow",
+                "settings.run_store" if store != ".twinflow" else ".twinflow",
                 f"the run store {link} is a link to {_target(link)}",
                 str(_target(link)),
             )

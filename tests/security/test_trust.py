@@ -147,5 +147,11 @@ def test_what_needs_trust_and_what_does_not(tmp_path: Path) -> None:
         ("lineage", "settings.lineage.path"),
         ("links", ".twinflow"),
     }
+    # A run store inside the folder that is a link out of it is one too.
+    (folder / "store").symlink_to(tmp_path)
+    p.settings["run_store"] = "store"
+    assert ("links", "settings.run_store") in {
+        (r.category, r.where) for r in run_reasons(p, folder / "p.twin")
+    }
     # Without lineage (--no-lineage) the lineage database is not a reason.
     assert "lineage" not in {r.category for r in run_reasons(p, folder / "p.twin", lineage=False)}
