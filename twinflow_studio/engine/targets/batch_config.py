@@ -7,6 +7,7 @@ Credentials never live in the project: an option that looks like one is refused.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -15,6 +16,9 @@ from twinflow_studio.engine.errors import TargetUnavailable
 from twinflow_studio.project.model import TargetConfig
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
+# Presigned URLs: a job needs at least a minute; SigV4 refuses more than 7 days.
+MIN_URL_EXPIRY_S = 60
+MAX_URL_EXPIRY_S = 7 * 24 * 3600
 _SECRET_WORDS = ("secret", "access_key", "session_token", "password", "credential")
 
 
@@ -34,6 +38,13 @@ class BatchOptions:
     log_drain_s: float = 5.0
     url_expiry_s: int = 24 * 3600
     job_name_prefix: str = "twinflow"
+
+    def expiry_for(self, timeout_s: float | None) -> int:
+        """How long a job's presigned URLs live: no longer than the job may run (the node's
+        timeout, plus a minute for clock skew), and never beyond ``url_expiry_s``."""
+        if timeout_s is None:
+            return self.url_expiry_s
+        return max(MIN_URL_EXPIRY_S, min(self.url_expiry_s, math.ceil(timeout_s) + 60))
 
     @property
     def where(self) -> str:
@@ -84,11 +95,28 @@ def parse_options(config: TargetConfig) -> BatchOptions:
             poll_max_s=float(options.get("poll_max_s", 15.0)),
             log_poll_s=float(options.get("log_poll_s", 2.0)),
             log_drain_s=float(options.get("log_drain_s", 5.0)),
-            url_expiry_s=int(options.get("url_expiry_s", 24 * 3600)),
+            url_expiry_s=_url_expiry(config.name, options.get("url_expiry_s", 24 * 3600)),
             job_name_prefix=str(options.get("job_name_prefix") or "twinflow"),
         )
     except (TypeError, ValueError) as exc:
         raise TargetUnavailable(f"target {config.name!r}: bad option value ({exc})") from exc
+
+
+def _url_expiry(target: str, raw: Any) -> int:
+    value = raw
+    if isinstance(raw, float) and raw.is_integer():
+        value = int(raw)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not MIN_URL_EXPIRY_S <= value <= MAX_URL_EXPIRY_S
+    ):
+        raise TargetUnavailable(
+            f"target {target!r}: option url_expiry_s must be a whole number of seconds from "
+            f"{MIN_URL_EXPIRY_S} to {MAX_URL_EXPIRY_S} (7 days, the longest a presigned URL "
+            f"can live), found {raw!r}"
+        )
+    return value
 
 
 @dataclass
