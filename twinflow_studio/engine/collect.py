@@ -210,6 +210,10 @@ def collect_folder(
                 continue
             _copy_entry(tree, root, port, (port,), info, 1)
             found[port] = dest / port
+    except BaseException:
+        tree.close()
+        discard(dest)  # no partial output stays behind
+        raise
     finally:
         os.close(root)
         tree.close()
@@ -388,6 +392,10 @@ def extract_archive(
                     )
                 except (tarfile.TarError, EOFError, zlib.error) as exc:
                     raise UnsafeOutput(f"outputs archive: damaged ({exc})") from exc
+    except BaseException:
+        tree.close()
+        discard(dest)  # no partial output stays behind
+        raise
     finally:
         tree.close()
     return {port: dest / port for port in sorted(wanted) if os.path.lexists(dest / port)}
