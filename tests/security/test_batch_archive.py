@@ -108,6 +108,39 @@ def test_symlink_then_file_member_is_refused(host, moto_batch, image) -> None:
     assert str(host.folder) in error
 
 
+def data_filter_bypass(outside, target: str, dest_length: int) -> list[dict]:
+    """The public CVE-2025-4517 pattern: symlinks through folder names so long that
+    ``os.path.realpath`` gives up, so tarfile's data filter (3.11.7 here) judges a link to be
+    inside the destination while the kernel resolves it to ``outside``; a hard link then
+    points at ``outside/target`` and a file member writes through it."""
+    steps = "abcdefghijklmnop"
+    # The folders must fit in PATH_MAX below the destination, the last link must not.
+    comp = "d" * ((4096 - 128 - dest_length) // len(steps) - 1)
+    members: list[dict] = [{"name": "out", "kind": "dir"}]
+    path = "out"
+    for step in steps:
+        members.append({"name": f"{path}/{comp}", "kind": "dir"})
+        members.append({"name": f"{path}/{step}", "kind": "sym", "link": comp})
+        path = f"{path}/{comp}"
+    deep = "/".join(steps) + "/" + "l" * 254
+    members.append({"name": f"out/{deep}", "kind": "sym", "link": "../" * len(steps)})
+    members.append(
+        {"name": "out/escape", "kind": "sym", "link": deep + "/.." * len(steps) + str(outside)}
+    )
+    members.append({"name": "out/flaglink", "kind": "hard", "link": f"out/escape/{target}"})
+    members.append({"name": "out/flaglink", "kind": "file", "data": "OVERWRITTEN"})
+    return members
+
+
+def test_data_filter_bypass_archive_is_refused(host, moto_batch, image) -> None:
+    """This archive overwrote a host file through the old extraction (tarfile's filter)."""
+    # <project>/.twinflow/runs/<run id>/evil/attempt-1/outputs/out
+    dest_length = len(f"{host.project}/.twinflow/runs/{'r' * 29}/evil/attempt-1/outputs/out")
+    members = data_filter_bypass(host.secret.parent, host.secret.name, dest_length)
+    result = run(crafted(moto_batch, image, members), host.project)
+    assert_refused(result, "entry 'out/a' is a symbolic link (to 'dddd")
+
+
 def test_hard_link_member_is_refused(host, moto_batch, image) -> None:
     members = [
         {"name": "out", "kind": "dir"},
