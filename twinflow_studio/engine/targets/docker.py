@@ -142,6 +142,8 @@ class DockerTarget(Target):
             )
         if exit_code != 0:
             raise TaskFailed(f"container exited with code {exit_code}", exit_code=exit_code)
+        if not spec.output_ports:
+            return TaskResult(outputs={}, exit_code=exit_code)
         # The container is gone; what it left is rebuilt, checked, in a folder of our own.
         limits = Limits.for_profile(spec.profile.name, spec.profile.max_output_mib)
         work = asyncio.to_thread(
