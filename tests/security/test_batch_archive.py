@@ -10,12 +10,24 @@ outside the run folder may change.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from batch_helpers import MotoBatch
 from security_helpers import run, run_log
 
-from twinflow_studio.project import HardwareProfile, Node, Port, Project
+from twinflow_studio.engine.errors import TargetUnavailable
+from twinflow_studio.engine.targets.batch_config import parse_options
+from twinflow_studio.project import (
+    HardwareProfile,
+    Node,
+    Port,
+    Project,
+    ValidationError,
+    save,
+    validate,
+)
 
 pytestmark = [pytest.mark.moto, pytest.mark.docker]
 
@@ -191,11 +203,30 @@ def test_bad_url_expiry_is_refused_naming_the_option(host, moto_batch, image, ba
     p = Project("expiry")
     p.targets["aws"] = moto_batch.target(url_expiry_s=bad)
     p.add_node(batch_node("evil", image, "print(1)"))
-    result = run(p, host.project)
-    assert result.status == "failed"
-    error = result.nodes["evil"].error
-    assert "target 'aws': option url_expiry_s must be a whole number of seconds" in error
-    assert f"found {bad!r}" in error and "Traceback" not in error
+    problems = {pr.path: pr.message for pr in validate(p)}
+    message = problems["targets.aws.options.url_expiry_s"]
+    assert message.startswith("must be a whole number of seconds from 60 to 604800")
+    assert message.endswith(f"found {bad!r}")
+    with pytest.raises(ValidationError, match="url_expiry_s"):
+        run(p, host.project)
+    # The target checks it again for itself, should it be started without validation.
+    with pytest.raises(TargetUnavailable, match="target 'aws': option url_expiry_s must be"):
+        parse_options(p.targets["aws"])
+
+
+def test_bad_url_expiry_makes_validate_exit_2(tmp_path, moto_batch) -> None:
+    p = Project("expiry")
+    p.targets["aws"] = moto_batch.target(url_expiry_s=10**9)
+    path = tmp_path / "expiry.twin"
+    save(p, path)
+    done = subprocess.run(
+        [sys.executable, "-m", "twinflow_studio", "--validate", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "targets.aws.options.url_expiry_s" in done.stderr and "found 1000000000" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_presigned_urls_expire_with_the_job(host, moto_batch, image) -> None:

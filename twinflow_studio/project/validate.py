@@ -11,6 +11,7 @@ from twinflow_studio.project.kinds import PARAM_TYPES, PORT_TYPES, get_kind, por
 from twinflow_studio.project.model import Node, Project
 from twinflow_studio.project.placement import PlacementError, resolve_target
 from twinflow_studio.project.triggers import validate_trigger
+from twinflow_studio.project.url_expiry import url_expiry_problem, url_expiry_value
 
 TARGET_KINDS = ("inprocess", "docker", "batch")
 # Linux's own ceiling on process ids; 1 TiB of outputs from one node is surely a mistake.
@@ -62,6 +63,10 @@ def _check_profiles_and_targets(project: Project) -> list[Problem]:
             )
         if t.vcpus <= 0 or t.memory_mib <= 0:
             out.append(Problem(f"targets.{name}", "capacity (vcpus, memory_mib) must be positive"))
+        if t.kind == "batch" and "url_expiry_s" in t.options:
+            if url_expiry_value(t.options["url_expiry_s"]) is None:
+                problem = url_expiry_problem(t.options["url_expiry_s"])
+                out.append(Problem(f"targets.{name}.options.url_expiry_s", problem))
     return out
 
 

@@ -14,11 +14,14 @@ from urllib.parse import urlparse
 
 from twinflow_studio.engine.errors import TargetUnavailable
 from twinflow_studio.project.model import TargetConfig
+from twinflow_studio.project.url_expiry import (
+    DEFAULT_URL_EXPIRY_S,
+    MIN_URL_EXPIRY_S,
+    url_expiry_problem,
+    url_expiry_value,
+)
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
-# Presigned URLs: a job needs at least a minute; SigV4 refuses more than 7 days.
-MIN_URL_EXPIRY_S = 60
-MAX_URL_EXPIRY_S = 7 * 24 * 3600
 _SECRET_WORDS = ("secret", "access_key", "session_token", "password", "credential")
 
 
@@ -36,7 +39,7 @@ class BatchOptions:
     poll_max_s: float = 15.0
     log_poll_s: float = 2.0
     log_drain_s: float = 5.0
-    url_expiry_s: int = 24 * 3600
+    url_expiry_s: int = DEFAULT_URL_EXPIRY_S
     job_name_prefix: str = "twinflow"
 
     def expiry_for(self, timeout_s: float | None) -> int:
@@ -95,7 +98,9 @@ def parse_options(config: TargetConfig) -> BatchOptions:
             poll_max_s=float(options.get("poll_max_s", 15.0)),
             log_poll_s=float(options.get("log_poll_s", 2.0)),
             log_drain_s=float(options.get("log_drain_s", 5.0)),
-            url_expiry_s=_url_expiry(config.name, options.get("url_expiry_s", 24 * 3600)),
+            url_expiry_s=_url_expiry(
+                config.name, options.get("url_expiry_s", DEFAULT_URL_EXPIRY_S)
+            ),
             job_name_prefix=str(options.get("job_name_prefix") or "twinflow"),
         )
     except (TypeError, ValueError) as exc:
@@ -103,19 +108,9 @@ def parse_options(config: TargetConfig) -> BatchOptions:
 
 
 def _url_expiry(target: str, raw: Any) -> int:
-    value = raw
-    if isinstance(raw, float) and raw.is_integer():
-        value = int(raw)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not MIN_URL_EXPIRY_S <= value <= MAX_URL_EXPIRY_S
-    ):
-        raise TargetUnavailable(
-            f"target {target!r}: option url_expiry_s must be a whole number of seconds from "
-            f"{MIN_URL_EXPIRY_S} to {MAX_URL_EXPIRY_S} (7 days, the longest a presigned URL "
-            f"can live), found {raw!r}"
-        )
+    value = url_expiry_value(raw)
+    if value is None:
+        raise TargetUnavailable(f"target {target!r}: option url_expiry_s {url_expiry_problem(raw)}")
     return value
 
 
