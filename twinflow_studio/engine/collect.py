@@ -232,9 +232,11 @@ def _copy_entry(
         fd = _open_checked(parent, name, shown, _DIR_FLAGS, info)
         try:
             tree.directory(parts)
-            for child in sorted(os.listdir(fd)):
-                child_info = os.stat(child, dir_fd=fd, follow_symlinks=False)
-                _copy_entry(tree, fd, child, (*parts, child), child_info, depth + 1)
+            # Streamed, not listed: a folder of millions of names stops at the entry cap.
+            with os.scandir(fd) as children:
+                for child in children:
+                    child_info = child.stat(follow_symlinks=False)
+                    _copy_entry(tree, fd, child.name, (*parts, child.name), child_info, depth + 1)
         finally:
             os.close(fd)
         return
