@@ -177,3 +177,19 @@ def test_regular_outputs_are_rebuilt_inside_the_run_folder(host, image) -> None:
     assert (out / "run.sh").stat().st_mode & 0o7777 == 0o755
     assert (out / "sub" / "a.txt").stat().st_uid == __import__("os").geteuid()
     assert not (result.run_dir / "evil" / "attempt-1" / "outputs").exists()
+
+
+def test_deeply_nested_output_is_refused(host, image) -> None:
+    script = "import os; os.makedirs('/twinflow/outputs/out/' + '/'.join(['d'] * 80))"
+    result = run(one_node(image, script), host.project)
+    assert_refused(result, "folders nested deeper than 64")
+
+
+def test_control_characters_in_a_name_are_refused(host, image) -> None:
+    script = (
+        "import os\n"
+        "os.makedirs('/twinflow/outputs/out')\n"
+        "open('/twinflow/outputs/out/report\\n\\x1b[2Jfake.txt', 'w').write('x')\n"
+    )
+    result = run(one_node(image, script), host.project)
+    assert_refused(result, "its name holds control characters")
