@@ -99,8 +99,8 @@ class DockerTarget(Target):
             outputs={port: f"{OUTPUTS_DIR}/{port}" for port in spec.output_ports},
             params=spec.params,
         )
-        kwargs = self._container_kwargs(spec, image, command, outputs_dir)
         try:
+            kwargs = self._container_kwargs(spec, image, command, outputs_dir)
             container = await asyncio.to_thread(self._create, kwargs)
             status, state = await self._run_container(container, spec)
             return await self._finish(spec, status, state, outputs_dir)
