@@ -84,9 +84,9 @@ def test_profile_limits_reach_the_container(tmp_path: Path, image: str) -> None:
     log = (result.run_dir / "probe" / "log.txt").read_text()
     assert f"mem {96 * 1024 * 1024}" in log
     assert "cpu 50000" in log  # half a CPU: 50 ms per 100 ms period
-    import os
+    from twinflow_studio.engine.targets.docker import container_user
 
-    assert f"uid {os.getuid()}" in log
+    assert f"uid {container_user().split(':')[0]}" in log
 
 
 def test_out_of_memory_is_reported(tmp_path: Path, image: str) -> None:

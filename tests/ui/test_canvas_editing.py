@@ -207,8 +207,12 @@ def test_resources_editor_validates_and_applies(window):
     editor.profiles.item(row, 3).setText("-1")
     assert editor.apply() is False and "must not be negative" in editor.status.text()
     editor.profiles.item(row, 3).setText("1")
+    editor.profiles.item(row, 6).setText("0")
+    assert editor.apply() is False and "max_output_mib" in editor.status.text()
+    editor.profiles.item(row, 6).setText("64")
     assert editor.apply() is True
     assert window.doc.project.profiles["gpu"].vcpus == 4.0
+    assert window.doc.project.profiles["gpu"].max_output_mib == 64
     window.doc.undo.undo()
     assert "gpu" not in window.doc.project.profiles
 

@@ -21,6 +21,18 @@ CONTAINER = register_kind(
             ParamSpec("env", "dict", default={}, doc="Environment variables"),
             ParamSpec("workdir", "str", default="", doc="Working directory in the container"),
             ParamSpec("network", "str", default="none", choices=("none", "host")),
+            ParamSpec(
+                "cap_add",
+                "list",
+                default=[],
+                doc="Linux capabilities granted back (all are dropped); e.g. ['CHOWN']",
+            ),
+            ParamSpec(
+                "read_only",
+                "bool",
+                default=False,
+                doc="Read-only root file system (/tmp stays writable, in memory)",
+            ),
         ),
         user_ports=True,
         user_params=True,

@@ -106,6 +106,10 @@ class Edge:
         }
 
 
+DEFAULT_PIDS_LIMIT = 512
+DEFAULT_MAX_OUTPUT_MIB = 10240
+
+
 @dataclass
 class HardwareProfile:
     name: str
@@ -113,6 +117,10 @@ class HardwareProfile:
     memory_mib: int = 512
     gpus: int = 0
     arch: str = "x86_64"
+    # Containers: most processes (threads count) at once; a fork bomb stops there.
+    pids_limit: int = DEFAULT_PIDS_LIMIT
+    # Containers and Batch jobs: most bytes of outputs brought back into the run store.
+    max_output_mib: int = DEFAULT_MAX_OUTPUT_MIB
 
 
 @dataclass

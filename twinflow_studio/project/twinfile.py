@@ -15,6 +15,8 @@ from typing import Any
 from twinflow_studio.project.errors import TwinFileError
 from twinflow_studio.project.hashing import canonical_json, hash_text
 from twinflow_studio.project.model import (
+    DEFAULT_MAX_OUTPUT_MIB,
+    DEFAULT_PIDS_LIMIT,
     Edge,
     HardwareProfile,
     Node,
@@ -28,6 +30,21 @@ FORMAT = "twinflow-studio"
 SCHEMA_VERSION = 2
 
 
+def _profile_to_dict(p: HardwareProfile) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "vcpus": p.vcpus,
+        "memory_mib": p.memory_mib,
+        "gpus": p.gpus,
+        "arch": p.arch,
+    }
+    # Written only when set: projects saved before these fields keep their content hash.
+    if p.pids_limit != DEFAULT_PIDS_LIMIT:
+        out["pids_limit"] = p.pids_limit
+    if p.max_output_mib != DEFAULT_MAX_OUTPUT_MIB:
+        out["max_output_mib"] = p.max_output_mib
+    return out
+
+
 def semantic_to_dict(project: Project) -> dict[str, Any]:
     """What the project means (its version hashes this): everything but the layout."""
     return {
@@ -36,10 +53,7 @@ def semantic_to_dict(project: Project) -> dict[str, Any]:
             "description": project.description,
             "settings": project.settings,
         },
-        "profiles": {
-            name: {"vcpus": p.vcpus, "memory_mib": p.memory_mib, "gpus": p.gpus, "arch": p.arch}
-            for name, p in sorted(project.profiles.items())
-        },
+        "profiles": {name: _profile_to_dict(p) for name, p in sorted(project.profiles.items())},
         "targets": {
             name: {
                 "kind": t.kind,
@@ -285,6 +299,14 @@ class _Reader:
             memory_mib=int(self.number(value.get("memory_mib", 512), f"{path}.memory_mib")),
             gpus=int(self.number(value.get("gpus", 0), f"{path}.gpus")),
             arch=self.string(value.get("arch", "x86_64"), f"{path}.arch"),
+            pids_limit=int(
+                self.number(value.get("pids_limit", DEFAULT_PIDS_LIMIT), f"{path}.pids_limit")
+            ),
+            max_output_mib=int(
+                self.number(
+                    value.get("max_output_mib", DEFAULT_MAX_OUTPUT_MIB), f"{path}.max_output_mib"
+                )
+            ),
         )
 
     def target(self, name: str, raw: Any, path: str) -> TargetConfig:

@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from typing import Any
 
+from twinflow_studio.project.container_caps import cap_add_problems
 from twinflow_studio.project.errors import Problem, ValidationError
 from twinflow_studio.project.kinds import PARAM_TYPES, PORT_TYPES, get_kind, port_types_compatible
 from twinflow_studio.project.model import Node, Project
 from twinflow_studio.project.placement import PlacementError, resolve_target
 from twinflow_studio.project.triggers import validate_trigger
+from twinflow_studio.project.url_expiry import url_expiry_problem, url_expiry_value
 
 TARGET_KINDS = ("inprocess", "docker", "batch")
+# Linux's own ceiling on process ids; 1 TiB of outputs from one node is surely a mistake.
+MAX_PIDS_LIMIT = 4_194_304
+MAX_OUTPUT_MIB = 1_048_576
 
 
 def validate(project: Project) -> list[Problem]:
@@ -40,6 +45,14 @@ def _check_profiles_and_targets(project: Project) -> list[Problem]:
             out.append(Problem(f"profiles.{name}.memory_mib", "must be greater than 0"))
         if p.gpus < 0:
             out.append(Problem(f"profiles.{name}.gpus", "must not be negative"))
+        if not 1 <= p.pids_limit <= MAX_PIDS_LIMIT:
+            out.append(
+                Problem(f"profiles.{name}.pids_limit", f"must be from 1 to {MAX_PIDS_LIMIT}")
+            )
+        if not 1 <= p.max_output_mib <= MAX_OUTPUT_MIB:
+            out.append(
+                Problem(f"profiles.{name}.max_output_mib", f"must be from 1 to {MAX_OUTPUT_MIB}")
+            )
     for name, t in project.targets.items():
         if t.kind not in TARGET_KINDS:
             out.append(
@@ -50,6 +63,10 @@ def _check_profiles_and_targets(project: Project) -> list[Problem]:
             )
         if t.vcpus <= 0 or t.memory_mib <= 0:
             out.append(Problem(f"targets.{name}", "capacity (vcpus, memory_mib) must be positive"))
+        if t.kind == "batch" and "url_expiry_s" in t.options:
+            if url_expiry_value(t.options["url_expiry_s"]) is None:
+                problem = url_expiry_problem(t.options["url_expiry_s"])
+                out.append(Problem(f"targets.{name}.options.url_expiry_s", problem))
     return out
 
 
@@ -137,6 +154,9 @@ def _check_node(project: Project, node: Node) -> list[Problem]:
         add(".timeout_s", "must be greater than 0")
     if node.map_over is not None and node.map_over not in {p.name for p in node.input_ports()}:
         add(".map_over", f"names no input port ({node.map_over!r})")
+    if node.kind == "container":
+        for suffix, reason in cap_add_problems(node.params.get("cap_add")):
+            add(f".params.cap_add{suffix}", reason, "bad_param")
     return out
 
 

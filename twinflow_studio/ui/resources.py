@@ -15,9 +15,10 @@ from PySide6.QtWidgets import (
 )
 
 from twinflow_studio.project import HardwareProfile, TargetConfig, validate
+from twinflow_studio.project.model import DEFAULT_MAX_OUTPUT_MIB, DEFAULT_PIDS_LIMIT
 from twinflow_studio.ui.document import Document
 
-PROFILE_COLS = ["name", "vcpus", "memory_mib", "gpus", "arch"]
+PROFILE_COLS = ["name", "vcpus", "memory_mib", "gpus", "arch", "pids_limit", "max_output_mib"]
 TARGET_COLS = ["name", "kind", "vcpus", "memory_mib", "gpus", "arch", "options"]
 
 
@@ -55,7 +56,7 @@ class ResourcesEditor(QWidget):
         self._fill(
             self.profiles,
             [
-                [p.name, p.vcpus, p.memory_mib, p.gpus, p.arch]
+                [p.name, p.vcpus, p.memory_mib, p.gpus, p.arch, p.pids_limit, p.max_output_mib]
                 for p in self.doc.project.profiles.values()
             ],
         )
@@ -79,7 +80,15 @@ class ResourcesEditor(QWidget):
 
     def _add_row(self, table: QTableWidget) -> None:
         defaults = (
-            ["new", "1.0", "512", "0", "x86_64"]
+            [
+                "new",
+                "1.0",
+                "512",
+                "0",
+                "x86_64",
+                str(DEFAULT_PIDS_LIMIT),
+                str(DEFAULT_MAX_OUTPUT_MIB),
+            ]
             if table is self.profiles
             else ["new", "inprocess", "2.0", "4096", "0", "x86_64", "{}"]
         )
@@ -116,6 +125,8 @@ class ResourcesEditor(QWidget):
                 int(num(self.profiles, "profiles", r, 2, int)),
                 int(num(self.profiles, "profiles", r, 3, int)),
                 cell(self.profiles, r, 4),
+                int(num(self.profiles, "profiles", r, 5, int)),
+                int(num(self.profiles, "profiles", r, 6, int)),
             )
         targets: dict[str, TargetConfig] = {}
         for r in range(self.targets.rowCount()):

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from twinflow_studio.engine.collect import CollectionCancelled, Limits
 from twinflow_studio.engine.command import render_command
 from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
@@ -174,6 +175,7 @@ class BatchTarget(Target):
             raise await self._failure(failed, final, followers, base, ids)
         if not spec.output_ports:
             return [TaskResult(outputs={}, exit_code=0, metrics=metrics) for _ in ids]
+        limits = Limits.for_profile(spec.profile.name, spec.profile.max_output_mib)
         downloads = [
             self._call(
                 self._stager.download_outputs,
@@ -182,13 +184,19 @@ class BatchTarget(Target):
                 if items is None
                 else spec.work_dir / "items" / str(index) / "outputs",
                 list(spec.output_ports),
+                limits,
+                spec.cancelled,
             )
             for index in range(count)
         ]
-        return [
-            TaskResult(outputs=found, exit_code=0, metrics=metrics)
-            for found in await asyncio.gather(*downloads)
-        ]
+        try:
+            gathered = await asyncio.gather(*downloads)
+        except asyncio.CancelledError:
+            spec.cancelled.set()  # the extracting threads stop at their next check
+            raise
+        except CollectionCancelled:
+            raise TaskFailed("cancelled while collecting the outputs", retryable=False) from None
+        return [TaskResult(outputs=found, exit_code=0, metrics=metrics) for found in gathered]
 
     async def _definition(self, spec: TaskSpec) -> str:
         assert self._options is not None and self._jobdefs is not None
@@ -234,6 +242,9 @@ class BatchTarget(Target):
         stager = self._stager
         count = 1 if items is None else len(items)
         item_port = spec.node.map_over if items is not None else None
+        assert self._options is not None
+        # The URLs die with the job: a job past its timeout is terminated anyway.
+        expires = self._options.expiry_for(spec.timeout_s)
         try:
             manifest: dict[str, Any] = {
                 "env": {
@@ -242,22 +253,24 @@ class BatchTarget(Target):
                     "TWINFLOW_ATTEMPT": str(spec.attempt),
                 },
                 "inputs": {
-                    port: stager.input_entry(art)
+                    port: stager.input_entry(art, expires)
                     for port, art in sorted(spec.inputs.items())
                     if port != item_port
                 },
                 "output_ports": sorted(spec.output_ports),
                 "outputs": [
-                    stager.presign("put_object", f"{base}/outputs-{i}.tar.gz") for i in range(count)
+                    stager.presign("put_object", f"{base}/outputs-{i}.tar.gz", expires)
+                    for i in range(count)
                 ],
                 "results": [
-                    stager.presign("put_object", f"{base}/result-{i}.json") for i in range(count)
+                    stager.presign("put_object", f"{base}/result-{i}.json", expires)
+                    for i in range(count)
                 ],
             }
             if item_port is not None:
                 manifest["item_port"] = item_port
                 manifest["items"] = items
-            return stager.put_manifest(f"{base}/manifest.json", manifest)
+            return stager.put_manifest(f"{base}/manifest.json", manifest, expires)
         except TaskFailed:
             raise
         except Exception as exc:

@@ -7,12 +7,19 @@ Credentials never live in the project: an option that looks like one is refused.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
 from twinflow_studio.engine.errors import TargetUnavailable
 from twinflow_studio.project.model import TargetConfig
+from twinflow_studio.project.url_expiry import (
+    DEFAULT_URL_EXPIRY_S,
+    MIN_URL_EXPIRY_S,
+    url_expiry_problem,
+    url_expiry_value,
+)
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
 _SECRET_WORDS = ("secret", "access_key", "session_token", "password", "credential")
@@ -32,8 +39,15 @@ class BatchOptions:
     poll_max_s: float = 15.0
     log_poll_s: float = 2.0
     log_drain_s: float = 5.0
-    url_expiry_s: int = 24 * 3600
+    url_expiry_s: int = DEFAULT_URL_EXPIRY_S
     job_name_prefix: str = "twinflow"
+
+    def expiry_for(self, timeout_s: float | None) -> int:
+        """How long a job's presigned URLs live: no longer than the job may run (the node's
+        timeout, plus a minute for clock skew), and never beyond ``url_expiry_s``."""
+        if timeout_s is None:
+            return self.url_expiry_s
+        return max(MIN_URL_EXPIRY_S, min(self.url_expiry_s, math.ceil(timeout_s) + 60))
 
     @property
     def where(self) -> str:
@@ -84,11 +98,20 @@ def parse_options(config: TargetConfig) -> BatchOptions:
             poll_max_s=float(options.get("poll_max_s", 15.0)),
             log_poll_s=float(options.get("log_poll_s", 2.0)),
             log_drain_s=float(options.get("log_drain_s", 5.0)),
-            url_expiry_s=int(options.get("url_expiry_s", 24 * 3600)),
+            url_expiry_s=_url_expiry(
+                config.name, options.get("url_expiry_s", DEFAULT_URL_EXPIRY_S)
+            ),
             job_name_prefix=str(options.get("job_name_prefix") or "twinflow"),
         )
     except (TypeError, ValueError) as exc:
         raise TargetUnavailable(f"target {config.name!r}: bad option value ({exc})") from exc
+
+
+def _url_expiry(target: str, raw: Any) -> int:
+    value = url_expiry_value(raw)
+    if value is None:
+        raise TargetUnavailable(f"target {target!r}: option url_expiry_s {url_expiry_problem(raw)}")
+    return value
 
 
 @dataclass

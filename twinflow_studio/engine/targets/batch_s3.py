@@ -3,7 +3,6 @@ outputs that come back. Every method blocks; the target calls them in its thread
 
 from __future__ import annotations
 
-import io
 import json
 import tarfile
 import tempfile
@@ -11,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from twinflow_studio.engine.collect import Flag, Limits, extract_archive
 from twinflow_studio.engine.errors import TaskFailed
 from twinflow_studio.engine.targets.batch_config import BatchOptions, describe_failure
 from twinflow_studio.engine.task import InputArtifact
@@ -36,7 +36,7 @@ class ArtifactStager:
 
     # -- inputs ----------------------------------------------------------------------------
 
-    def input_entry(self, art: InputArtifact) -> dict[str, str]:
+    def input_entry(self, art: InputArtifact, expires_s: int) -> dict[str, str]:
         """Uploads the input once per content hash and returns its presigned GET entry."""
         is_dir = art.path.is_dir()
         if not art.path.exists():
@@ -49,7 +49,8 @@ class ArtifactStager:
                 self._upload(art.path, key, is_dir)
             with self._lock:
                 self._present.add(key)
-        return {"url": self.presign("get_object", key), "kind": "dir" if is_dir else "file"}
+        url = self.presign("get_object", key, expires_s)
+        return {"url": url, "kind": "dir" if is_dir else "file"}
 
     def _exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
@@ -76,16 +77,16 @@ class ArtifactStager:
 
     # -- manifest and URLs -----------------------------------------------------------------
 
-    def presign(self, method: str, key: str) -> str:
+    def presign(self, method: str, key: str, expires_s: int) -> str:
         return str(
             self._s3.generate_presigned_url(
                 method,
                 Params={"Bucket": self._options.bucket, "Key": key},
-                ExpiresIn=self._options.url_expiry_s,
+                ExpiresIn=expires_s,
             )
         )
 
-    def put_manifest(self, key: str, manifest: dict[str, Any]) -> str:
+    def put_manifest(self, key: str, manifest: dict[str, Any], expires_s: int) -> str:
         """The job parameter for the manifest: the JSON itself when small, else a URL."""
         text = json.dumps(manifest, separators=(",", ":"))
         if len(text) <= INLINE_MANIFEST_LIMIT:
@@ -94,7 +95,7 @@ class ArtifactStager:
         self._s3.put_object(
             Bucket=self._options.bucket, Key=key, Body=body, ContentType="application/json"
         )
-        return self.presign("get_object", key)
+        return self.presign("get_object", key, expires_s)
 
     # -- results ---------------------------------------------------------------------------
 
@@ -108,19 +109,27 @@ class ArtifactStager:
             return None
         return value if isinstance(value, dict) else None
 
-    def download_outputs(self, key: str, dest: Path, ports: list[str]) -> dict[str, Path]:
+    def download_outputs(
+        self, key: str, dest: Path, ports: list[str], limits: Limits, cancelled: Flag
+    ) -> dict[str, Path]:
         """Unpacks the job's outputs archive into ``dest``; returns {port: path} found.
 
+        The archive is untrusted: ``extract_archive`` checks every member itself while the
+        body streams in, within the profile's size cap, and stops when ``cancelled`` is set.
         No archive means no outputs: the bootstrap fails the job when an upload fails."""
-        body = self._get(key)
-        if body is None:
-            return {}
-        dest.mkdir(parents=True, exist_ok=True)
-        wanted = set(ports)
-        with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as archive:
-            members = [m for m in archive.getmembers() if m.name.split("/", 1)[0] in wanted]
-            _safe_extract(archive, members, dest)
-        return {port: dest / port for port in ports if (dest / port).exists()}
+        from botocore.exceptions import ClientError
+
+        try:
+            found = self._s3.get_object(Bucket=self._options.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return {}
+            raise TaskFailed(f"cannot read {self.uri(key)}: {describe_failure(exc)}") from exc
+        body = found["Body"]
+        try:
+            return extract_archive(body, dest, ports, limits, cancelled)
+        finally:
+            body.close()
 
     def _get(self, key: str) -> bytes | None:
         from botocore.exceptions import ClientError
@@ -132,18 +141,3 @@ class ArtifactStager:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise TaskFailed(f"cannot read {self.uri(key)}: {describe_failure(exc)}") from exc
-
-
-def _safe_extract(archive: tarfile.TarFile, members: list[tarfile.TarInfo], dest: Path) -> None:
-    # The archive comes from a container: never let it write outside ``dest``.
-    if hasattr(tarfile, "data_filter"):
-        archive.extractall(dest, members=members, filter="data")
-        return
-    root = dest.resolve()
-    for member in members:
-        target = (dest / member.name).resolve()
-        if member.issym() or member.islnk() or not target.is_relative_to(root):
-            raise TaskFailed(
-                f"unsafe entry {member.name!r} in the outputs archive", retryable=False
-            )
-    archive.extractall(dest, members=members)

@@ -13,13 +13,21 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from twinflow_studio.engine.collect import (
+    CollectionCancelled,
+    Limits,
+    collect_folder,
+    discard,
+)
 from twinflow_studio.engine.command import render_command
 from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
+from twinflow_studio.project.container_caps import cap_add_problems, normalized_caps
 from twinflow_studio.project.hashing import hash_value
 from twinflow_studio.project.model import Node, TargetConfig
 
 INPUTS_DIR = "/twinflow/inputs"
+NOBODY = 65534
 OUTPUTS_DIR = "/twinflow/outputs"
 
 
@@ -84,15 +92,25 @@ class DockerTarget(Target):
         image = str(spec.params["image"])
         await self._image_id(image)
         outputs_dir = spec.work_dir / "outputs"
-        outputs_dir.mkdir(parents=True, exist_ok=True)
+        _prepare_outputs(outputs_dir)
         command = render_command(
             list(spec.params.get("command") or []),
             inputs={port: f"{INPUTS_DIR}/{port}" for port in spec.inputs},
             outputs={port: f"{OUTPUTS_DIR}/{port}" for port in spec.output_ports},
             params=spec.params,
         )
-        kwargs = self._container_kwargs(spec, image, command, outputs_dir)
-        container = await asyncio.to_thread(self._create, kwargs)
+        try:
+            kwargs = self._container_kwargs(spec, image, command, outputs_dir)
+            container = await asyncio.to_thread(self._create, kwargs)
+            status, state = await self._run_container(container, spec)
+            return await self._finish(spec, status, state, outputs_dir)
+        finally:
+            # Whatever the container left (FIFOs, links) must not outlive the attempt.
+            await asyncio.shield(asyncio.to_thread(discard, outputs_dir))
+
+    async def _run_container(
+        self, container: Any, spec: TaskSpec
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         stop_logs = threading.Event()
         try:
             await asyncio.to_thread(container.start)
@@ -103,12 +121,17 @@ class DockerTarget(Target):
             status = await asyncio.to_thread(container.wait)
             await asyncio.to_thread(log_thread.join, 10)
             state = (await asyncio.to_thread(self._inspect, container)).get("State", {})
-        except asyncio.CancelledError:
+        except BaseException:  # cancelled, timed out, or the engine failed us: no leftovers
             await asyncio.shield(asyncio.to_thread(_kill_and_remove, container))
             raise
         finally:
             stop_logs.set()
         await asyncio.to_thread(_kill_and_remove, container)
+        return status, state
+
+    async def _finish(
+        self, spec: TaskSpec, status: dict[str, Any], state: dict[str, Any], outputs_dir: Path
+    ) -> TaskResult:
         exit_code = int(status.get("StatusCode", -1))
         if state.get("OOMKilled"):
             raise TaskFailed(
@@ -119,12 +142,26 @@ class DockerTarget(Target):
             )
         if exit_code != 0:
             raise TaskFailed(f"container exited with code {exit_code}", exit_code=exit_code)
-        found = {}
-        for port in spec.output_ports:
-            path = outputs_dir / port
-            if path.exists():
-                found[port] = path
-        return TaskResult(outputs=found, exit_code=exit_code)
+        if not spec.output_ports:
+            return TaskResult(outputs={}, exit_code=exit_code)
+        # The container is gone; what it left is rebuilt, checked, in a folder of our own.
+        limits = Limits.for_profile(spec.profile.name, spec.profile.max_output_mib)
+        work = asyncio.to_thread(
+            collect_folder,
+            outputs_dir,
+            spec.work_dir / "collected",
+            list(spec.output_ports),
+            limits,
+            spec.cancelled,
+        )
+        try:
+            found = await work
+        except asyncio.CancelledError:
+            spec.cancelled.set()  # the collector thread stops at its next check
+            raise
+        except CollectionCancelled:
+            raise TaskFailed("cancelled while collecting the outputs", retryable=False) from None
+        return TaskResult(outputs=dict(found), exit_code=exit_code)
 
     def _container_kwargs(
         self, spec: TaskSpec, image: str, command: list[str], outputs_dir: Path
@@ -144,6 +181,9 @@ class DockerTarget(Target):
             TWINFLOW_NODE_ID=spec.node.id,
             TWINFLOW_ATTEMPT=str(spec.attempt),
         )
+        problems = cap_add_problems(spec.params.get("cap_add"))
+        if problems:
+            raise TaskFailed(f"params.cap_add{problems[0][0]}: {problems[0][1]}", retryable=False)
         memory = f"{spec.profile.memory_mib}m"
         kwargs: dict[str, Any] = {
             "image": image,
@@ -156,6 +196,9 @@ class DockerTarget(Target):
             "memswap_limit": memory,  # no swap: over the limit means OOM, not slow
             "privileged": False,
             "security_opt": ["no-new-privileges"],
+            "pids_limit": int(spec.profile.pids_limit),
+            "cap_drop": ["ALL"],
+            "cap_add": normalized_caps(spec.params.get("cap_add")),
             "labels": {
                 "twinflow.run": spec.run_id,
                 "twinflow.node": spec.node.id,
@@ -163,9 +206,11 @@ class DockerTarget(Target):
             },
             "detach": True,
         }
-        if hasattr(os, "getuid"):
-            # Outputs land in the user's run store owned by the user, not by root.
-            kwargs["user"] = f"{os.getuid()}:{os.getgid()}"
+        if spec.params.get("read_only"):
+            kwargs["read_only"] = True
+            # Programs expect a scratch /tmp; tmpfs pages count against the memory limit.
+            kwargs["tmpfs"] = {"/tmp": f"rw,nosuid,nodev,mode=1777,size={memory}"}
+        kwargs["user"] = container_user()
         if spec.params.get("workdir"):
             kwargs["working_dir"] = str(spec.params["workdir"])
         if spec.profile.gpus:
@@ -187,6 +232,24 @@ class DockerTarget(Target):
     def _inspect(self, container: Any) -> dict[str, Any]:
         container.reload()
         return dict(container.attrs)
+
+
+def container_user() -> str:
+    """Who runs in the container: the invoking user, so that outputs belong to them; when the
+    CLI runs as root, nobody (65534) rather than a root that could own the bind mounts."""
+    if not hasattr(os, "getuid"):
+        return f"{NOBODY}:{NOBODY}"
+    if os.geteuid() == 0:
+        return f"{NOBODY}:{NOBODY}"
+    return f"{os.getuid()}:{os.getgid()}"
+
+
+def _prepare_outputs(outputs_dir: Path) -> None:
+    outputs_dir.mkdir(parents=True, exist_ok=True)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # nobody must be able to write its outputs, and no one else.
+        os.chown(outputs_dir, NOBODY, NOBODY)
+        os.chmod(outputs_dir, 0o700)
 
 
 def _stream_logs(container: Any, spec: TaskSpec, stop: threading.Event) -> None:
