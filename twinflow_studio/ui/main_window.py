@@ -470,6 +470,11 @@ class MainWindow(QMainWindow):
 
     def _document_reset(self) -> None:
         self.canvas.clear_states()
+        # Every per-project view starts empty: nothing of the previous project stays shown.
+        self.run_panel.reset()
+        self.runs.last_summary, self.runs.history = None, {}
+        self.progress.hide()
+        self._selection_changed([])
         # Opening the lineage graph (an import and a database) would delay the first paint
         # of the project; it waits for the next turn of the event loop, or for whatever
         # needs it first (a run, a read of lineage_store).
