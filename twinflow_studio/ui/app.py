@@ -29,9 +29,7 @@ def launch(project_path: Path | None = None, prompter: Prompter | None = None) -
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     window = MainWindow(prompter=prompter)
-    recovered = window.offer_recovery()
-    if project_path is not None and not recovered:
-        window.open_path(Path(project_path), ask=False)
+    window.start(project_path)
     window.show()
     with loop:
         loop.run_until_complete(closed.wait())

@@ -257,11 +257,15 @@ class MainWindow(QMainWindow):
     def maybe_save(self) -> bool:
         """True when it is fine to drop the current document (saved, discarded)."""
         if not self.doc.dirty:
+            self._forget_autosave()  # edits undone back to the saved state
             return True
         answer = self.prompter.save_changes(self.doc.title)
         if answer == "save":
             return self.save()
-        return answer == "discard"
+        if answer == "discard":
+            self._forget_autosave()  # else the next start offers back what was discarded
+            return True
+        return False
 
     def new_project(self) -> None:
         if self.maybe_save():
@@ -277,6 +281,8 @@ class MainWindow(QMainWindow):
     def open_path(self, path: Path, ask: bool = True) -> bool:
         if ask and not self.maybe_save():
             return False
+        if self._recover_file(Path(path)):
+            return True
         try:
             self.doc.open(Path(path))
         except (TwinFileError, OSError) as exc:
@@ -336,6 +342,27 @@ class MainWindow(QMainWindow):
 
     def _forget_autosave(self) -> None:
         self.autosaver.discard(self.doc.path)
+
+    def start(self, project_path: Path | None) -> None:
+        """What the studio does at launch: open the file named on the command line (its own
+        autosave is offered, saying so), else offer what a crash left behind."""
+        if project_path is not None:
+            self.open_path(Path(project_path), ask=False)
+        else:
+            self.offer_recovery()
+
+    def _recover_file(self, path: Path) -> bool:
+        """Offer the autosave of ``path`` (unsaved edits a crash left); True when taken."""
+        rec = self.autosaver.pending_for(path)
+        if rec is None:
+            return False
+        if not self.prompter.recover(f"the unsaved changes to {path}, instead of the saved file"):
+            rec.file.unlink(missing_ok=True)
+            return False
+        self.doc.replace(rec.project, Path(path), recovered=True)
+        self._add_recent(Path(path))
+        self.show_message(f"Recovered unsaved changes to {path}; save to keep them")
+        return True
 
     def offer_recovery(self) -> bool:
         """Offer the autosaves a crash left behind; True when one was recovered."""
