@@ -44,6 +44,11 @@ APP_NAME = "TwinFlow Studio"
 MAX_RECENT = 10
 AUTOSAVE_MS = 15000
 
+RUN_LOCK = (
+    "A run is in progress: adding, deleting, connecting, pasting and renaming nodes wait "
+    "until it ends (or cancel it, Ctrl+.)"
+)
+
 DEFAULT_PORTS: dict[str, tuple[list[Port], list[Port]]] = {
     "python": ([], [Port("out", "json")]),
     "container": ([], [Port("out", "file")]),
@@ -217,6 +222,10 @@ class MainWindow(QMainWindow):
         self.doc.dirtyChanged.connect(lambda _d: self._update_title())
         self.doc.pathChanged.connect(self._update_title)
         self.doc.reset.connect(self._document_reset)
+        # The run works on a copy taken at its start; while it runs, the graph on screen
+        # keeps that structure, so that what it reports is about the nodes that are shown.
+        self.doc.structure_lock = lambda: RUN_LOCK if self.runs.busy else None
+        self.doc.refused.connect(self.show_message)
         self.canvas.selectionChanged.connect(self._selection_changed)
         self.canvas.message.connect(self.show_message)
         self.canvas.kindDropped.connect(self.add_node)
@@ -256,6 +265,9 @@ class MainWindow(QMainWindow):
     # ----- files -----
     def maybe_save(self) -> bool:
         """True when it is fine to drop the current document (saved, discarded)."""
+        if self.runs.busy:  # its events would paint the next project
+            self.show_message("A run is in progress; wait for it or cancel it (Ctrl+.) first")
+            return False
         if not self.doc.dirty:
             self._forget_autosave()  # edits undone back to the saved state
             return True
@@ -400,7 +412,10 @@ class MainWindow(QMainWindow):
         inputs, outputs = DEFAULT_PORTS.get(kind.name, ([], [])) if kind.user_ports else ([], [])
         node = Node(node_id, kind.name, name="", inputs=list(inputs), outputs=list(outputs))
         p = pos if pos is not None else self.canvas.scene_cursor_pos()
-        self.doc.add_nodes([node], positions={node_id: (p.x(), p.y())}, text=f"Add {kind.label}")
+        if not self.doc.add_nodes(
+            [node], positions={node_id: (p.x(), p.y())}, text=f"Add {kind.label}"
+        ):
+            return None
         self.canvas.select([node_id])
         return node_id
 
@@ -438,7 +453,8 @@ class MainWindow(QMainWindow):
         except TwinFileError as exc:
             self.show_message(f"Cannot paste: {exc}")
             return []
-        self.doc.add_nodes(nodes, edges, positions, f"Paste {len(nodes)} node(s)", profiles)
+        if not self.doc.add_nodes(nodes, edges, positions, f"Paste {len(nodes)} node(s)", profiles):
+            return []
         ids = [n.id for n in nodes]
         self.canvas.select(ids)
         return ids
