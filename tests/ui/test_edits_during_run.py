@@ -18,7 +18,7 @@ SLOW = (
     "        ctx.check_cancelled()\n"
     "        time.sleep(0.01)\n"
     "    return 1\n"
-    "def after(value):\n"
+    "def after(value=0):\n"
     "    return value + 1\n"
 )
 
@@ -101,7 +101,7 @@ def test_structural_edits_during_a_run_are_refused(window, qt_loop, tmp_path):
     assert seen["ports"] == ["out"]
     assert seen["moved"] == (10.0, 400.0)
     assert window.doc.project.nodes["spare"].name == "Spare"
-    assert window.runs.last_summary["status"] == "cancelled"
+    assert window.runs.last_summary["status"] == "cancelled", window.runs.last_summary
     assert set(window.runs.last_summary["nodes"]) == set(window.doc.project.nodes)
     # The pipe on screen still joins wait and after.
     view = window.canvas.node_view("after")

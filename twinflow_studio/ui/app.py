@@ -33,4 +33,7 @@ def launch(project_path: Path | None = None, prompter: Prompter | None = None) -
     window.show()
     with loop:
         loop.run_until_complete(closed.wait())
+        # Quit by other means than the window (the session ending): a run still going is
+        # cancelled and ends recorded before the loop and its threads go away.
+        loop.run_until_complete(window.runs.stop())
     return 0

@@ -35,6 +35,7 @@ from twinflow_studio.ui.lineage_source import (
 from twinflow_studio.ui.palette import Palette, QuickAdd
 from twinflow_studio.ui.prompts import Prompter
 from twinflow_studio.ui.properties import PropertiesPanel
+from twinflow_studio.ui.quit_guard import QuitGuard
 from twinflow_studio.ui.resources import ResourcesEditor
 from twinflow_studio.ui.run_panel import RunPanel
 from twinflow_studio.ui.runs import RunController
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.autosaver = Autosaver(self.home)
         self.doc = Document()
         self.runs = RunController(self)
+        self.quit_guard = QuitGuard(self)
         self.canvas = Canvas(self.doc)
         self.setCentralWidget(self.canvas)
         self.palette_panel = Palette()
@@ -388,7 +390,7 @@ class MainWindow(QMainWindow):
         return False
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
-        if not self.maybe_save():
+        if not self.quit_guard.allow_close() or not self.maybe_save():
             event.ignore()
             return
         self.runs.cancel()
