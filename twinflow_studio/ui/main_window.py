@@ -647,9 +647,15 @@ class MainWindow(QMainWindow):
             self.point_at_node(with_node[0].node_id)
 
     def validate_now(self) -> list:
-        problems = validate(self.doc.project)
+        from twinflow_studio.engine.preflight import preflight
+
+        problems = validate(self.doc.project) + preflight(self.doc.project, self._project_dir())
         self.run_panel.show_problems(problems)
-        self.show_message("No problems" if not problems else f"{len(problems)} problem(s)")
+        warnings = sum(p.severity == "warning" for p in problems)
+        counts = [f"{len(problems) - warnings} problem(s)", f"{warnings} warning(s)"]
+        self.show_message(
+            "No problems" if not problems else ", ".join(c for c in counts if c[0] != "0")
+        )
         if problems and problems[0].node_id:
             self.point_at_node(problems[0].node_id)
         return problems
