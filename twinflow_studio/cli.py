@@ -78,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"the studio needs the GUI extra ({exc.name or exc}): "
             "pip install 'twinflow-studio[gui]'; headless runs work without it (--run)"
         )
+    from twinflow_studio.ui.desktop import display_problem
+
+    problem = display_problem()  # Qt would abort the process; say what is missing instead
+    if problem:
+        return _fail(problem)
     return launch(Path(args.project) if args.project else None)
 
 

@@ -15,9 +15,14 @@ def launch(project_path: Path | None = None, prompter: Prompter | None = None) -
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from twinflow_studio.ui.desktop import install_fatal_hint, remove_fatal_hint
     from twinflow_studio.ui.main_window import APP_NAME, MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance()
+    if app is None:
+        install_fatal_hint()
+        app = QApplication(sys.argv[:1])
+        remove_fatal_hint()
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("TwinFlow")
     app.setDesktopFileName("twinflow-studio")
