@@ -59,11 +59,15 @@ def test_structural_edits_during_a_run_are_refused(window, qt_loop, tmp_path):
     assert window.open_path(slow_project(tmp_path / "s", "ui_mod_edit_run"))
     window.canvas.select(["wait"])
     clip = window.copy()
+    [added_before] = window.paste()  # a second wait node, to undo during the run
+    window.doc.undo.setClean()
+    [edit] = [a.menu() for a in window.menuBar().actions() if a.text() == "&Edit"]
+    [undo] = [a for a in edit.actions() if a.text().startswith("&Undo")]
     task = window.run_all()
     seen: dict[str, object] = {}
 
     async def edit_while_running() -> None:
-        while "wait" not in window.runs.history:  # wait until the run is under way
+        while not window.runs.busy or "wait" not in window.runs.history:  # under way
             await asyncio.sleep(0.02)
         window.runs.flush()
         assert window.runs.busy
@@ -88,19 +92,33 @@ def test_structural_edits_during_a_run_are_refused(window, qt_loop, tmp_path):
         window.doc.move_nodes({"spare": (10.0, 400.0)})
         window.doc.change_node("spare", "name", lambda n: setattr(n, "name", "Spare"))
         seen["moved"] = window.doc.position("spare")
+        seen["renamed"] = window.doc.project.nodes["spare"].name
+        # Undo goes back through the name and the move; not through adding a node.
+        undo.trigger()
+        undo.trigger()
+        seen["after two undos"] = (
+            window.doc.project.nodes["spare"].name,
+            window.doc.position("spare"),
+        )
+        window.show_message("")
+        undo.trigger()
+        seen["after third undo"] = set(window.doc.project.nodes)
+        seen["undo message"] = window.status_label.text()
         window.actions_by_name["Cancel run"].trigger()
 
     qt_loop.run_until_complete(asyncio.wait_for(asyncio.gather(task, edit_while_running()), 60))
     window.runs.flush()
-    assert seen["after delete"] == {"wait", "after", "spare"}
+    assert seen["after delete"] == {"wait", "after", "spare", added_before}
     assert "run is in progress" in str(seen["message"])
-    assert seen["after cut"] == {"wait", "after", "spare"}
+    assert seen["after cut"] == {"wait", "after", "spare", added_before}
     assert seen["added"] is None and seen["pasted"] == []
     assert seen["refused connect"] and "run is in progress" in str(seen["refused connect"])
     assert seen["edges"] == [Edge("wait", "out", "after", "value")]
     assert seen["ports"] == ["out"]
-    assert seen["moved"] == (10.0, 400.0)
-    assert window.doc.project.nodes["spare"].name == "Spare"
+    assert seen["moved"] == (10.0, 400.0) and seen["renamed"] == "Spare"
+    assert seen["after two undos"] == ("", (500.0, 0.0))
+    assert seen["after third undo"] == {"wait", "after", "spare", added_before}
+    assert "run is in progress" in str(seen["undo message"])
     assert window.runs.last_summary["status"] == "cancelled", window.runs.last_summary
     assert set(window.runs.last_summary["nodes"]) == set(window.doc.project.nodes)
     # The pipe on screen still joins wait and after.
@@ -111,3 +129,5 @@ def test_structural_edits_during_a_run_are_refused(window, qt_loop, tmp_path):
     window.canvas.select(["wait"])
     window.delete_selection()
     assert "wait" not in window.doc.project.nodes
+    undo.trigger()
+    assert "wait" in window.doc.project.nodes

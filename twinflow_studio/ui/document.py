@@ -99,6 +99,15 @@ class Document(QObject):
             self.refused.emit(reason)
         return reason
 
+    def undo_step(self) -> None:
+        """Undo, unless that would change the structure while it is locked."""
+        if not (_structural(self.undo.command(self.undo.index() - 1)) and self.structure_refusal()):
+            self.undo.undo()
+
+    def redo_step(self) -> None:
+        if not (_structural(self.undo.command(self.undo.index())) and self.structure_refusal()):
+            self.undo.redo()
+
     def add_nodes(
         self,
         nodes: list[Node],
@@ -223,6 +232,18 @@ class Document(QObject):
         for n, (x, y) in positions.items():
             layout.setdefault(n, {}).update({"x": x, "y": y})
         self.nodesMoved.emit(dict(positions))
+
+
+def _structural(command: QUndoCommand | None) -> bool:
+    """Whether undoing or redoing ``command`` (or a macro holding it) changes the graph's
+    nodes, edges or ports."""
+    if command is None:
+        return False
+    if isinstance(command, (_AddRemove, _Edges)):
+        return True
+    if isinstance(command, _NodeEdit) and command.field.startswith(Document.STRUCTURAL_FIELDS):
+        return True
+    return any(_structural(command.child(i)) for i in range(command.childCount()))
 
 
 class _AddRemove(QUndoCommand):

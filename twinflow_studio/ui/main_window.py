@@ -218,6 +218,10 @@ class MainWindow(QMainWindow):
             tools.addAction(self.actions_by_name[name])
         tools.insertAction(self.actions_by_name["Run"], undo)
         tools.insertAction(self.actions_by_name["Run"], redo)
+        # Through the document, which refuses a structural undo/redo while a run goes on.
+        for action, step in ((undo, self.doc.undo_step), (redo, self.doc.redo_step)):
+            action.triggered.disconnect()
+            action.triggered.connect(lambda _checked=False, step=step: step())
         self._fill_recent()
 
     def _wire(self) -> None:
