@@ -269,11 +269,11 @@ class _Run:
         )
         interrupted = False
         try:
-            await self._start_targets()
-            self._build_graph()
-            if not self.node_ids:
-                self.done.set()
             try:
+                await self._start_targets()
+                self._build_graph()
+                if not self.node_ids:
+                    self.done.set()
                 await self.done.wait()
             except asyncio.CancelledError:
                 self.cancel()
