@@ -46,8 +46,8 @@ MAX_RECENT = 10
 AUTOSAVE_MS = 15000
 
 RUN_LOCK = (
-    "A run is in progress: adding, deleting, connecting, pasting and renaming nodes wait "
-    "until it ends (or cancel it, Ctrl+.)"
+    "A run is in progress: adding, deleting, connecting and pasting nodes and editing ports "
+    "wait until it ends (or cancel it, Ctrl+.)"
 )
 
 DEFAULT_PORTS: dict[str, tuple[list[Port], list[Port]]] = {
@@ -656,10 +656,9 @@ class MainWindow(QMainWindow):
         problems = validate(self.doc.project) + preflight(self.doc.project, self._project_dir())
         self.run_panel.show_problems(problems)
         warnings = sum(p.severity == "warning" for p in problems)
-        counts = [f"{len(problems) - warnings} problem(s)", f"{warnings} warning(s)"]
-        self.show_message(
-            "No problems" if not problems else ", ".join(c for c in counts if c[0] != "0")
-        )
+        counts = {"problem(s)": len(problems) - warnings, "warning(s)": warnings}
+        said = [f"{n} {what}" for what, n in counts.items() if n]
+        self.show_message(", ".join(said) if said else "No problems")
         if problems and problems[0].node_id:
             self.point_at_node(problems[0].node_id)
         return problems
