@@ -107,6 +107,20 @@ def test_quit_asks_and_keep_running_keeps_the_studio_open(make_window, qt_loop, 
     assert lineage_statuses(tmp_path / "k") == {summary["run_id"]: "cancelled"}
 
 
+def test_keep_running_takes_back_an_earlier_wait(make_window, qt_loop, tmp_path):
+    window = make_window(quit_during_run=["wait", "keep"])
+    assert window.open_path(slow_project(tmp_path / "t", "ui_mod_quit_back", seconds=1.0))
+    window.run_all()
+    _wait_until_running(qt_loop, window)
+    assert not window.close()  # wait, then quit
+    assert not window.close()  # no: keep the studio open after all
+    _wait_for(qt_loop, lambda: not window.runs.busy)
+    qt_loop.run_until_complete(asyncio.sleep(0.2))
+    assert window.isVisible()
+    [summary] = run_summaries(tmp_path / "t")
+    assert summary["status"] == "succeeded"
+
+
 def test_wait_then_quit_lets_the_run_finish(make_window, qt_loop, tmp_path):
     window = make_window(quit_during_run=["wait"])
     assert window.open_path(slow_project(tmp_path / "w", "ui_mod_quit_wait", seconds=1.0))

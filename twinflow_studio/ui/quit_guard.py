@@ -44,7 +44,8 @@ def ask_quit_during_run(parent: QWidget | None) -> str:
 class QuitGuard:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
-        self.quitting: str | None = None  # what was chosen, once the studio waits to quit
+        self.quitting: str | None = None  # the answer while the studio waits to quit
+        self._watched: object = None  # the run task whose end closes the window
 
     def allow_close(self) -> bool:
         """True when the window may close now; else the question was asked and, unless the
@@ -55,7 +56,8 @@ class QuitGuard:
         choice = self.window.prompter.quit_during_run()
         if choice not in CHOICES:
             choice = KEEP
-        if choice == KEEP:
+        self.quitting = None if choice == KEEP else choice
+        if choice == KEEP:  # also takes back an earlier "wait" or "cancel"
             self.window.show_message("The run goes on; the studio stays open")
             return False
         if choice == CANCEL:
@@ -63,10 +65,12 @@ class QuitGuard:
             self.window.show_message("Cancelling the run; the studio quits once it has stopped")
         else:
             self.window.show_message("The studio quits when the run has finished")
-        if self.quitting is None:
-            # Closed from the loop's next turn, not from inside the task's completion.
-            runs.task.add_done_callback(
-                lambda _task: QTimer.singleShot(0, self.window, self.window.close)
-            )
-        self.quitting = choice
+        if self._watched is not runs.task:
+            self._watched = runs.task
+            runs.task.add_done_callback(lambda _task: self._run_ended())
         return False
+
+    def _run_ended(self) -> None:
+        if self.quitting is not None:
+            # From the loop's next turn, not from inside the task's completion.
+            QTimer.singleShot(0, self.window, self.window.close)
