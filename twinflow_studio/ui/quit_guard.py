@@ -56,9 +56,13 @@ class QuitGuard:
         choice = self.window.prompter.quit_during_run()
         if choice not in CHOICES:
             choice = KEEP
-        self.quitting = None if choice == KEEP else choice
+        earlier, self.quitting = self.quitting, None if choice == KEEP else choice
         if choice == KEEP:  # also takes back an earlier "wait" or "cancel"
-            self.window.show_message("The run goes on; the studio stays open")
+            self.window.show_message(
+                "The studio stays open; the run is being cancelled"
+                if earlier == CANCEL
+                else "The run goes on; the studio stays open"
+            )
             return False
         if choice == CANCEL:
             runs.cancel()
