@@ -105,13 +105,38 @@ def test_broken_and_invalid_projects_exit_2(tmp_path: Path) -> None:
 
 
 def test_a_failed_run_exits_1_and_names_the_node(tmp_path: Path) -> None:
+    (tmp_path / "failing_mod.py").write_text(
+        "def read(ctx):\n    raise FileNotFoundError('sensor.csv is gone')\n"
+    )
     p = Project("fails")
-    p.add_node(Node("src", "datasource", params={"path": "missing.csv"}))
+    p.add_node(Node("src", "python", params={"callable": "failing_mod:read"}))
     save(p, tmp_path / "fails.twin")
     done = cli("--run", str(tmp_path / "fails.twin"), "--no-lineage")
     assert done.returncode == 1
     assert "node 'src' failed after 1 attempt(s)" in done.stderr
-    assert "missing.csv' does not exist" in done.stderr
+    assert "sensor.csv is gone" in done.stderr
+
+
+def test_what_is_missing_around_a_project_is_bad_input_before_it_runs(tmp_path: Path) -> None:
+    p = Project("missing")
+    p.add_node(Node("src", "datasource", params={"path": "missing.csv"}))
+    p.add_node(Node("fit", "python", params={"callable": "absent_mod:fit"}))
+    p.triggers.append({"id": "t", "kind": "new_data", "config": {"path": "incoming"}})
+    save(p, tmp_path / "missing.twin")
+    done = cli("--validate", str(tmp_path / "missing.twin"))
+    assert done.returncode == 2
+    assert "nodes.src.params.path: data file or folder 'missing.csv' does not exist" in done.stderr
+    assert "nodes.fit.params.callable: cannot find module 'absent_mod'" in done.stderr
+    assert "warning: triggers[0].config.path: folder 'incoming' does not exist" in done.stderr
+    done = cli("--run", str(tmp_path / "missing.twin"), "--no-lineage")
+    assert done.returncode == 2, done.stderr
+    assert "'missing.csv' does not exist" in done.stderr and "absent_mod" in done.stderr
+    assert not (tmp_path / ".twinflow" / "runs").exists()  # nothing was started
+    (tmp_path / "missing.csv").write_text("a\n1\n")
+    (tmp_path / "absent_mod.py").write_text("def fit(ctx):\n    return None\n")
+    done = cli("--validate", str(tmp_path / "missing.twin"))
+    assert done.returncode == 0, done.stderr
+    assert "warning: triggers[0]" in done.stderr and "valid (2 nodes" in done.stderr
 
 
 def test_ctrl_c_cancels_and_exits_130(tmp_path: Path) -> None:

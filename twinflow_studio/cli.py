@@ -85,6 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"the studio needs the GUI extra ({exc.name or exc}): "
             "pip install 'twinflow-studio[gui]'; headless runs work without it (--run)"
         )
+    from twinflow_studio.ui.desktop import display_problem
+
+    problem = display_problem()  # Qt would abort the process; say what is missing instead
+    if problem:
+        return _fail(problem)
     return launch(Path(args.project) if args.project else None)
 
 
@@ -104,15 +109,17 @@ def _load(path: Path) -> Any:
 
 
 def _validate(path: Path) -> int:
+    from twinflow_studio.engine.preflight import errors, preflight
     from twinflow_studio.project import validate
 
     project = _load(path)
     if project is None:
         return EXIT_BAD_INPUT
-    problems = validate(project)
+    # The document, then what it needs around it (files, images, modules).
+    problems = validate(project) + preflight(project, path.resolve().parent)
     for problem in problems:
         print(f"{path}: {problem}", file=sys.stderr)
-    if problems:
+    if errors(problems):
         return EXIT_BAD_INPUT
     print(
         f"{path}: valid ({len(project.nodes)} nodes, version {project.version()[:12]})",
@@ -153,6 +160,7 @@ def _run(args: argparse.Namespace) -> int:
         unknown = sorted(set(args.only) - set(project.nodes))
         if unknown:
             raise ValueError(f"no such node(s) to run: {', '.join(unknown)}")
+        _preflight(path, apply_overrides(project, overrides), args.only or None)
         lineage_settings = project.settings.get("lineage", {}) or {}
         if not args.no_lineage and lineage_settings.get("backend") != "none":
             from twinflow_studio.lineage.backends import BackendConfig
@@ -186,6 +194,21 @@ def _untrusted(project: Any, path: Path, args: argparse.Namespace) -> str | None
         return None
     unreadable = f"\n(the trust file is unreadable: {store.problem})" if store.problem else ""
     return explain(path, reasons) + unreadable
+
+
+def _preflight(path: Path, project: Any, only: list[str] | None) -> None:
+    """Print the pre-run warnings; raise ValueError naming the errors (files, images,
+    modules that are not there), so that a run that would fail at once does not start."""
+    from twinflow_studio.engine.preflight import errors, preflight
+
+    problems = preflight(project, path.resolve().parent, only=only)
+    for problem in problems:
+        if problem.severity == "warning":
+            print(f"{path}: {problem}", file=sys.stderr)
+    found = errors(problems)
+    if found:
+        lines = "\n".join(f"  - {p}" for p in found)
+        raise ValueError(f"the project cannot run as it is ({len(found)} problem(s)):\n{lines}")
 
 
 async def _run_async(

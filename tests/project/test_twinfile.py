@@ -221,3 +221,45 @@ def test_shipped_examples_load_and_validate(name: str) -> None:
     project = load(EXAMPLES / name)
     assert validate(project) == []
     assert dumps(project) == (EXAMPLES / name).read_text(encoding="utf-8")
+
+
+def test_save_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> None:
+    target = tmp_path / "shared.twin"
+    target.write_text("{}")
+    target.chmod(0o644)
+    save(sample(), target)
+    assert oct(target.stat().st_mode & 0o777) == oct(0o644)
+    target.chmod(0o640)
+    save(sample(), target)
+    assert oct(target.stat().st_mode & 0o777) == oct(0o640)
+
+
+def test_a_new_file_gets_the_umask_default(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0o027)
+    try:
+        save(sample(), tmp_path / "new.twin")
+    finally:
+        os.umask(old)
+    assert oct((tmp_path / "new.twin").stat().st_mode & 0o777) == oct(0o640)
+    save(sample(), tmp_path / "plain.twin")
+    assert oct((tmp_path / "plain.twin").stat().st_mode & 0o777) == oct(0o666 & ~old)
+
+
+def test_run_snapshots_get_the_umask_default(tmp_path: Path) -> None:
+    import asyncio
+    import os
+
+    from twinflow_studio.engine import Engine
+
+    project = Project("snap")
+    project.add_node(Node("src", "datasource", params={"path": "d.csv"}))
+    (tmp_path / "d.csv").write_text("a\n1\n")
+    old = os.umask(0o022)
+    try:
+        result = asyncio.run(Engine().run(project, project_dir=tmp_path))
+    finally:
+        os.umask(old)
+    assert result.ok
+    assert oct((result.run_dir / "project.twin").stat().st_mode & 0o777) == oct(0o644)

@@ -103,3 +103,22 @@ def test_theme_and_window_layout_are_remembered(make_window):
     assert second.theme == "light"
     assert second.settings.value("geometry") is not None
     assert (second.size().width(), second.size().height()) == size
+
+
+def test_save_keeps_the_file_mode(window, tmp_path):
+    import os
+
+    path = chain_project(tmp_path / "m", "ui_mod_mode")
+    path.chmod(0o644)
+    assert window.open_path(path)
+    window.doc.move_nodes({"total": (10.0, 20.0)})
+    window.doc.change_node("make", "name", lambda n: setattr(n, "name", "Numbers"))
+    assert window.save()
+    assert oct(path.stat().st_mode & 0o777) == oct(0o644)
+    window.prompter.answers["save_path"] = [tmp_path / "m" / "new.twin"]
+    old = os.umask(0o022)
+    try:
+        assert window.save_as()
+    finally:
+        os.umask(old)
+    assert oct((tmp_path / "m" / "new.twin").stat().st_mode & 0o777) == oct(0o644)

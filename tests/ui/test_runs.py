@@ -158,3 +158,28 @@ def test_cancel_keeps_the_ui_responsive(window, qt_loop, tmp_path):
     window.runs.flush()
     assert window.runs.last_summary["status"] == "cancelled"
     assert len(ticks) > 10  # the Qt loop kept turning during the run
+
+
+def test_validate_checks_files_and_modules_before_a_run(window, tmp_path):
+    path = chain_project(tmp_path / "pf", "ui_mod_preflight")
+    window.open_path(path)
+    window.add_node("datasource", None)
+    [source] = [n for n in window.doc.project.nodes if n.startswith("datasource")]
+    window.doc.change_node(source, "params", lambda n: n.params.update(path="sensors.csv"))
+    window.doc.change_node(
+        "total", "params", lambda n: n.params.update(callable="ui_mod_preflight:totl")
+    )
+    problems = window.validate_now()
+    assert window.status_label.text() == "2 problem(s)"
+    texts = [
+        window.run_panel.problems.item(i).text() for i in range(window.run_panel.problems.count())
+    ]
+    assert any("sensors.csv" in t and "does not exist" in t for t in texts), texts
+    assert any("defines no 'totl'" in t for t in texts), texts
+    assert {p.node_id for p in problems} == {source, "total"}
+    (tmp_path / "pf" / "sensors.csv").write_text("a\n1\n")
+    window.doc.change_node(
+        "total", "params", lambda n: n.params.update(callable="ui_mod_preflight:total")
+    )
+    assert window.validate_now() == []
+    assert window.status_label.text() == "No problems"

@@ -267,20 +267,26 @@ class _Run:
                 overrides=self.overrides,
             )
         )
+        interrupted = False
         try:
-            await self._start_targets()
-            self._build_graph()
-            if not self.node_ids:
-                self.done.set()
             try:
+                await self._start_targets()
+                self._build_graph()
+                if not self.node_ids:
+                    self.done.set()
                 await self.done.wait()
             except asyncio.CancelledError:
                 self.cancel()
                 await self._drain()
-                raise
+                interrupted = True
         finally:
             await self._close()
-        return self._finish_run(started)
+        # A run whose task is cancelled (the studio quitting) still ends recorded: run.json
+        # and RunFinished say "cancelled", so no lineage shows it running forever.
+        result = self._finish_run(started)
+        if interrupted:
+            raise asyncio.CancelledError
+        return result
 
     async def _drain(self) -> None:
         pending = [t for t in self.tasks.values() if not t.done()]

@@ -7,15 +7,18 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Problem:
-    """One validation problem: which node (if any), which field, and what is wrong."""
+    """One validation problem: which node (if any), which field, and what is wrong.
+    A ``warning`` does not stop a run (e.g. a folder a trigger will watch is not there yet)."""
 
     path: str
     message: str
     node_id: str | None = None
     code: str = "invalid"
+    severity: str = "error"  # "error" or "warning"
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{prefix}{self.path}: {self.message}"
 
 
 class TwinFileError(Exception):

@@ -15,9 +15,14 @@ def launch(project_path: Path | None = None, prompter: Prompter | None = None) -
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from twinflow_studio.ui.desktop import install_fatal_hint, remove_fatal_hint
     from twinflow_studio.ui.main_window import APP_NAME, MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance()
+    if app is None:
+        install_fatal_hint()
+        app = QApplication(sys.argv[:1])
+        remove_fatal_hint()
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("TwinFlow")
     app.setDesktopFileName("twinflow-studio")
@@ -29,10 +34,11 @@ def launch(project_path: Path | None = None, prompter: Prompter | None = None) -
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     window = MainWindow(prompter=prompter)
-    recovered = window.offer_recovery()
-    if project_path is not None and not recovered:
-        window.open_path(Path(project_path), ask=False)
+    window.start(project_path)
     window.show()
     with loop:
         loop.run_until_complete(closed.wait())
+        # Quit by other means than the window (the session ending): a run still going is
+        # cancelled and ends recorded before the loop and its threads go away.
+        loop.run_until_complete(window.runs.stop())
     return 0

@@ -55,6 +55,11 @@ class Autosaver:
     def discard(self, original: Path | None) -> None:
         (self.folder / f"{self._key(original)}.json").unlink(missing_ok=True)
 
+    def pending_for(self, original: Path | None) -> Recovery | None:
+        """The autosave of ``original`` (of the untitled project for None), if any."""
+        file = self.folder / f"{self._key(original)}.json"
+        return next((r for r in self.pending() if r.file == file), None)
+
     def pending(self) -> list[Recovery]:
         """Autosaves left by a studio that did not close cleanly; unreadable ones are kept
         on disk (renamed .bad) rather than deleted, so nothing is lost."""

@@ -71,10 +71,13 @@ class _Plot(QWidget):
         self.canvas.draw_idle()
 
 
+HINT = "Select a calibration node that has run to see its posterior."
+
+
 class CalibrationPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.info = QLabel("Select a calibration node that has run to see its posterior.")
+        self.info = QLabel(HINT)
         self.info.setWordWrap(True)
         self.param = QComboBox()
         self.tabs = QTabWidget()
@@ -116,6 +119,11 @@ class CalibrationPanel(QWidget):
         if not self.runs:
             if node_id:
                 self.info.setText(f"No posterior recorded for {node_id} yet.")
+            else:  # nothing selected (or another project): no message of the last node stays
+                self.info.setText(HINT)
+                self.param.blockSignals(True)
+                self.param.clear()
+                self.param.blockSignals(False)
             return
         run_id, post = self.runs[-1]
         self.info.setText(

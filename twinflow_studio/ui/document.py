@@ -7,6 +7,7 @@ canvas and panels are views that follow those signals.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,10 @@ class Document(QObject):
     backdropsChanged = Signal()
     pathChanged = Signal()
     dirtyChanged = Signal(bool)
+    refused = Signal(str)  # why a structural edit was not made (for the status bar)
+
+    # Fields whose edit changes the graph's structure (ports take their edges with them).
+    STRUCTURAL_FIELDS = ("id", "ports", "inputs", "outputs")
 
     def __init__(self, project: Project | None = None, path: Path | None = None) -> None:
         super().__init__()
@@ -36,6 +41,8 @@ class Document(QObject):
         self.path = path
         self.undo = QUndoStack(self)
         self._recovered = False
+        # Answers why the graph's structure may not change now (a run is using it), or None.
+        self.structure_lock: Callable[[], str | None] = lambda: None
         self.undo.cleanChanged.connect(self._clean_changed)
 
     def _clean_changed(self, _clean: bool) -> None:
@@ -85,6 +92,22 @@ class Document(QObject):
         return list(self.project.layout.get("backdrops", []))
 
     # ----- edits (each one undoable) -----
+    def structure_refusal(self) -> str | None:
+        """Why the structure may not change now (announced on ``refused``), or None."""
+        reason = self.structure_lock()
+        if reason:
+            self.refused.emit(reason)
+        return reason
+
+    def undo_step(self) -> None:
+        """Undo, unless that would change the structure while it is locked."""
+        if not (_structural(self.undo.command(self.undo.index() - 1)) and self.structure_refusal()):
+            self.undo.undo()
+
+    def redo_step(self) -> None:
+        if not (_structural(self.undo.command(self.undo.index())) and self.structure_refusal()):
+            self.undo.redo()
+
     def add_nodes(
         self,
         nodes: list[Node],
@@ -92,14 +115,17 @@ class Document(QObject):
         positions: dict[str, tuple[float, float]] | None = None,
         text: str = "Add node",
         profiles: dict[str, HardwareProfile] | None = None,
-    ) -> None:
+    ) -> bool:
+        if self.structure_refusal():
+            return False
         self.undo.push(
             _AddRemove(self, text, nodes, edges or [], positions or {}, True, profiles or {})
         )
+        return True
 
     def remove_nodes(self, node_ids: list[str]) -> None:
         ids = [n for n in node_ids if n in self.project.nodes]
-        if not ids:
+        if not ids or self.structure_refusal():
             return
         nodes = [copy.deepcopy(self.project.nodes[n]) for n in ids]
         edges = [e for e in self.project.edges if e.source in ids or e.target in ids]
@@ -111,6 +137,9 @@ class Document(QObject):
     def refusal(self, edge: Edge) -> str | None:
         """Why ``edge`` cannot be connected (None when it can), replacing what fed that
         input."""
+        locked = self.structure_lock()
+        if locked:
+            return locked
         replaced = edges_feeding(self.project, edge.target, edge.target_port)
         if edge in replaced:
             return None
@@ -121,6 +150,9 @@ class Document(QObject):
 
     def connect(self, edge: Edge) -> str | None:
         """Add ``edge`` (replacing what fed that input); the reason when it is refused."""
+        locked = self.structure_refusal()
+        if locked:
+            return locked
         reason = self.refusal(edge)
         replaced = edges_feeding(self.project, edge.target, edge.target_port)
         if reason or edge in replaced:
@@ -130,7 +162,7 @@ class Document(QObject):
 
     def disconnect(self, edges: list[Edge]) -> None:
         present = [e for e in edges if e in self.project.edges]
-        if present:
+        if present and not self.structure_refusal():
             self.undo.push(_Edges(self, "Disconnect", [], present))
 
     def change_node(self, node_id: str, field: str, mutate: Any, text: str = "") -> None:
@@ -140,6 +172,9 @@ class Document(QObject):
         after = copy.deepcopy(before)
         mutate(after)
         if after == before:
+            return
+        if field.startswith(self.STRUCTURAL_FIELDS) and self.structure_refusal():
+            self.nodeChanged.emit(node_id)  # the form shows the node as it still is
             return
         self.undo.push(_NodeEdit(self, text or f"Edit {field}", node_id, field, before, after))
 
@@ -197,6 +232,18 @@ class Document(QObject):
         for n, (x, y) in positions.items():
             layout.setdefault(n, {}).update({"x": x, "y": y})
         self.nodesMoved.emit(dict(positions))
+
+
+def _structural(command: QUndoCommand | None) -> bool:
+    """Whether undoing or redoing ``command`` (or a macro holding it) changes the graph's
+    nodes, edges or ports."""
+    if command is None:
+        return False
+    if isinstance(command, (_AddRemove, _Edges)):
+        return True
+    if isinstance(command, _NodeEdit) and command.field.startswith(Document.STRUCTURAL_FIELDS):
+        return True
+    return any(_structural(command.child(i)) for i in range(command.childCount()))
 
 
 class _AddRemove(QUndoCommand):

@@ -36,6 +36,7 @@ from twinflow_studio.ui.lineage_source import (
 from twinflow_studio.ui.palette import Palette, QuickAdd
 from twinflow_studio.ui.prompts import Prompter
 from twinflow_studio.ui.properties import PropertiesPanel
+from twinflow_studio.ui.quit_guard import QuitGuard
 from twinflow_studio.ui.resources import ResourcesEditor
 from twinflow_studio.ui.run_panel import RunPanel
 from twinflow_studio.ui.runs import RunController
@@ -45,6 +46,11 @@ from twinflow_studio.ui.trust_gate import TrustGate
 APP_NAME = "TwinFlow Studio"
 MAX_RECENT = 10
 AUTOSAVE_MS = 15000
+
+RUN_LOCK = (
+    "A run is in progress: adding, deleting, connecting and pasting nodes and editing ports "
+    "wait until it ends (or cancel it, Ctrl+.)"
+)
 
 DEFAULT_PORTS: dict[str, tuple[list[Port], list[Port]]] = {
     "python": ([], [Port("out", "json")]),
@@ -70,6 +76,7 @@ class MainWindow(QMainWindow):
         self.autosaver = Autosaver(self.home)
         self.doc = Document()
         self.runs = RunController(self)
+        self.quit_guard = QuitGuard(self)
         self.canvas = Canvas(self.doc)
         self.setCentralWidget(self.canvas)
         self.palette_panel = Palette()
@@ -217,12 +224,20 @@ class MainWindow(QMainWindow):
             tools.addAction(self.actions_by_name[name])
         tools.insertAction(self.actions_by_name["Run"], undo)
         tools.insertAction(self.actions_by_name["Run"], redo)
+        # Through the document, which refuses a structural undo/redo while a run goes on.
+        for action, step in ((undo, self.doc.undo_step), (redo, self.doc.redo_step)):
+            action.triggered.disconnect()
+            action.triggered.connect(lambda _checked=False, step=step: step())
         self._fill_recent()
 
     def _wire(self) -> None:
         self.doc.dirtyChanged.connect(lambda _d: self._update_title())
         self.doc.pathChanged.connect(self._update_title)
         self.doc.reset.connect(self._document_reset)
+        # The run works on a copy taken at its start; while it runs, the graph on screen
+        # keeps that structure, so that what it reports is about the nodes that are shown.
+        self.doc.structure_lock = lambda: RUN_LOCK if self.runs.busy else None
+        self.doc.refused.connect(self.show_message)
         self.canvas.selectionChanged.connect(self._selection_changed)
         self.canvas.message.connect(self.show_message)
         self.canvas.kindDropped.connect(self.add_node)
@@ -262,12 +277,19 @@ class MainWindow(QMainWindow):
     # ----- files -----
     def maybe_save(self) -> bool:
         """True when it is fine to drop the current document (saved, discarded)."""
+        if self.runs.busy:  # its events would paint the next project
+            self.show_message("A run is in progress; wait for it or cancel it (Ctrl+.) first")
+            return False
         if not self.doc.dirty:
+            self._forget_autosave()  # edits undone back to the saved state
             return True
         answer = self.prompter.save_changes(self.doc.title)
         if answer == "save":
             return self.save()
-        return answer == "discard"
+        if answer == "discard":
+            self._forget_autosave()  # else the next start offers back what was discarded
+            return True
+        return False
 
     def new_project(self) -> None:
         if self.maybe_save():
@@ -283,6 +305,8 @@ class MainWindow(QMainWindow):
     def open_path(self, path: Path, ask: bool = True) -> bool:
         if ask and not self.maybe_save():
             return False
+        if self._recover_file(Path(path)):
+            return True
         try:
             self.doc.open(Path(path))
         except (TwinFileError, OSError) as exc:
@@ -344,6 +368,27 @@ class MainWindow(QMainWindow):
     def _forget_autosave(self) -> None:
         self.autosaver.discard(self.doc.path)
 
+    def start(self, project_path: Path | None) -> None:
+        """What the studio does at launch: open the file named on the command line (its own
+        autosave is offered, saying so), else offer what a crash left behind."""
+        if project_path is not None:
+            self.open_path(Path(project_path), ask=False)
+        else:
+            self.offer_recovery()
+
+    def _recover_file(self, path: Path) -> bool:
+        """Offer the autosave of ``path`` (unsaved edits a crash left); True when taken."""
+        rec = self.autosaver.pending_for(path)
+        if rec is None:
+            return False
+        if not self.prompter.recover(f"the unsaved changes to {path}, instead of the saved file"):
+            rec.file.unlink(missing_ok=True)
+            return False
+        self.doc.replace(rec.project, Path(path), recovered=True)
+        self._add_recent(Path(path))
+        self.show_message(f"Recovered unsaved changes to {path}; save to keep them")
+        return True
+
     def offer_recovery(self) -> bool:
         """Offer the autosaves a crash left behind; True when one was recovered."""
         for rec in self.autosaver.pending():
@@ -356,7 +401,7 @@ class MainWindow(QMainWindow):
         return False
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
-        if not self.maybe_save():
+        if not self.quit_guard.allow_close() or not self.maybe_save():
             event.ignore()
             return
         self.runs.cancel()
@@ -380,7 +425,10 @@ class MainWindow(QMainWindow):
         inputs, outputs = DEFAULT_PORTS.get(kind.name, ([], [])) if kind.user_ports else ([], [])
         node = Node(node_id, kind.name, name="", inputs=list(inputs), outputs=list(outputs))
         p = pos if pos is not None else self.canvas.scene_cursor_pos()
-        self.doc.add_nodes([node], positions={node_id: (p.x(), p.y())}, text=f"Add {kind.label}")
+        if not self.doc.add_nodes(
+            [node], positions={node_id: (p.x(), p.y())}, text=f"Add {kind.label}"
+        ):
+            return None
         self.canvas.select([node_id])
         return node_id
 
@@ -418,7 +466,8 @@ class MainWindow(QMainWindow):
         except TwinFileError as exc:
             self.show_message(f"Cannot paste: {exc}")
             return []
-        self.doc.add_nodes(nodes, edges, positions, f"Paste {len(nodes)} node(s)", profiles)
+        if not self.doc.add_nodes(nodes, edges, positions, f"Paste {len(nodes)} node(s)", profiles):
+            return []
         ids = [n.id for n in nodes]
         self.canvas.select(ids)
         return ids
@@ -479,6 +528,11 @@ class MainWindow(QMainWindow):
 
     def _document_reset(self) -> None:
         self.canvas.clear_states()
+        # Every per-project view starts empty: nothing of the previous project stays shown.
+        self.run_panel.reset()
+        self.runs.last_summary, self.runs.history = None, {}
+        self.progress.hide()
+        self._selection_changed([])
         # Opening the lineage graph (an import and a database) would delay the first paint
         # of the project; it waits for the next turn of the event loop, or for whatever
         # needs it first (a run, a read of lineage_store).
@@ -643,9 +697,14 @@ class MainWindow(QMainWindow):
             self.point_at_node(with_node[0].node_id)
 
     def validate_now(self) -> list:
-        problems = validate(self.doc.project)
+        from twinflow_studio.engine.preflight import preflight
+
+        problems = validate(self.doc.project) + preflight(self.doc.project, self._project_dir())
         self.run_panel.show_problems(problems)
-        self.show_message("No problems" if not problems else f"{len(problems)} problem(s)")
+        warnings = sum(p.severity == "warning" for p in problems)
+        counts = {"problem(s)": len(problems) - warnings, "warning(s)": warnings}
+        said = [f"{n} {what}" for what, n in counts.items() if n]
+        self.show_message(", ".join(said) if said else "No problems")
         if problems and problems[0].node_id:
             self.point_at_node(problems[0].node_id)
         return problems

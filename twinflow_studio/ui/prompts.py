@@ -45,6 +45,13 @@ class Prompter:
         )
         return answer == QMessageBox.StandardButton.Yes
 
+    def quit_during_run(self) -> str:
+        """'wait' (quit when the run ends), 'cancel' (cancel it, then quit) or 'keep' (the
+        run goes on and the studio stays open) when quitting while a run is in progress."""
+        from twinflow_studio.ui.quit_guard import ask_quit_during_run
+
+        return ask_quit_during_run(self.parent)
+
     def error(self, title: str, text: str) -> None:
         QMessageBox.critical(self.parent, title, text)
 
@@ -84,6 +91,9 @@ class ScriptedPrompter(Prompter):
 
     def recover(self, description: str) -> bool:
         return bool(self._next("recover", description, False))
+
+    def quit_during_run(self) -> str:
+        return str(self._next("quit_during_run", "", "keep"))
 
     def error(self, title: str, text: str) -> None:
         self._next("error", f"{title}: {text}", None)

@@ -56,6 +56,18 @@ class RunPanel(QWidget):
         runs.finished.connect(self._finished)
         runs.failedToStart.connect(self._failed_to_start)
 
+    def reset(self) -> None:
+        """Forget everything shown for the previous project (a new one was opened)."""
+        self.lines = {}
+        self.node_filter.blockSignals(True)
+        self.node_filter.clear()
+        self.node_filter.addItem(ALL)
+        self.node_filter.blockSignals(False)
+        self.log.clear()
+        self.summary.clear()
+        self.problems.clear()
+        self.tabs.setCurrentIndex(0)
+
     def _started(self, run_id: str) -> None:
         self.lines = {}
         self.log.clear()

@@ -34,6 +34,7 @@ class RunController(QObject):
         self.engine = Engine([self._on_event])
         self.task: asyncio.Task[Any] | None = None
         self.run_id: str | None = None
+        self._cancel_requested = False
         self.last_summary: dict[str, Any] | None = None
         self.use_cache = True
         self.history: dict[str, list[str]] = {}  # node id -> states seen (tests, summary)
@@ -59,6 +60,7 @@ class RunController(QObject):
         if self.busy:
             return None
         self.history, self.last_summary = {}, None
+        self.run_id, self._cancel_requested = None, False
         self._timer.start()
         self.task = asyncio.ensure_future(
             self._run(project.copy(), project_path, project_dir, only)
@@ -82,12 +84,22 @@ class RunController(QObject):
 
     def cancel(self) -> None:
         if self.busy:
-            self.engine.cancel(self.run_id)
+            self._cancel_requested = True  # before RunStarted, honoured when it arrives
+            if self.run_id is not None:
+                self.engine.cancel(self.run_id)
+
+    async def stop(self) -> None:
+        """Cancel a run in progress and wait until it has ended (recorded as cancelled)."""
+        if self.busy and self.task is not None:
+            self.cancel()
+            await asyncio.wait({self.task})
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self.run_id = event.run_id
             self.started.emit(event.run_id)
+            if self._cancel_requested:
+                self.engine.cancel(event.run_id)
         elif isinstance(event, NodeStateChanged):
             text = event.state if event.attempt <= 1 else f"{event.state} (try {event.attempt})"
             self._states[event.node_id] = (event.state, text)

@@ -8,6 +8,7 @@ never privileged, and are removed when the attempt ends, whatever the outcome.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -101,7 +102,13 @@ class DockerTarget(Target):
         )
         try:
             kwargs = self._container_kwargs(spec, image, command, outputs_dir)
-            container = await asyncio.to_thread(self._create, kwargs)
+            creating = asyncio.ensure_future(asyncio.to_thread(self._create, kwargs))
+            try:
+                container = await asyncio.shield(creating)
+            except asyncio.CancelledError:  # created all the same in its thread: remove it
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(_kill_and_remove, await creating)
+                raise
             status, state = await self._run_container(container, spec)
             return await self._finish(spec, status, state, outputs_dir)
         finally:
