@@ -111,7 +111,7 @@ def test_a_failed_run_exits_1_and_names_the_node(tmp_path: Path) -> None:
     p = Project("fails")
     p.add_node(Node("src", "python", params={"callable": "failing_mod:read"}))
     save(p, tmp_path / "fails.twin")
-    done = cli("--run", str(tmp_path / "fails.twin"), "--no-lineage")
+    done = cli("--run", str(tmp_path / "fails.twin"), "--no-lineage", "--trust")
     assert done.returncode == 1
     assert "node 'src' failed after 1 attempt(s)" in done.stderr
     assert "sensor.csv is gone" in done.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from twinflow_studio.engine.preflight import errors, preflight
 from twinflow_studio.project import Node, Port, Project, TargetConfig
 
@@ -118,11 +120,11 @@ def test_docker_images_must_be_on_the_local_engine(
     assert preflight(p, tmp_path, check_images=False) == []
 
 
-def test_an_unreachable_docker_engine_is_a_warning(tmp_path: Path) -> None:
+def test_an_unreachable_docker_engine_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no.sock")
     p = Project("nodocker")
-    p.targets["docker"] = TargetConfig(
-        "docker", "docker", options={"base_url": f"unix://{tmp_path}/no.sock"}
-    )
     p.add_node(_container("c", "anything:latest"))
     [problem] = preflight(p, tmp_path)
     assert (problem.code, problem.severity, problem.node_id) == (
@@ -131,3 +133,25 @@ def test_an_unreachable_docker_engine_is_a_warning(tmp_path: Path) -> None:
         "c",
     )
     assert "cannot reach the Docker engine" in problem.message
+
+
+def test_an_endpoint_named_by_the_file_is_not_contacted(tmp_path: Path) -> None:
+    """Validating stays inert: only a trusted run talks to a Docker endpoint the file names."""
+    import socket
+
+    sock_path = tmp_path / "listening.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(sock_path))
+    server.listen(1)
+    server.setblocking(False)
+    try:
+        p = Project("named")
+        p.targets["docker"] = TargetConfig(
+            "docker", "docker", options={"base_url": f"unix://{sock_path}"}
+        )
+        p.add_node(_container("c", "anything:latest"))
+        assert preflight(p, tmp_path) == []
+        with pytest.raises(BlockingIOError):
+            server.accept()  # nobody connected
+    finally:
+        server.close()

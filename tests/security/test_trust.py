@@ -91,6 +91,9 @@ def test_the_trusted_list_and_remembered_answers(tmp_path: Path, user_config: Pa
     assert cli("--run", str(twin), "--no-lineage").returncode == 0
     # An edit that changes a number keeps the trust; one that asks for more does not.
     project.nodes["n"].params["kwargs"] = {}
+    (twin.parent / "own_mod.py").write_text(
+        "def answer():\n    return 42\n\n\ndef other():\n    return 7\n"
+    )
     project.add_node(
         Node("m", "python", params={"callable": "own_mod:other"}, outputs=[Port("out")])
     )

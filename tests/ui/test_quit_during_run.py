@@ -93,7 +93,8 @@ def test_quit_asks_and_keep_running_keeps_the_studio_open(make_window, qt_loop, 
     window.run_all()
     _wait_until_running(qt_loop, window)
     assert not window.close()  # keep running: nothing is cancelled
-    assert [q[0] for q in window.prompter.asked] == ["quit_during_run"]
+    # (the project runs Python code, so the trust question came first)
+    assert [q[0] for q in window.prompter.asked] == ["trust_project", "quit_during_run"]
     assert window.isVisible() and window.runs.busy
     qt_loop.run_until_complete(asyncio.sleep(0.2))
     assert window.runs.busy and "cancelled" not in window.runs.history["wait"]
@@ -180,7 +181,8 @@ def test_the_real_app_cancels_and_quits_cleanly(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "terminate called" not in done.stderr, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["asked"] == ["quit_during_run"] and report["closes"] == [False]
+    assert report["asked"] == ["trust_project", "quit_during_run"]
+    assert report["closes"] == [False]
     [summary] = run_summaries(folder)
     assert summary["status"] == "cancelled"
     assert summary["nodes"]["wait"]["state"] == "cancelled"
