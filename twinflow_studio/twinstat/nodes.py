@@ -209,6 +209,7 @@ def run_sklearn_predict(ctx: TaskContext) -> dict[str, Any]:
         raise TwinStatError(
             f"cannot predict with a {payload.get('kind')!r} artifact", field="model"
         )
+    ctx.output_dir.mkdir(parents=True, exist_ok=True)
     path = ctx.output_dir / "predictions.csv"
     out.to_csv(path, index=False)
     return {"predictions": path}
@@ -226,6 +227,7 @@ def run_simulation(ctx: TaskContext) -> dict[str, Any]:
     out[_param(ctx, "column", "simulated")] = simulate(
         fn, theta, frame, _columns(_required(ctx, "x_columns"), "x_columns")
     )
+    ctx.output_dir.mkdir(parents=True, exist_ok=True)
     path = ctx.output_dir / "simulated.csv"
     out.to_csv(path, index=False)
     return {"predictions": path}
