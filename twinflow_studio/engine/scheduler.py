@@ -490,7 +490,7 @@ class _Run:
         input_refs = tuple(self._input_refs(node))
         if self.use_cache and await self._from_cache(node, code, input_refs):
             return
-        self._state(node.id, "running", 1)
+        self._state(node.id, "running", 1, outcome.cache_miss or "")
         previous = self._previous_outputs(node)
         max_attempts = node.retries.count + 1
         for attempt in range(1, max_attempts + 1):
