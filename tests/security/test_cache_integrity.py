@@ -141,7 +141,7 @@ def test_an_edited_cached_artifact_is_not_served(module: Path, kind: str) -> Non
     assert third.nodes["make"].cache_miss is None
 
 
-def test_a_removed_or_linked_cached_artifact_is_not_served(module: Path, tmp_path: Path) -> None:
+def test_a_removed_linked_or_fifo_cached_artifact_is_not_served(module: Path, tmp_path: Path) -> None:
     folder = module / "project"
     folder.mkdir()
     project = _project("file")
@@ -159,8 +159,17 @@ def test_a_removed_or_linked_cached_artifact_is_not_served(module: Path, tmp_pat
     fresh.unlink()
     fresh.symlink_to(twin)
     third = _run(project, folder)
-    assert "is no longer a regular file" in (third.nodes["make"].cache_miss or "")
+    assert "is no longer a regular file (a link)" in (third.nodes["make"].cache_miss or "")
     assert _total(third) == 60
+
+    # A FIFO in its place must not block the check (it runs on the event loop for small
+    # artifacts): refused at once.
+    fresh = artifact_path(third.output("make", "numbers"))
+    fresh.unlink()
+    os.mkfifo(fresh)
+    fourth = _run(project, folder)
+    assert "is no longer a regular file" in (fourth.nodes["make"].cache_miss or "")
+    assert _total(fourth) == 60
 
 
 def test_the_cli_says_why_a_cached_node_ran_again(module: Path) -> None:

@@ -13,19 +13,23 @@ needs no hashing to prove, and it bounds what the inline path below can be made 
 from __future__ import annotations
 
 import asyncio
+import errno
+import hashlib
 import os
 import stat
 from collections.abc import Sequence
+from pathlib import Path
 
 from twinflow_studio.engine.events import ArtifactRef
 from twinflow_studio.engine.store import artifact_path
-from twinflow_studio.project.hashing import hash_file, hash_tree
+from twinflow_studio.project.hashing import hash_tree
 
 # Below this many bytes in all, the outputs of a cache hit are hashed on the calling (event
 # loop) thread: a thread hop costs more than hashing a few small files, and on a run of
 # thousands of small cached nodes the hop would be most of the check's cost. Larger outputs,
 # and folders (whose file count the recorded size does not bound), are hashed on a thread.
 INLINE_BYTES = 256 * 1024
+_CHUNK = 1 << 20
 
 
 def stale_reason(ref: ArtifactRef) -> str | None:
@@ -36,23 +40,19 @@ def stale_reason(ref: ArtifactRef) -> str | None:
         return None  # remote (s3://): the target that reads it checks it
     where = f"output {ref.port!r} ({path})"
     try:
-        info = os.lstat(path)
         if ref.kind == "dir":
-            if not stat.S_ISDIR(info.st_mode):
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
                 return f"{where} is no longer a folder"
             actual = hash_tree(path)
         else:
-            if not stat.S_ISREG(info.st_mode):
-                return f"{where} is no longer a regular file"
-            if info.st_size != ref.size:
-                return (
-                    f"{where} changed on disk since it was stored: {info.st_size} bytes, "
-                    f"recorded {ref.size}"
-                )
-            actual = hash_file(path)
+            actual = _hash_regular_file(path, ref.size)
+    except _Changed as exc:
+        return f"{where} {exc}"
     except FileNotFoundError:
         return f"{where} no longer exists"
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"{where} is no longer a regular file (a link)"
         return f"{where} cannot be read: {exc.strerror or exc}"
     if actual != ref.sha256:
         return (
@@ -60,6 +60,36 @@ def stale_reason(ref: ArtifactRef) -> str | None:
             f"recorded {ref.sha256[:12]}…"
         )
     return None
+
+
+class _Changed(Exception):
+    """The file is not the one stored, and the reason is known without hashing it."""
+
+
+def _hash_regular_file(path: Path, size: int) -> str:
+    """The file's sha256 (``_Changed`` says why it is not the stored file). One descriptor for the
+    type, size and content checks: no link is followed, and a FIFO put in its place cannot
+    block the open (``O_NONBLOCK``); a small file is read in one call, not into a 1 MiB
+    buffer."""
+    flags = os.O_RDONLY
+    for name in ("O_NOFOLLOW", "O_NONBLOCK", "O_CLOEXEC", "O_BINARY"):  # what the OS has
+        flags |= getattr(os, name, 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Changed("is no longer a regular file")
+        if info.st_size != size:
+            raise _Changed(
+                f"changed on disk since it was stored: {info.st_size} bytes, recorded {size}"
+            )
+        digest = hashlib.sha256()
+        chunk = min(_CHUNK, info.st_size + 1)
+        while data := os.read(fd, chunk):
+            digest.update(data)
+        return digest.hexdigest()
+    finally:
+        os.close(fd)
 
 
 def first_stale(refs: Sequence[ArtifactRef]) -> str | None:
