@@ -1,0 +1,131 @@
+"""The cost of verifying cached artifacts: every cache hit re-hashes its outputs and compares
+them with the hashes recorded when they were stored (``engine/integrity.py``).
+
+Cached runs (every node a cache hit) of 10k in-process nodes with one tiny output each (a
+JSON value, then a small file), and of a few nodes with one large file each, timed with the
+check and without it (the check swapped, in this same process, for the existence test the
+engine did before). Best of several runs each; the page cache is warm, as it is on a rerun.
+The last line is the JSON summary: value is the added cost per cached node on the 10k tiny
+values (ms), baseline the per-node time of the same cached run without the check (ms), ratio
+the cached run time with the check over without.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from twinflow_studio.engine import Engine, scheduler  # noqa: E402
+from twinflow_studio.engine.events import ArtifactRef  # noqa: E402
+from twinflow_studio.engine.store import artifact_path  # noqa: E402
+from twinflow_studio.project import Node, Port, Project  # noqa: E402
+
+VERIFY = scheduler.verify_cached
+
+
+async def exists_only(refs: Sequence[ArtifactRef]) -> str | None:
+    """What a cache hit checked before verification: that each file is still there."""
+    for ref in refs:
+        if not artifact_path(ref).exists():
+            return "missing"
+    return None
+
+
+def build(n: int, func: str, port_type: str, **kwargs: int) -> Project:
+    p = Project(f"{func}-{n}")
+    for i in range(n):
+        p.nodes[f"n{i}"] = Node(
+            f"n{i}",
+            "python",
+            params={"callable": f"_cache_nodes:{func}", "kwargs": {"i": i, **kwargs}},
+            outputs=[Port("out", port_type)],
+        )
+    return p
+
+
+def run_once(project: Project, folder: Path) -> tuple[float, dict[str, int]]:
+    engine = Engine()
+    started = time.perf_counter()
+    result = asyncio.run(engine.run(project, project_dir=folder))
+    elapsed = time.perf_counter() - started
+    assert result.ok, result.summary["failed"][:3]
+    return elapsed, result.summary["counts"]
+
+
+def cached_times(project: Project, repeat: int) -> tuple[float, float]:
+    """(best cached run with the check, best without), alternating so drift hits both."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        run_once(project, folder)  # fills the store and the cache index
+        with_check, without = [], []
+        for _ in range(repeat):
+            scheduler.verify_cached = VERIFY
+            elapsed, counts = run_once(project, folder)
+            assert counts == {"cached": len(project.nodes)}, counts
+            with_check.append(elapsed)
+            scheduler.verify_cached = exists_only
+            elapsed, counts = run_once(project, folder)
+            assert counts == {"cached": len(project.nodes)}, counts
+            without.append(elapsed)
+        scheduler.verify_cached = VERIFY
+    return min(with_check), min(without)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tiny", type=int, default=10000, help="nodes in the tiny runs")
+    parser.add_argument("--large", type=int, default=3, help="nodes in the large-file run")
+    parser.add_argument("--mib", type=int, default=100, help="size of each large file")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    figures = {}
+    for label, func, port_type in (
+        ("tiny values", "tiny_value", "json"),
+        ("tiny files", "tiny_file", "file"),
+    ):
+        n = args.tiny
+        check_s, plain_s = cached_times(build(n, func, port_type), args.repeat)
+        per_node_ms = (check_s - plain_s) / n * 1000
+        figures[label] = (check_s, plain_s, per_node_ms)
+        print(
+            f"{n} cached nodes, {label}: {check_s:.3f} s with the check, {plain_s:.3f} s "
+            f"without: +{per_node_ms:.4f} ms per node, ratio {check_s / plain_s:.3f}",
+            flush=True,
+        )
+    n, mib = args.large, args.mib
+    check_s, plain_s = cached_times(
+        build(n, "large_file", "file", mib=mib), max(2, args.repeat // 2)
+    )
+    per_node_ms = (check_s - plain_s) / n * 1000
+    rate = n * mib / max(check_s - plain_s, 1e-9)
+    print(
+        f"{n} cached nodes, one {mib} MiB file each: {check_s:.3f} s with the check, "
+        f"{plain_s:.3f} s without: +{per_node_ms:.1f} ms per node ({rate:.0f} MiB/s hashed, "
+        "off the event loop)",
+        flush=True,
+    )
+    check_s, plain_s, per_node_ms = figures["tiny values"]
+    print(
+        json.dumps(
+            {
+                "metric": "cache_verify_cost_per_cached_node_10k_tiny",
+                "value": round(per_node_ms, 4),
+                "unit": "ms",
+                "baseline": round(plain_s / args.tiny * 1000, 4),
+                "ratio": round(check_s / plain_s, 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
