@@ -19,9 +19,9 @@ import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import unquote
 
 from twinflow_studio.engine.events import ArtifactRef
-from twinflow_studio.engine.store import artifact_path
 from twinflow_studio.project.hashing import hash_tree
 
 # Below this many bytes in all, the outputs of a cache hit are hashed on the calling (event
@@ -34,39 +34,43 @@ _CHUNK = 1 << 20
 
 def stale_reason(ref: ArtifactRef) -> str | None:
     """None when ``ref``'s bytes on disk still have its recorded hash; else why not."""
-    try:
-        path = artifact_path(ref)
-    except ValueError:
+    if not ref.uri.startswith("file://"):
         return None  # remote (s3://): the target that reads it checks it
-    where = f"output {ref.port!r} ({path})"
+    # The store writes ``file:///abs/path`` URIs; this is ``artifact_path`` without urlparse
+    # and a Path object, which were most of the cost of checking a tiny file.
+    path = unquote(ref.uri[len("file://") :])
     try:
         if ref.kind == "dir":
             if not stat.S_ISDIR(os.lstat(path).st_mode):
-                return f"{where} is no longer a folder"
-            actual = hash_tree(path)
+                return _where(ref, path) + " is no longer a folder"
+            actual = hash_tree(Path(path))
         else:
             actual = _hash_regular_file(path, ref.size)
     except _Changed as exc:
-        return f"{where} {exc}"
+        return f"{_where(ref, path)} {exc}"
     except FileNotFoundError:
-        return f"{where} no longer exists"
+        return _where(ref, path) + " no longer exists"
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            return f"{where} is no longer a regular file (a link)"
-        return f"{where} cannot be read: {exc.strerror or exc}"
+            return _where(ref, path) + " is no longer a regular file (a link)"
+        return f"{_where(ref, path)} cannot be read: {exc.strerror or exc}"
     if actual != ref.sha256:
         return (
-            f"{where} changed on disk since it was stored: sha256 {actual[:12]}…, "
+            f"{_where(ref, path)} changed on disk since it was stored: sha256 {actual[:12]}…, "
             f"recorded {ref.sha256[:12]}…"
         )
     return None
+
+
+def _where(ref: ArtifactRef, path: str) -> str:
+    return f"output {ref.port!r} ({path})"
 
 
 class _Changed(Exception):
     """The file is not the one stored, and the reason is known without hashing it."""
 
 
-def _hash_regular_file(path: Path, size: int) -> str:
+def _hash_regular_file(path: str, size: int) -> str:
     """The file's sha256 (``_Changed`` says why it is not the stored file). One descriptor for the
     type, size and content checks: no link is followed, and a FIFO put in its place cannot
     block the open (``O_NONBLOCK``); a small file is read in one call, not into a 1 MiB
