@@ -141,7 +141,7 @@ def test_an_edited_cached_artifact_is_not_served(module: Path, kind: str) -> Non
     assert third.nodes["make"].cache_miss is None
 
 
-def test_a_removed_linked_or_fifo_cached_artifact_is_not_served(module: Path, tmp_path: Path) -> None:
+def test_a_removed_linked_or_fifo_artifact_is_not_served(module: Path, tmp_path: Path) -> None:
     folder = module / "project"
     folder.mkdir()
     project = _project("file")
