@@ -61,11 +61,6 @@ class InputArtifact:
     kind: str = "file"
     producer: str = ""
 
-    @property
-    def written_locally(self) -> bool:
-        """Whether our own local Python executors wrote these bytes in this run store."""
-        return self.producer in LOCAL_PRODUCERS
-
     def load(self) -> Any:
         """The value in its natural Python form for the port type."""
         if self.type == "json" or self.kind == "value":

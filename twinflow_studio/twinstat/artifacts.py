@@ -24,6 +24,7 @@ from typing import Any
 import joblib
 import skops.io
 
+from twinflow_studio.engine.task import LOCAL_PRODUCERS
 from twinflow_studio.twinstat.errors import TwinStatError
 from twinflow_studio.twinstat.model_types import ALLOWED_TYPES, describe_producer
 
@@ -53,11 +54,10 @@ def load_model(
     field: str = "model",
     *,
     producer: str = "",
-    written_locally: bool = False,
 ) -> dict[str, Any]:
-    """Load a model artifact after verifying its recorded hash. ``written_locally`` says the
-    run store recorded our own local executors as its producer (``producer`` names the
-    producer in messages)."""
+    """Load a model artifact after verifying its recorded hash. ``producer`` is what the run
+    store recorded as having written it (``InputArtifact.producer``); unknown is untrusted."""
+    written_locally = producer in LOCAL_PRODUCERS
     data = _verified_bytes(Path(path), expected_sha256, field)
     name = Path(path).name
     if _is_skops(data):

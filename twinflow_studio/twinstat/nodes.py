@@ -86,11 +86,7 @@ def _json(ctx: TaskContext, port: str) -> Any:
 def _model(ctx: TaskContext, port: str) -> dict[str, Any]:
     artifact = _input(ctx, port)
     return artifacts.load_model(
-        artifact.path,
-        artifact.sha256,
-        field=port,
-        producer=artifact.producer,
-        written_locally=artifact.written_locally,
+        artifact.path, artifact.sha256, field=port, producer=artifact.producer
     )
 
 
