@@ -296,6 +296,34 @@ def test_same_data_is_not_counted_twice(tmp_path):
     assert out["summary"]["prior_source"]["reason"] == "same data as the previous posterior"
 
 
+def test_a_previous_posterior_changed_on_disk_is_not_the_prior(tmp_path):
+    """The node's last posterior is no cache hit the engine verified: the node checks it."""
+    first_csv = cooling_csv(tmp_path / "first.csv")
+    params = calibration_params(n_steps=300, figures=False)
+    first = nodes.run_calibration(
+        make_ctx(
+            tmp_path, "calibration", params, {"data": artifact("data", "dataframe", first_csv)}
+        )
+    )
+    prev = {"posterior": artifact("posterior", "posterior", first["posterior"])}
+    first["posterior"].write_bytes(first["posterior"].read_bytes() + b"\0")
+    second_csv = cooling_csv(tmp_path / "second.csv", seed=3)
+    ctx = make_ctx(
+        tmp_path,
+        "calibration",
+        params,
+        {"data": artifact("data", "dataframe", second_csv)},
+        previous=prev,
+        attempt_dir="second",
+    )
+    out = nodes.run_calibration(ctx)
+    assert out["summary"]["prior_source"] == {
+        "source": "priors",
+        "reason": "previous posterior changed on disk",
+    }
+    assert any("previous posterior changed on disk" in line for line in ctx.logs)
+
+
 def test_surrogate_pipeline_matches_direct_calibration_with_far_fewer_simulator_calls(tmp_path):
     data = artifact("data", "dataframe", cooling_csv(tmp_path / "sensor.csv", n=20))
     design = nodes.run_lhs_design(

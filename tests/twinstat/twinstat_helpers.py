@@ -16,8 +16,11 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def artifact(port: str, type_: str, path: Path) -> InputArtifact:
-    return InputArtifact(port=port, type=type_, path=Path(path), sha256=sha256(path))
+def artifact(port: str, type_: str, path: Path, producer: str = "inprocess") -> InputArtifact:
+    """Staged as the engine stages an in-process executor's output (``producer``)."""
+    return InputArtifact(
+        port=port, type=type_, path=Path(path), sha256=sha256(path), producer=producer
+    )
 
 
 def json_artifact(tmp: Path, port: str, value: Any) -> InputArtifact:

@@ -30,7 +30,13 @@ RunStatus = Literal["succeeded", "failed", "cancelled"]
 
 @dataclass(frozen=True)
 class ArtifactRef:
-    """An artifact produced or used by a task: content-addressed, stored in a run store."""
+    """An artifact produced or used by a task: content-addressed, stored in a run store.
+
+    ``producer`` is what wrote the bytes, recorded when the run store took them in: the kind
+    of the target that ran the node (``inprocess``, ``process``, ``docker``, ``batch``), or
+    ``external`` for a data source's file. Empty when unknown (recorded before producers were
+    tracked). Readers that would run code from a file (pickles) trust only local producers.
+    """
 
     port: str
     type: str
@@ -38,6 +44,7 @@ class ArtifactRef:
     sha256: str
     size: int
     kind: Literal["file", "dir", "value"] = "file"
+    producer: str = ""
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,9 @@ from twinflow_studio.engine.events import (
     Subscriber,
     TaskRecord,
 )
+from twinflow_studio.engine.integrity import verify_cached
 from twinflow_studio.engine.overrides import apply_overrides
-from twinflow_studio.engine.store import RunStore, artifact_path
+from twinflow_studio.engine.store import RunStore, artifact_path, producer_of
 from twinflow_studio.engine.targets import make_target
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
 from twinflow_studio.engine.task import CancelFlag, InputArtifact
@@ -62,6 +63,8 @@ class NodeOutcome:
     cache_key: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] | None = None
+    # Why a cache entry for this node was not served (its outputs changed on disk).
+    cache_miss: str | None = None
 
 
 @dataclass
@@ -493,7 +496,7 @@ class _Run:
         input_refs = tuple(self._input_refs(node))
         if self.use_cache and await self._from_cache(node, code, input_refs):
             return
-        self._state(node.id, "running", 1)
+        self._state(node.id, "running", 1, outcome.cache_miss or "")
         previous = self._previous_outputs(node)
         max_attempts = node.retries.count + 1
         for attempt in range(1, max_attempts + 1):
@@ -613,9 +616,13 @@ class _Run:
         if not produced:
             return {}
 
+        producer = producer_of(node.kind, self.placement[node.id].kind)
+
         def collect() -> dict[str, ArtifactRef]:
             return {
-                port: self.store.collect(self.run_id, node.id, port, ports[port].type, value)
+                port: self.store.collect(
+                    self.run_id, node.id, port, ports[port].type, value, producer
+                )
                 for port, value in produced.items()
             }
 
@@ -629,7 +636,10 @@ class _Run:
         if hit is None:
             return False
         run_id, refs, metrics = hit
-        if not all(_exists(ref) for ref in refs):
+        stale = await verify_cached(refs)
+        if stale is not None:
+            outcome.cache_miss = f"not reused from run {run_id}: {stale}"
+            self._log(node.id, f"{outcome.cache_miss}; running the node again", "engine")
             return False
         outcome.outputs = {ref.port: ref for ref in refs}
         outcome.ended_at = time.time()
@@ -740,6 +750,7 @@ class _Run:
                     "error": o.error,
                     "exit_code": o.exit_code,
                     "outputs": {p: r.uri for p, r in o.outputs.items()},
+                    **({"cache_miss": o.cache_miss} if o.cache_miss else {}),
                 }
                 for n, o in sorted(self.outcomes.items())
             },
@@ -752,7 +763,12 @@ class _Run:
 
 def _staged(port: str, port_type: str, ref: ArtifactRef) -> InputArtifact:
     return InputArtifact(
-        port=port, type=port_type, path=artifact_path(ref), sha256=ref.sha256, kind=ref.kind
+        port=port,
+        type=port_type,
+        path=artifact_path(ref),
+        sha256=ref.sha256,
+        kind=ref.kind,
+        producer=ref.producer,
     )
 
 

@@ -29,11 +29,18 @@ class RunStore:
         return self.runs / run_id
 
     def collect(
-        self, run_id: str, node_id: str, port: str, port_type: str, value: Any
+        self,
+        run_id: str,
+        node_id: str,
+        port: str,
+        port_type: str,
+        value: Any,
+        producer: str = "",
     ) -> ArtifactRef:
-        """Move (or write) one output into its final place and hash it."""
+        """Move (or write) one output into its final place, hash it and record what wrote
+        it (``producer``, see :func:`producer_of`)."""
         if not isinstance(value, Path):
-            return self._collect_value(run_id, node_id, port, port_type, value)
+            return self._collect_value(run_id, node_id, port, port_type, value, producer)
         if not value.exists():
             raise FileNotFoundError(f"output {port!r}: {value} does not exist")
         final_dir = self.runs / run_id / node_id / "outputs"
@@ -55,10 +62,11 @@ class RunStore:
             sha256=hash_path(dest),
             size=path_size(dest),
             kind="dir" if dest.is_dir() else "file",
+            producer=producer,
         )
 
     def _collect_value(
-        self, run_id: str, node_id: str, port: str, port_type: str, value: Any
+        self, run_id: str, node_id: str, port: str, port_type: str, value: Any, producer: str
     ) -> ArtifactRef:
         # All of a run's values share one folder ('~' cannot occur in a node id), which saves
         # two directory creations per node: most of the cost of a small value.
@@ -76,10 +84,18 @@ class RunStore:
             sha256=hashlib.sha256(data).hexdigest(),
             size=len(data),
             kind="value",
+            producer=producer,
         )
 
     def close(self) -> None:
         self.cache.close()
+
+
+def producer_of(node_kind: str, target_kind: str) -> str:
+    """The producer the run store records for a node's outputs: the kind of target that ran
+    it, except for a data source, which hands on bytes it did not write (a user's file, an S3
+    object a Batch job may have put there) whichever target copied them."""
+    return "external" if node_kind == "datasource" else target_kind
 
 
 def artifact_path(ref: ArtifactRef) -> Path:

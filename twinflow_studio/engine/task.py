@@ -43,15 +43,23 @@ class CancelFlag:
         return self._event.wait(timeout)
 
 
+# Producers whose files our own Python code wrote on this machine: the in-process worker
+# threads and the local worker processes. Everything else (containers, Batch jobs, a data
+# source's file, an unknown producer) is untrusted input.
+LOCAL_PRODUCERS: frozenset[str] = frozenset({"inprocess", "process"})
+
+
 @dataclass(frozen=True)
 class InputArtifact:
-    """An input as staged for a task: a file or directory in the run store, or a JSON value."""
+    """An input as staged for a task: a file or directory in the run store, or a JSON value.
+    ``producer`` is the run store's record of what wrote it (see ``ArtifactRef``)."""
 
     port: str
     type: str
     path: Path
     sha256: str
     kind: str = "file"
+    producer: str = ""
 
     def load(self) -> Any:
         """The value in its natural Python form for the port type."""

@@ -115,5 +115,7 @@ def predict_frame(
     """``frame`` with a column of predictions added (the input frame is not changed)."""
     require_columns(frame, features, "data")
     out = frame.copy()
-    out[column] = estimator.predict(frame[list(features)].to_numpy(dtype=float))
+    x = frame[list(features)].astype(float)
+    # An estimator fitted on a DataFrame (e.g. exported from a container) checks the names.
+    out[column] = estimator.predict(x if hasattr(estimator, "feature_names_in_") else x.to_numpy())
     return out

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from twinflow_studio.engine.task import InputArtifact, TaskContext
+from twinflow_studio.project.hashing import hash_path
 from twinflow_studio.twinstat import artifacts
 from twinflow_studio.twinstat.calibration import BatchModel, Noise, calibrate, predictive
 from twinflow_studio.twinstat.data import column_array, read_frame
@@ -84,7 +85,16 @@ def _json(ctx: TaskContext, port: str) -> Any:
 
 def _model(ctx: TaskContext, port: str) -> dict[str, Any]:
     artifact = _input(ctx, port)
-    return artifacts.load_model(artifact.path, artifact.sha256, field=port)
+    return artifacts.load_model(
+        artifact.path, artifact.sha256, field=port, producer=artifact.producer
+    )
+
+
+def _unchanged(artifact: InputArtifact) -> bool:
+    try:
+        return hash_path(Path(artifact.path)) == artifact.sha256
+    except OSError:
+        return False
 
 
 def _columns(value: Any, field: str) -> list[str]:
@@ -171,7 +181,7 @@ def run_sklearn_train(ctx: TaskContext) -> dict[str, Any]:
             "features": result.features,
             "target": result.target,
         },
-        ctx.output_dir / "model.joblib",
+        ctx.output_dir / "model.skops",
     )
     ctx.metrics.update(result.metrics)
     ctx.log(
@@ -195,6 +205,7 @@ def run_sklearn_predict(ctx: TaskContext) -> dict[str, Any]:
         raise TwinStatError(
             f"cannot predict with a {payload.get('kind')!r} artifact", field="model"
         )
+    ctx.output_dir.mkdir(parents=True, exist_ok=True)
     path = ctx.output_dir / "predictions.csv"
     out.to_csv(path, index=False)
     return {"predictions": path}
@@ -212,6 +223,7 @@ def run_simulation(ctx: TaskContext) -> dict[str, Any]:
     out[_param(ctx, "column", "simulated")] = simulate(
         fn, theta, frame, _columns(_required(ctx, "x_columns"), "x_columns")
     )
+    ctx.output_dir.mkdir(parents=True, exist_ok=True)
     path = ctx.output_dir / "simulated.csv"
     out.to_csv(path, index=False)
     return {"predictions": path}
@@ -263,7 +275,7 @@ def run_hybrid(ctx: TaskContext) -> dict[str, Any]:
             "features": features,
             "estimator": model,
         },
-        ctx.output_dir / "hybrid.joblib",
+        ctx.output_dir / "hybrid.skops",
     )
     ctx.metrics.update(metrics)
     return {"model": path, "metrics": metrics}
@@ -289,7 +301,7 @@ def run_surrogate(ctx: TaskContext) -> dict[str, Any]:
     surrogate = fit_surrogate(
         names, points, outputs, _float(ctx, "validation_fraction", 0.2), _int(ctx, "seed", 0)
     )
-    path = artifacts.save_model(surrogate.to_payload(), ctx.output_dir / "surrogate.joblib")
+    path = artifacts.save_model(surrogate.to_payload(), ctx.output_dir / "surrogate.skops")
     metrics = {"n_design": len(points), "n_outputs": surrogate.n_outputs, **surrogate.validation}
     ctx.metrics.update(metrics)
     ctx.log("surrogate validation: " + json.dumps(surrogate.validation))
@@ -344,6 +356,10 @@ def _sequential_prior(
     artifact = ctx.inputs.get("prior") or ctx.previous_outputs.get("posterior")
     if artifact is None:
         return base, {"source": "priors"}
+    if source == "previous" and not _unchanged(artifact):
+        # This node's last output is not a cache hit the engine verified: check it here.
+        ctx.log("the previous posterior changed on disk since it was stored: starting from priors")
+        return base, {"source": "priors", "reason": "previous posterior changed on disk"}
     previous = Posterior.load(artifact.path, field_name=source)
     if previous.names != base.names:
         ctx.log(
