@@ -178,7 +178,7 @@ def test_the_cli_says_why_a_cached_node_ran_again(module: Path) -> None:
     path = folder / "cache.twin"
     save(_project("file"), path)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(module), *sys.path])}
-    command = [sys.executable, "-m", "twinflow_studio", "--run", str(path), "--json"]
+    command = [sys.executable, "-m", "twinflow_studio", "--run", str(path), "--json", "--trust"]
     first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert first.returncode == 0, first.stderr
     stored = Path(
