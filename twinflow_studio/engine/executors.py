@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from twinflow_studio.engine.errors import TaskFailed
+from twinflow_studio.engine.paths import child_path
 from twinflow_studio.engine.task import TaskContext
 
 
@@ -94,7 +95,7 @@ def _to_output(ctx: TaskContext, port: str, value: Any) -> Any:
         from twinflow_studio.engine.dataframes import write_dataframe
 
         ctx.output_dir.mkdir(parents=True, exist_ok=True)
-        return write_dataframe(value, ctx.output_dir / f"{port}.csv")
+        return write_dataframe(value, child_path(ctx.output_dir, port, ".csv"))
     if isinstance(value, str) and port_type in ("file", "dataframe", "model", "posterior"):
         return Path(value)
     return value

@@ -34,6 +34,7 @@ from twinflow_studio.engine.events import (
     TaskRecord,
 )
 from twinflow_studio.engine.overrides import apply_overrides
+from twinflow_studio.engine.paths import child_path
 from twinflow_studio.engine.store import RunStore, artifact_path
 from twinflow_studio.engine.targets import make_target
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
@@ -553,7 +554,7 @@ class _Run:
             output_ports={p.name: p.type for p in node.output_ports()},
             profile=self.project.profiles[node.profile],
             attempt=attempt,
-            work_dir=self.run_dir.joinpath(node.id, f"attempt-{attempt}"),
+            work_dir=child_path(self.run_dir, node.id) / f"attempt-{attempt}",
             project_dir=self.project_dir,
             log=lambda line, stream="stdout": self._log(node.id, line, stream),
             cancelled=CancelFlag(),
@@ -692,7 +693,7 @@ class _Run:
         self.outcomes[node_id].tail.append(line)
         handle = self.logs.get(node_id)
         if handle is None:
-            folder = self.run_dir / node_id
+            folder = child_path(self.run_dir, node_id)
             folder.mkdir(parents=True, exist_ok=True)
             handle = self.logs[node_id] = open(folder / "log.txt", "a", encoding="utf-8")
         handle.write(line + "\n")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from twinflow_studio.engine.command import render_command
+from twinflow_studio.engine.env import NodeEnv, masking, resolve_env
 from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
 from twinflow_studio.engine.targets.batch_config import (
@@ -155,9 +156,11 @@ class BatchTarget(Target):
         options = self._options
         count = 1 if items is None else len(items)
         base = options.key("runs", spec.run_id, spec.node.id, f"attempt-{spec.attempt}")
-        arn = await self._definition(spec)
+        env = resolve_env(spec.node.id, spec.params.get("env"))
+        spec = dataclasses.replace(spec, log=masking(spec.log, env.masked_values()))
+        arn = await self._definition(spec, env)
         manifest = await self._call(self._stage, spec, items, base)
-        job_id = await self._submit(spec, arn, manifest, count)
+        job_id = await self._submit(spec, arn, manifest, count, env)
         ids = [job_id] if count == 1 else [f"{job_id}:{i}" for i in range(count)]
         spec.log(
             f"Batch job {job_id} submitted to queue {options.job_queue}"
@@ -190,7 +193,7 @@ class BatchTarget(Target):
             for found in await asyncio.gather(*downloads)
         ]
 
-    async def _definition(self, spec: TaskSpec) -> str:
+    async def _definition(self, spec: TaskSpec, node_env: NodeEnv) -> str:
         assert self._options is not None and self._jobdefs is not None
         image = str(spec.params.get("image") or "")
         if not image:
@@ -208,7 +211,9 @@ class BatchTarget(Target):
             outputs={port: f"{OUTPUTS_DIR}/{port}" for port in spec.output_ports},
             params=spec.params,
         )
-        env = {str(k): str(v) for k, v in (spec.params.get("env") or {}).items()}
+        # Values read from the host go with the job (containerOverrides), never into the
+        # definition: it is named by its content and outlives the run.
+        env = dict(node_env.literal)
         env.update(TWINFLOW_INPUTS=INPUTS_DIR, TWINFLOW_OUTPUTS=OUTPUTS_DIR)
         body = job_definition_body(
             name_prefix=self._options.job_name_prefix,
@@ -218,6 +223,8 @@ class BatchTarget(Target):
             env=env,
             profile=spec.profile,
             timeout_s=spec.timeout_s,
+            secrets=node_env.secrets,
+            execution_role_arn=self._options.execution_role_arn,
         )
         try:
             return await self._jobdefs.arn_for(body)
@@ -266,7 +273,9 @@ class BatchTarget(Target):
                 f"{describe_failure(exc)}"
             ) from exc
 
-    async def _submit(self, spec: TaskSpec, arn: str, manifest: str, count: int) -> str:
+    async def _submit(
+        self, spec: TaskSpec, arn: str, manifest: str, count: int, node_env: NodeEnv
+    ) -> str:
         assert self._options is not None and self._clients is not None
         options = self._options
         kwargs: dict[str, Any] = {
@@ -282,6 +291,12 @@ class BatchTarget(Target):
         }
         if count > 1:
             kwargs["arrayProperties"] = {"size": count}
+        if node_env.from_host:
+            kwargs["containerOverrides"] = {
+                "environment": [
+                    {"name": k, "value": v} for k, v in sorted(node_env.from_host.items())
+                ]
+            }
         pending = asyncio.ensure_future(self._call(self._clients.batch.submit_job, **kwargs))
         try:
             found = await asyncio.shield(pending)

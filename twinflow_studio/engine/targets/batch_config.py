@@ -34,6 +34,8 @@ class BatchOptions:
     log_drain_s: float = 5.0
     url_expiry_s: int = 24 * 3600
     job_name_prefix: str = "twinflow"
+    # The role Batch uses to read a node's from_secret values (Secrets Manager / SSM).
+    execution_role_arn: str | None = None
 
     @property
     def where(self) -> str:
@@ -86,6 +88,7 @@ def parse_options(config: TargetConfig) -> BatchOptions:
             log_drain_s=float(options.get("log_drain_s", 5.0)),
             url_expiry_s=int(options.get("url_expiry_s", 24 * 3600)),
             job_name_prefix=str(options.get("job_name_prefix") or "twinflow"),
+            execution_role_arn=options.get("execution_role_arn") or None,
         )
     except (TypeError, ValueError) as exc:
         raise TargetUnavailable(f"target {config.name!r}: bad option value ({exc})") from exc

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from twinflow_studio.engine.errors import TaskFailed
+from twinflow_studio.engine.paths import child_path
 from twinflow_studio.engine.targets.batch_config import BatchOptions, describe_failure
 from twinflow_studio.engine.task import InputArtifact
 
@@ -120,7 +121,8 @@ class ArtifactStager:
         with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as archive:
             members = [m for m in archive.getmembers() if m.name.split("/", 1)[0] in wanted]
             _safe_extract(archive, members, dest)
-        return {port: dest / port for port in ports if (dest / port).exists()}
+        found = {port: child_path(dest, port) for port in ports}
+        return {port: path for port, path in found.items() if path.exists()}
 
     def _get(self, key: str) -> bytes | None:
         from botocore.exceptions import ClientError

@@ -8,13 +8,16 @@ never privileged, and are removed when the attempt ends, whatever the outcome.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import threading
 from pathlib import Path
 from typing import Any
 
 from twinflow_studio.engine.command import render_command
+from twinflow_studio.engine.env import NodeEnv, masking, resolve_env
 from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
+from twinflow_studio.engine.paths import child_path
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
 from twinflow_studio.project.hashing import hash_value
 from twinflow_studio.project.model import Node, TargetConfig
@@ -83,6 +86,14 @@ class DockerTarget(Target):
     async def execute(self, spec: TaskSpec) -> TaskResult:
         image = str(spec.params["image"])
         await self._image_id(image)
+        env = resolve_env(spec.node.id, spec.params.get("env"))
+        if env.secrets:
+            raise TaskFailed(
+                f"env {', '.join(sorted(env.secrets))}: from_secret works on AWS Batch only; "
+                'on Docker pass it with {"from_env": "NAME"}',
+                retryable=False,
+            )
+        spec = dataclasses.replace(spec, log=masking(spec.log, env.masked_values()))
         outputs_dir = spec.work_dir / "outputs"
         outputs_dir.mkdir(parents=True, exist_ok=True)
         command = render_command(
@@ -91,7 +102,7 @@ class DockerTarget(Target):
             outputs={port: f"{OUTPUTS_DIR}/{port}" for port in spec.output_ports},
             params=spec.params,
         )
-        kwargs = self._container_kwargs(spec, image, command, outputs_dir)
+        kwargs = self._container_kwargs(spec, image, command, outputs_dir, env)
         container = await asyncio.to_thread(self._create, kwargs)
         stop_logs = threading.Event()
         try:
@@ -121,13 +132,13 @@ class DockerTarget(Target):
             raise TaskFailed(f"container exited with code {exit_code}", exit_code=exit_code)
         found = {}
         for port in spec.output_ports:
-            path = outputs_dir / port
+            path = child_path(outputs_dir, port)
             if path.exists():
                 found[port] = path
         return TaskResult(outputs=found, exit_code=exit_code)
 
     def _container_kwargs(
-        self, spec: TaskSpec, image: str, command: list[str], outputs_dir: Path
+        self, spec: TaskSpec, image: str, command: list[str], outputs_dir: Path, node_env: NodeEnv
     ) -> dict[str, Any]:
         import docker.types
 
@@ -136,7 +147,7 @@ class DockerTarget(Target):
             for port, art in spec.inputs.items()
         ]
         mounts.append(docker.types.Mount(OUTPUTS_DIR, str(outputs_dir), type="bind"))
-        env = {str(k): str(v) for k, v in (spec.params.get("env") or {}).items()}
+        env = {**node_env.literal, **node_env.from_host}
         env.update(
             TWINFLOW_INPUTS=INPUTS_DIR,
             TWINFLOW_OUTPUTS=OUTPUTS_DIR,
