@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from twinflow_studio import __version__
+from twinflow_studio.project.errors import printable
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 LINEAGE_FLUSH_S = 30.0
@@ -82,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"twinflow-studio: error: {message}", file=sys.stderr)
+    print(f"twinflow-studio: error: {printable(message, keep=chr(10))}", file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
@@ -102,7 +103,9 @@ def _validate(path: Path) -> int:
     project = _load(path)
     if project is None:
         return EXIT_BAD_INPUT
-    problems = validate(project)
+    problems = [str(p) for p in validate(project)]
+    if not problems:
+        problems += _lineage_problems(project, path)
     for problem in problems:
         print(f"{path}: {problem}", file=sys.stderr)
     if problems:
@@ -112,6 +115,21 @@ def _validate(path: Path) -> int:
         file=sys.stderr,
     )
     return EXIT_OK
+
+
+def _lineage_problems(project: Any, path: Path) -> list[str]:
+    """What the lineage layer finds wrong with ``settings.lineage`` (validation checked its
+    shape; this checks its values: backend, URL scheme, region)."""
+    settings = project.settings.get("lineage", {}) or {}
+    if settings.get("backend") == "none":
+        return []
+    from twinflow_studio.lineage.backends import BackendConfig, LineageConfigError
+
+    try:
+        BackendConfig.from_settings(path.resolve().parent, settings)
+    except LineageConfigError as exc:
+        return [str(exc)]
+    return []
 
 
 def _parse_overrides(params: list[str]) -> dict[str, dict[str, Any]]:
@@ -142,11 +160,9 @@ def _run(args: argparse.Namespace) -> int:
         unknown = sorted(set(args.only) - set(project.nodes))
         if unknown:
             raise ValueError(f"no such node(s) to run: {', '.join(unknown)}")
-        lineage_settings = project.settings.get("lineage", {}) or {}
-        if not args.no_lineage and lineage_settings.get("backend") != "none":
-            from twinflow_studio.lineage.backends import BackendConfig
-
-            BackendConfig.from_settings(path.resolve().parent, lineage_settings)
+        if not args.no_lineage:
+            for problem in _lineage_problems(project, path):
+                raise ValueError(problem)
     except ValidationError as exc:
         return _fail(f"{path}: {exc}")
     except ValueError as exc:
@@ -279,7 +295,8 @@ class ProgressPrinter:
             self.print_summary(event.summary)
 
     def _print(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        # Node ids, messages and log lines may come from a container: no terminal controls.
+        print(printable(text), file=self.stream, flush=True)
 
     def print_summary(self, summary: dict[str, Any]) -> None:
         counts = ", ".join(f"{n} {s}" for s, n in summary.get("counts", {}).items())

@@ -16,6 +16,7 @@ from typing import Any
 from twinflow_studio.project.errors import TwinFileError
 from twinflow_studio.project.hashing import canonical_json, hash_text
 from twinflow_studio.project.identifiers import identifier_problem
+from twinflow_studio.project.layout_check import layout_problem
 from twinflow_studio.project.model import (
     Edge,
     HardwareProfile,
@@ -283,6 +284,9 @@ class _Reader:
             for i, t in enumerate(self.lst(doc.get("triggers", []), "triggers"))
         ]
         project.layout = self.obj(doc.get("layout", {}), "layout")
+        problem = layout_problem(project.layout)
+        if problem is not None:
+            raise TwinFileError(self.file, problem)
         return project
 
     def profile(self, name: str, raw: Any, path: str) -> HardwareProfile:
