@@ -110,6 +110,11 @@ def run_datasource(ctx: TaskContext) -> dict[str, Any]:
         path = ctx.project_dir / path
     if not path.exists():
         raise TaskFailed(f"data file {str(path)!r} does not exist", retryable=False)
+    if not (path.is_file() or path.is_dir()):
+        # A FIFO or a device would make hashing block or never end.
+        raise TaskFailed(
+            f"data file {str(path)!r} is not a regular file or folder", retryable=False
+        )
     # Copy (not link) so the artifact cannot change under a later run.
     return {"data": path}
 

@@ -88,7 +88,8 @@ def nodes_for_paste(
 
 
 def unique_id(base: str, taken: set[str]) -> str:
-    stem = base.rstrip("0123456789").rstrip("_") or "node"
+    # Short enough that "_<n>" keeps it within the identifier grammar's 64 characters.
+    stem = (base.rstrip("0123456789").rstrip("_") or "node")[:56]
     if base not in taken:
         return base
     i = 2
