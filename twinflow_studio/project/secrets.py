@@ -61,7 +61,7 @@ _SECRET_WORDS = frozenset(
     }
 )
 # Parts of a word that make it a secret name even glued to others (DBPASSWORD, MYSECRET).
-_SECRET_STEMS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL", "APIKEY", "PRIVATEKEY")
+_SECRET_STEMS = ("PASSWORD", "PASSWD", "SECRET", "CREDENTIAL", "APIKEY", "PRIVATEKEY")
 # Values that are credentials whatever their name.
 _SECRET_VALUES = re.compile(
     r"(?:^|[^A-Z0-9])(?:AKIA|ASIA|AIDA|AROA)[A-Z0-9]{16}(?:[^A-Z0-9]|$)"  # AWS key ids
