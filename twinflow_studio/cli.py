@@ -132,6 +132,19 @@ def _lineage_problems(project: Any, path: Path) -> list[str]:
     return []
 
 
+def _check_run_store(project: Any, path: Path) -> None:
+    """The run store folder can be made (a file or /proc there would fail the run later)."""
+    setting = project.settings.get("run_store") or ""
+    root = Path(setting) if setting else path.resolve().parent / ".twinflow"
+    if not root.is_absolute():
+        root = path.resolve().parent / root
+    try:
+        (root / "runs").mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as exc:
+        where = "project.settings.run_store: " if setting else ""
+        raise ValueError(f"{where}cannot use {root} for runs: {exc}") from None
+
+
 def _parse_overrides(params: list[str]) -> dict[str, dict[str, Any]]:
     from twinflow_studio.engine.overrides import parse_param
 
@@ -163,6 +176,7 @@ def _run(args: argparse.Namespace) -> int:
         if not args.no_lineage:
             for problem in _lineage_problems(project, path):
                 raise ValueError(problem)
+        _check_run_store(project, path)
     except ValidationError as exc:
         return _fail(f"{path}: {exc}")
     except ValueError as exc:

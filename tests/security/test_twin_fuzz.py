@@ -352,6 +352,51 @@ def test_special_files_are_refused_without_reading_them(tmp_path: Path, kind: st
     assert expected in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("change", "code", "expected"),
+    [
+        (
+            {"settings": {"run_store": "/dev/null"}},
+            2,
+            "project.settings.run_store: cannot use /dev/null for runs",
+        ),
+        ({"settings": {"run_store": 5}}, 2, "project.settings.run_store: expected a folder"),
+        ({"settings": {"lineage": []}}, 2, "project.settings.lineage: expected an object"),
+        ({"settings": {"lineage": {"backend": "mongo"}}}, 2, "settings.lineage.backend"),
+        ({"datasource": "/dev/zero"}, 1, "'/dev/zero' is not a regular file or folder"),
+        ({"batch_threads": "x"}, 1, "option threads must be a whole number from 1 to 256"),
+        ({"command": [{"a": 1}]}, 2, "nodes.c.params.command[0]: expected a string"),
+    ],
+    ids=["store-file", "store-int", "lineage-list", "backend", "dev-zero", "threads", "cmd"],
+)
+def test_runtime_settings_fail_clearly(
+    fuzz_dir: Path, change: dict, code: int, expected: str
+) -> None:
+    doc = copy.deepcopy(SEEDS["synthetic"])
+    if "settings" in change:
+        doc["project"]["settings"] = change["settings"]
+    if "datasource" in change:
+        doc["nodes"].append({"id": "ds", "kind": "datasource", "params": {"path": "/dev/zero"}})
+    if "batch_threads" in change or "command" in change:
+        options = {"threads": change.get("batch_threads", 4), "job_queue": "q"}
+        options["s3_prefix"] = "s3://bucket/prefix"
+        doc["targets"]["aws"] = {"kind": "batch", "options": options}
+        command = change.get("command", ["true"])
+        doc["nodes"].append(
+            {
+                "id": "c",
+                "kind": "container",
+                "target": "aws",
+                "params": {"image": "twinflow/python-base:bookworm", "command": command},
+            }
+        )
+    path = fuzz_dir / "runtime.twin"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    got, err = call_cli("--run", str(path))
+    assert got == code, err
+    assert "Traceback" not in err and expected in err, err
+
+
 @pytest.mark.gui
 def test_the_studio_opens_every_mutation_without_a_traceback(
     qtbot, tmp_path_factory: pytest.TempPathFactory

@@ -60,6 +60,18 @@ def check_limits(project: Project) -> list[Problem]:
         )
         if node.timeout_s is not None:
             check(f"{base}.timeout_s", node.timeout_s, MAX_TIMEOUT_S, node.id)
+        command = node.params.get("command")
+        if node.kind == "container" and isinstance(command, list):
+            for i, arg in enumerate(command):
+                if isinstance(arg, bool) or not isinstance(arg, (str, int, float)):
+                    out.append(
+                        Problem(
+                            f"{base}.params.command[{i}]",
+                            f"expected a string (one argument), found {_json_type(arg)}",
+                            node.id,
+                            "bad_param",
+                        )
+                    )
     return out
 
 
@@ -115,6 +127,8 @@ def _finite(value: Any) -> bool:
 
 
 def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, (int, float)):

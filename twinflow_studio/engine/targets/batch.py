@@ -49,7 +49,10 @@ class BatchTarget(Target):
 
     def __init__(self, config: TargetConfig) -> None:
         super().__init__(config)
-        threads = int(config.options.get("threads", 16))
+        threads = _threads(config.options.get("threads", 16))
+        # A bad value fails the target when it starts, with the option named, not the run.
+        self._threads_error = None if threads else f"target {config.name!r}: option threads"
+        threads = threads or 16
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="twinflow-batch")
         self._threads = threads
         self._options: BatchOptions | None = None
@@ -65,6 +68,8 @@ class BatchTarget(Target):
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
+        if self._threads_error:
+            raise TargetUnavailable(f"{self._threads_error} must be a whole number from 1 to 256")
         options = parse_options(self.config)
         try:
             clients = await self._call(make_clients, options, self._threads)
@@ -408,6 +413,17 @@ class BatchTarget(Target):
         more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
         head = f"{len(failed)} of {len(ids)} array children failed: " if len(ids) > 1 else ""
         return TaskFailed("Batch " + head + "; ".join(parts) + more, exit_code=first_code)
+
+
+def _threads(value: Any) -> int:
+    """The ``threads`` option, or 0 when it is not a whole number from 1 to 256."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return 0
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return number if 1 <= number <= 256 else 0
 
 
 def _error_of(func: Any) -> BaseException | None:

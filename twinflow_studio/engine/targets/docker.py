@@ -106,7 +106,7 @@ class DockerTarget(Target):
         container = await asyncio.to_thread(self._create, kwargs)
         stop_logs = threading.Event()
         try:
-            await asyncio.to_thread(container.start)
+            await asyncio.to_thread(_start, container)
             log_thread = threading.Thread(
                 target=_stream_logs, args=(container, spec, stop_logs), daemon=True
             )
@@ -215,6 +215,16 @@ def _stream_logs(container: Any, spec: TaskSpec, stop: threading.Event) -> None:
     except Exception as exc:  # the container may vanish under a cancel
         if not stop.is_set():
             spec.log(f"log stream ended: {_short(exc)}", "engine")
+
+
+def _start(container: Any) -> None:
+    import docker.errors
+
+    try:
+        container.start()
+    except docker.errors.APIError as exc:
+        # e.g. the command's executable is not in the image: no retry can fix that.
+        raise TaskFailed(f"cannot start the container: {_short(exc)}", retryable=False) from exc
 
 
 def _kill_and_remove(container: Any) -> None:
