@@ -52,7 +52,10 @@ def synthetic_seed() -> dict[str, Any]:
         "project": {
             "name": "fuzz",
             "description": "seed",
-            "settings": {"lineage": {"backend": "embedded", "batch_ops": 100}},
+            "settings": {
+                "lineage": {"backend": "embedded", "batch_ops": 100},
+                "run_store": ".twinflow",
+            },
         },
         "profiles": {"default": {"vcpus": 1.0, "memory_mib": 256, "gpus": 0, "arch": "x86_64"}},
         "targets": {

@@ -17,6 +17,7 @@ from twinflow_studio.project.errors import TwinFileError
 from twinflow_studio.project.hashing import canonical_json, hash_text
 from twinflow_studio.project.identifiers import identifier_problem
 from twinflow_studio.project.layout_check import layout_problem
+from twinflow_studio.project.limits import check_settings
 from twinflow_studio.project.model import (
     Edge,
     HardwareProfile,
@@ -253,6 +254,10 @@ class _Reader:
             description=self.string(meta.get("description", ""), "project.description"),
             settings=self.obj(meta.get("settings", {}), "project.settings"),
         )
+        # The studio reads these on Open (lineage panel, run history): types checked here.
+        problems = check_settings(project.settings)
+        if problems:
+            raise TwinFileError(self.file, str(problems[0]))
         if "profiles" in doc:
             project.profiles = {
                 name: self.profile(name, value, f"profiles.{name}")

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from twinflow_studio.project import Edge, Node, Project, loads
+from twinflow_studio.project.identifiers import is_identifier
 
 MIME = "application/x-twinflow-nodes+json"
 FORMAT = "twinflow-studio-clipboard"
@@ -89,6 +90,7 @@ def nodes_for_paste(
 
 def unique_id(base: str, taken: set[str]) -> str:
     # Short enough that "_<n>" keeps it within the identifier grammar's 64 characters.
+    base = base if is_identifier(base) else "node"
     stem = (base.rstrip("0123456789").rstrip("_") or "node")[:56]
     if base not in taken:
         return base
