@@ -111,7 +111,8 @@ def check_settings(settings: dict[str, Any]) -> list[Problem]:
                 )
             )
         elif value is not None and (isinstance(value, bool) or not isinstance(value, types)):
-            expected = {str: "a string", int: "a whole number"}.get(types[0], "a number")
+            expected = "a number" if float in types else {str: "a string"}.get(types[0], "")
+            expected = expected or "a whole number"
             out.append(
                 Problem(
                     f"project.settings.lineage.{key}",
