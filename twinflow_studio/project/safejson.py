@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import stat
 from typing import Any
 
@@ -22,6 +23,9 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64
 # Integers a JSON reader elsewhere (orjson, Gremlin, a database) still holds exactly enough.
 MAX_INT = 2**63 - 1
+
+
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
 
 class _Refused:
@@ -78,49 +82,99 @@ def parse(text: str, file: str) -> Any:
     """``json.loads`` that refuses what JSON does not allow or our layers cannot hold,
     naming the JSON path of the first such value."""
     try:
-        doc = json.loads(
-            text,
-            parse_constant=lambda name: _Refused(f"{name} is not a JSON number"),
-            parse_float=_float,
-            parse_int=_int,
-        )
+        # Numbers are left to the C parser (fast); out-of-range ones are found by the walk.
+        doc = json.loads(text, parse_constant=_constant)
     except json.JSONDecodeError as exc:
         raise TwinFileError(
             file, f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from None
     except RecursionError:
         raise TwinFileError(file, f"is nested too deeply (at most {MAX_DEPTH} levels)") from None
-    problem = find_problem(doc)
+    except ValueError:
+        # Python refuses to build an int from over 4300 digits; parse again, slowly, to
+        # name where (only a broken file takes this path).
+        doc = _parse_checking_integers(text, file)
+    # Lone surrogates and NUL can only come from \u escapes in text decoded from UTF-8:
+    # without one, no string needs a look.
+    problem = find_problem(doc, check_strings=_SUSPECT_ESCAPE.search(text) is not None)
     if problem is not None:
         raise TwinFileError(file, problem)
     return doc
 
 
-def find_problem(doc: Any) -> str | None:
+def _parse_checking_integers(text: str, file: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_constant, parse_int=_int)
+    except (ValueError, RecursionError) as exc:
+        raise TwinFileError(file, f"is not valid JSON: {exc}") from None
+
+
+def _constant(name: str) -> _Refused:
+    return _Refused(f"{name} is not a JSON number")
+
+
+def find_problem(doc: Any, check_strings: bool = True) -> str | None:
     """``"<json path>: <what is wrong>"`` for the first value a project may not hold."""
-    stack: list[tuple[Any, str, int]] = [(doc, "", 0)]
+    # Containers wait on a stack with their trail (parent trail, key): a path is only spelled
+    # on failure. Scalars are checked in place, which keeps the walk cheap for big projects.
+    stack: list[tuple[Any, Any, int]] = []
+    reason = _scalar_problem(doc, check_strings)
+    if reason:
+        return f"(top level): {reason}"
+    if type(doc) is dict or type(doc) is list:
+        stack.append((doc, None, 0))
+    pop, push = stack.pop, stack.append
     while stack:
-        value, path, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return f"{path or '(top level)'}: nested more than {MAX_DEPTH} levels deep"
-        if isinstance(value, str):
-            reason = string_problem(value)
-            if reason:
-                return f"{path or '(top level)'}: {reason}"
-        elif isinstance(value, _Refused):
-            return f"{path or '(top level)'}: {value.reason}"
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                reason = string_problem(key)
+        value, trail, depth = pop()
+        if depth >= MAX_DEPTH and value:
+            return f"{_spell(trail)}: nested more than {MAX_DEPTH} levels deep"
+        items = value.items() if type(value) is dict else enumerate(value)
+        for key, item in items:
+            if check_strings and type(key) is str:
+                key_problem = string_problem(key)
+                if key_problem:
+                    return f"{_spell(trail)}: a key {key_problem}"
+            kind = type(item)
+            if kind is dict or kind is list:
+                push((item, (trail, key), depth + 1))
+            elif not (kind is str and not check_strings or kind is bool or item is None):
+                reason = _scalar_problem(item, check_strings)
                 if reason:
-                    return f"{path or '(top level)'}: a key {reason}"
-                stack.append((item, _join(path, key), depth + 1))
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                stack.append((item, f"{path}[{i}]", depth + 1))
-        elif isinstance(value, float) and not math.isfinite(value):
-            return f"{path or '(top level)'}: {value} is not a finite number"
+                    return f"{_spell((trail, key))}: {reason}"
     return None
+
+
+def _scalar_problem(value: Any, check_strings: bool) -> str | None:
+    kind = type(value)
+    if kind is str:
+        return string_problem(value) if check_strings else None
+    if kind is float:
+        return None if math.isfinite(value) else f"a number out of range ({value})"
+    if kind is int:
+        return None if -MAX_INT <= value <= MAX_INT else _too_big(value)
+    if kind is _Refused:
+        return value.reason
+    return None
+
+
+def _spell(trail: Any) -> str:
+    keys: list[str | int] = []
+    while trail is not None:
+        trail, key = trail
+        keys.append(key)
+    path = ""
+    for key in reversed(keys):
+        if isinstance(key, int):
+            path += f"[{key}]"
+        elif key.isidentifier():
+            path += f".{key}" if path else key
+        else:
+            path += f"[{json.dumps(key, ensure_ascii=True)[:60]}]"
+    return path or "(top level)"
+
+
+def _too_big(value: int) -> str:
+    return f"an integer of {len(str(abs(value)))} digits is out of range (at most 64 bits)"
 
 
 def string_problem(text: str) -> str | None:
@@ -134,25 +188,12 @@ def string_problem(text: str) -> str | None:
     return None
 
 
-def _float(token: str) -> float | _Refused:
-    value = float(token)
-    if not math.isfinite(value):
-        return _Refused(f"{token[:40]} is out of the range of a number")
-    return value
-
-
 def _int(token: str) -> int | _Refused:
     # Checked on the text: Python refuses to even build an int from over 4300 digits.
     if len(token.lstrip("-")) > 19 or abs(value := int(token)) > MAX_INT:
         shown = token if len(token) <= 40 else f"{token[:20]}... ({len(token)} digits)"
         return _Refused(f"the integer {shown} is out of range (at most 64 bits)")
     return value
-
-
-def _join(path: str, key: str) -> str:
-    if key.isidentifier():
-        return f"{path}.{key}" if path else key
-    return f"{path}[{json.dumps(key, ensure_ascii=True)[:60]}]"
 
 
 def _file_type(mode: int) -> str:
