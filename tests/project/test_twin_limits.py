@@ -24,7 +24,7 @@ def refusal(text: str) -> str:
     ("body", "expected"),
     [
         ('"profiles": {"default": {"vcpus": NaN}}', "profiles.default.vcpus: NaN is not a JSON"),
-        ('"profiles": {"d": {"memory_mib": 1e400}}', "profiles.d.memory_mib: a number out of range (inf)"),
+        ('"profiles": {"d": {"memory_mib": 1e400}}', "memory_mib: a number out of range (inf)"),
         ('"profiles": {"d": {"gpus": -Infinity}}', "profiles.d.gpus: -Infinity is not"),
         ('"project": {"name": "\\ud800"}', "project.name: holds a lone surrogate (\\ud800)"),
         ('"project": {"name": "a\\u0000b"}', "project.name: holds a NUL character"),
