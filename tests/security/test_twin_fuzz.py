@@ -355,6 +355,40 @@ def test_special_files_are_refused_without_reading_them(tmp_path: Path, kind: st
     assert expected in done.stderr
 
 
+def test_pasting_a_hostile_clipboard_never_gives_a_traceback() -> None:
+    """The clipboard is untrusted JSON too: the studio's paste parses it like a file."""
+    from twinflow_studio.project import TwinFileError, loads
+    from twinflow_studio.ui import clipboard
+
+    project = loads(json.dumps(SEEDS["synthetic"]))
+    copied = json.loads(clipboard.copy_nodes(project, sorted(project.nodes)))
+    tried = 0
+
+    @seed(FUZZ_SEED)
+    @budget(300)
+    @given(st.data())
+    def check(data: st.DataObject) -> None:
+        nonlocal tried
+        doc = copy.deepcopy(copied)
+        for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
+            container, key = data.draw(st.sampled_from(_slots(doc)))
+            container[key] = data.draw(bad_values)
+        text = json.dumps(doc, default=lambda raw: None, allow_nan=True)
+        tried += 1
+        parsed = clipboard.parse_clipboard(text)
+        if parsed is None:
+            return
+        try:
+            nodes, edges, positions, _ = clipboard.nodes_for_paste(project, parsed)
+        except TwinFileError:
+            return
+        assert set(positions) == {n.id for n in nodes}
+        assert all(e.source in positions and e.target in positions for e in edges)
+
+    check()
+    print(f"\nfuzz: {tried} clipboards pasted")
+
+
 @pytest.mark.parametrize(
     ("change", "code", "expected"),
     [
