@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from twinflow_studio import __version__
+from twinflow_studio.project.errors import printable
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 LINEAGE_FLUSH_S = 30.0
@@ -94,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"twinflow-studio: error: {message}", file=sys.stderr)
+    print(f"twinflow-studio: error: {printable(message, keep=chr(10))}", file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
@@ -111,12 +112,18 @@ def _load(path: Path) -> Any:
 def _validate(path: Path) -> int:
     from twinflow_studio.engine.preflight import errors, preflight
     from twinflow_studio.project import validate
+    from twinflow_studio.project.errors import Problem
 
     project = _load(path)
     if project is None:
         return EXIT_BAD_INPUT
     # The document, then what it needs around it (files, images, modules).
     problems = validate(project) + preflight(project, path.resolve().parent)
+    if not errors(problems):
+        problems += [
+            Problem("settings.lineage", message, None, "bad_lineage")
+            for message in _lineage_problems(project, path)
+        ]
     for problem in problems:
         print(f"{path}: {problem}", file=sys.stderr)
     if errors(problems):
@@ -130,6 +137,34 @@ def _validate(path: Path) -> int:
     for reason in run_reasons(project, path):  # said now, so that a refused --run is no surprise
         print(f"{path}: running it needs trust: {reason}", file=sys.stderr)
     return EXIT_OK
+
+
+def _lineage_problems(project: Any, path: Path) -> list[str]:
+    """What the lineage layer finds wrong with ``settings.lineage`` (validation checked its
+    shape; this checks its values: backend, URL scheme, region)."""
+    settings = project.settings.get("lineage", {}) or {}
+    if settings.get("backend") == "none":
+        return []
+    from twinflow_studio.lineage.backends import BackendConfig, LineageConfigError
+
+    try:
+        BackendConfig.from_settings(path.resolve().parent, settings)
+    except LineageConfigError as exc:
+        return [str(exc)]
+    return []
+
+
+def _check_run_store(project: Any, path: Path) -> None:
+    """The run store folder can be made (a file or /proc there would fail the run later)."""
+    setting = project.settings.get("run_store") or ""
+    root = Path(setting) if setting else path.resolve().parent / ".twinflow"
+    if not root.is_absolute():
+        root = path.resolve().parent / root
+    try:
+        (root / "runs").mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as exc:
+        where = "project.settings.run_store: " if setting else ""
+        raise ValueError(f"{where}cannot use {root} for runs: {exc}") from None
 
 
 def _parse_overrides(params: list[str]) -> dict[str, dict[str, Any]]:
@@ -161,11 +196,10 @@ def _run(args: argparse.Namespace) -> int:
         if unknown:
             raise ValueError(f"no such node(s) to run: {', '.join(unknown)}")
         _preflight(path, apply_overrides(project, overrides), args.only or None)
-        lineage_settings = project.settings.get("lineage", {}) or {}
-        if not args.no_lineage and lineage_settings.get("backend") != "none":
-            from twinflow_studio.lineage.backends import BackendConfig
-
-            BackendConfig.from_settings(path.resolve().parent, lineage_settings)
+        if not args.no_lineage:
+            for problem in _lineage_problems(project, path):
+                raise ValueError(problem)
+        _check_run_store(project, path)
     except ValidationError as exc:
         return _fail(f"{path}: {exc}")
     except ValueError as exc:
@@ -328,7 +362,8 @@ class ProgressPrinter:
             self.print_summary(event.summary)
 
     def _print(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        # Node ids, messages and log lines may come from a container: no terminal controls.
+        print(printable(text), file=self.stream, flush=True)
 
     def print_summary(self, summary: dict[str, Any]) -> None:
         counts = ", ".join(f"{n} {s}" for s, n in summary.get("counts", {}).items())

@@ -13,6 +13,7 @@ from batch_helpers import container, log_lines, project, run, value
 from twinflow_studio.engine import Engine
 from twinflow_studio.engine.store import artifact_path
 from twinflow_studio.project import HardwareProfile, Node, Port, Project, RetryPolicy
+from twinflow_studio.project.errors import ValidationError
 
 pytestmark = [pytest.mark.moto, pytest.mark.docker]
 
@@ -372,5 +373,9 @@ def test_unreachable_endpoint_is_a_clear_error(tmp_path, moto_batch, image) -> N
 
 
 def test_credentials_in_options_are_refused(tmp_path, moto_batch, image) -> None:
-    error = one_node_error(tmp_path, moto_batch, image, "secret", aws_secret_access_key="oops")
-    assert "aws_secret_access_key" in error and "must not hold secrets" in error
+    # Refused by validation, before anything runs (tests/security/test_secrets.py has more).
+    with pytest.raises(ValidationError) as err:
+        one_node_error(tmp_path, moto_batch, image, "secret", aws_secret_access_key="oops")
+    error = str(err.value)
+    assert "targets.aws.options.aws_secret_access_key" in error
+    assert "must not hold secrets" in error

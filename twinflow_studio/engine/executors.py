@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from twinflow_studio.engine.errors import TaskFailed
+from twinflow_studio.engine.paths import child_path
 from twinflow_studio.engine.task import TaskContext
 
 
@@ -94,7 +95,7 @@ def _to_output(ctx: TaskContext, port: str, value: Any) -> Any:
         from twinflow_studio.engine.dataframes import write_dataframe
 
         ctx.output_dir.mkdir(parents=True, exist_ok=True)
-        return write_dataframe(value, ctx.output_dir / f"{port}.csv")
+        return write_dataframe(value, child_path(ctx.output_dir, port, ".csv"))
     if isinstance(value, str) and port_type in ("file", "dataframe", "model", "posterior"):
         return Path(value)
     return value
@@ -109,6 +110,11 @@ def run_datasource(ctx: TaskContext) -> dict[str, Any]:
         path = ctx.project_dir / path
     if not path.exists():
         raise TaskFailed(f"data file {str(path)!r} does not exist", retryable=False)
+    if not (path.is_file() or path.is_dir()):
+        # A FIFO or a device would make hashing block or never end.
+        raise TaskFailed(
+            f"data file {str(path)!r} is not a regular file or folder", retryable=False
+        )
     # Copy (not link) so the artifact cannot change under a later run.
     return {"data": path}
 

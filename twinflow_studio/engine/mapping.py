@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from twinflow_studio.engine.errors import TaskFailed
+from twinflow_studio.engine.paths import child_path
 from twinflow_studio.engine.targets.base import TaskResult, TaskSpec
 from twinflow_studio.engine.task import InputArtifact
 from twinflow_studio.project.hashing import hash_value
@@ -39,7 +40,7 @@ def item_spec(spec: TaskSpec, index: int, item: Any) -> TaskSpec:
     assert port is not None
     work = spec.work_dir / "items" / str(index)
     work.mkdir(parents=True, exist_ok=True)
-    item_file = work / f"{port}.json"
+    item_file = child_path(work, port, ".json")
     item_file.write_text(json.dumps(item), encoding="utf-8")
     inputs = dict(spec.inputs)
     inputs[port] = InputArtifact(port, "json", item_file, hash_value(item), "value")
@@ -55,7 +56,7 @@ def gather(spec: TaskSpec, results: list[TaskResult]) -> TaskResult:
         if port_type == "json":
             outputs[port] = [_as_value(v) for v in values]
             continue
-        folder = spec.work_dir / "gathered" / port
+        folder = child_path(spec.work_dir / "gathered", port)
         folder.mkdir(parents=True, exist_ok=True)
         for index, value in enumerate(values):
             if value is None:

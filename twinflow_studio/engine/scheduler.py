@@ -35,6 +35,7 @@ from twinflow_studio.engine.events import (
 )
 from twinflow_studio.engine.integrity import verify_cached
 from twinflow_studio.engine.overrides import apply_overrides
+from twinflow_studio.engine.paths import child_path
 from twinflow_studio.engine.store import RunStore, artifact_path, producer_of
 from twinflow_studio.engine.targets import make_target
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
@@ -562,7 +563,7 @@ class _Run:
             output_ports={p.name: p.type for p in node.output_ports()},
             profile=self.project.profiles[node.profile],
             attempt=attempt,
-            work_dir=self.run_dir.joinpath(node.id, f"attempt-{attempt}"),
+            work_dir=child_path(self.run_dir, node.id) / f"attempt-{attempt}",
             project_dir=self.project_dir,
             log=lambda line, stream="stdout": self._log(node.id, line, stream),
             cancelled=CancelFlag(),
@@ -708,7 +709,7 @@ class _Run:
         self.outcomes[node_id].tail.append(line)
         handle = self.logs.get(node_id)
         if handle is None:
-            folder = self.run_dir / node_id
+            folder = child_path(self.run_dir, node_id)
             folder.mkdir(parents=True, exist_ok=True)
             handle = self.logs[node_id] = open(folder / "log.txt", "a", encoding="utf-8")
         handle.write(line + "\n")

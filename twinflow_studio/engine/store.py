@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from twinflow_studio.engine.events import ArtifactRef
+from twinflow_studio.engine.paths import child_path, run_path, safe_suffix
 from twinflow_studio.project.hashing import canonical_json, hash_path, path_size
 
 
@@ -26,7 +27,7 @@ class RunStore:
         self._value_dirs: set[str] = set()
 
     def run_dir(self, run_id: str) -> Path:
-        return self.runs / run_id
+        return run_path(self.runs, run_id)
 
     def collect(
         self,
@@ -43,13 +44,14 @@ class RunStore:
             return self._collect_value(run_id, node_id, port, port_type, value, producer)
         if not value.exists():
             raise FileNotFoundError(f"output {port!r}: {value} does not exist")
-        final_dir = self.runs / run_id / node_id / "outputs"
+        node_dir = child_path(self.run_dir(run_id), node_id)
+        final_dir = node_dir / "outputs"
+        suffix = "" if value.is_dir() else safe_suffix("".join(value.suffixes[-1:]))
+        dest = child_path(final_dir, port, suffix)
         final_dir.mkdir(parents=True, exist_ok=True)
-        suffix = "" if value.is_dir() else "".join(value.suffixes[-1:])
-        dest = final_dir / f"{port}{suffix}"
         if dest.exists():
             _remove(dest)
-        if _inside(value, self.runs / run_id / node_id):
+        if _inside(value, node_dir):
             value.rename(dest)
         elif value.is_dir():
             shutil.copytree(value, dest)
@@ -70,12 +72,13 @@ class RunStore:
     ) -> ArtifactRef:
         # All of a run's values share one folder ('~' cannot occur in a node id), which saves
         # two directory creations per node: most of the cost of a small value.
-        folder = self.runs / run_id / "values"
+        folder = self.run_dir(run_id) / "values"
         if run_id not in self._value_dirs:
             folder.mkdir(parents=True, exist_ok=True)
             self._value_dirs.add(run_id)
         data = canonical_json(value).encode("utf-8")
-        dest = folder / f"{node_id}~{port}.json"
+        # Both names are checked; '~' (in neither) joins them into one file name.
+        dest = folder / f"{child_path(folder, node_id).name}~{child_path(folder, port).name}.json"
         dest.write_bytes(data)
         return ArtifactRef(
             port=port,

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# C0 and C1 controls (and DEL): a file's text must not move the cursor, clear a terminal or
+# start a new line that looks like a message of ours when an error quotes it.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str, keep: str = "") -> str:
+    """``text`` with control characters (but those in ``keep``) written as escapes."""
+
+    def escape(match: re.Match[str]) -> str:
+        char = match.group(0)
+        return char if char in keep else repr(char)[1:-1]
+
+    return _CONTROL.sub(escape, text)
 
 
 @dataclass(frozen=True)
@@ -18,14 +33,14 @@ class Problem:
 
     def __str__(self) -> str:
         prefix = "warning: " if self.severity == "warning" else ""
-        return f"{prefix}{self.path}: {self.message}"
+        return printable(f"{prefix}{self.path}: {self.message}")
 
 
 class TwinFileError(Exception):
     """A `.twin` file that cannot be read: names the file and where in it."""
 
     def __init__(self, file: str, message: str) -> None:
-        super().__init__(f"{file}: {message}")
+        super().__init__(printable(f"{file}: {message}"))
         self.file = file
         self.detail = message
 

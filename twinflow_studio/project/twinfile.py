@@ -6,6 +6,7 @@ Loading only parses JSON into plain data classes: nothing is imported, executed 
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 import tempfile
@@ -15,6 +16,9 @@ from typing import Any
 
 from twinflow_studio.project.errors import TwinFileError
 from twinflow_studio.project.hashing import canonical_json, hash_text
+from twinflow_studio.project.identifiers import identifier_problem
+from twinflow_studio.project.layout_check import layout_problem
+from twinflow_studio.project.limits import check_settings
 from twinflow_studio.project.model import (
     DEFAULT_MAX_OUTPUT_MIB,
     DEFAULT_PIDS_LIMIT,
@@ -26,6 +30,7 @@ from twinflow_studio.project.model import (
     RetryPolicy,
     TargetConfig,
 )
+from twinflow_studio.project.safejson import MAX_INT, parse, read_bounded
 
 FORMAT = "twinflow-studio"
 SCHEMA_VERSION = 2
@@ -181,15 +186,9 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def load(path: str | os.PathLike[str]) -> Project:
+    """Read a `.twin` file: a regular file of bounded size, else a ``TwinFileError``."""
     file = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise TwinFileError(file, "no such file") from None
-    except IsADirectoryError:
-        raise TwinFileError(file, "is a folder, not a .twin file") from None
-    except OSError as exc:
-        raise TwinFileError(file, f"cannot be read: {exc.strerror or exc}") from None
+    raw = read_bounded(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -198,18 +197,13 @@ def load(path: str | os.PathLike[str]) -> Project:
 
 
 def loads(text: str, file: str = "<memory>") -> Project:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TwinFileError(
-            file, f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        ) from None
+    doc = parse(text, file)
     if not isinstance(doc, dict):
         raise TwinFileError(file, "the top level must be a JSON object")
     if doc.get("format") != FORMAT:
-        raise TwinFileError(
-            file, f'"format" must be "{FORMAT}" (found {json.dumps(doc.get("format"))})'
-        )
+        shown = json.dumps(doc.get("format"))
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise TwinFileError(file, f'"format" must be "{FORMAT}" (found {shown})')
     version = doc.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise TwinFileError(file, '"schema_version" must be a positive whole number')
@@ -275,7 +269,23 @@ class _Reader:
     def number(self, value: Any, path: str) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(path, f"expected a number, found {_json_type(value)}")
+        if not math.isfinite(value) or abs(value) > MAX_INT:
+            raise self.fail(path, f"{value!r} is out of range")
         return value
+
+    def integer(self, value: Any, path: str) -> int:
+        number = self.number(value, path)
+        if isinstance(number, float) and not number.is_integer():
+            raise self.fail(path, f"expected a whole number, found {number!r}")
+        return int(number)
+
+    def identifier(self, value: Any, path: str) -> str:
+        """A node id or port name: the one identifier grammar (``identifiers.py``)."""
+        text = self.string(value, path)
+        problem = identifier_problem(text)
+        if problem is not None:
+            raise self.fail(path, f"{problem}; rename it in the file")
+        return text
 
     def project(self, doc: dict[str, Any]) -> Project:
         meta = self.obj(doc.get("project", {}), "project")
@@ -284,6 +294,10 @@ class _Reader:
             description=self.string(meta.get("description", ""), "project.description"),
             settings=self.obj(meta.get("settings", {}), "project.settings"),
         )
+        # The studio reads these on Open (lineage panel, run history): types checked here.
+        problems = check_settings(project.settings)
+        if problems:
+            raise TwinFileError(self.file, str(problems[0]))
         if "profiles" in doc:
             project.profiles = {
                 name: self.profile(name, value, f"profiles.{name}")
@@ -315,6 +329,9 @@ class _Reader:
             for i, t in enumerate(self.lst(doc.get("triggers", []), "triggers"))
         ]
         project.layout = self.obj(doc.get("layout", {}), "layout")
+        problem = layout_problem(project.layout)
+        if problem is not None:
+            raise TwinFileError(self.file, problem)
         return project
 
     def profile(self, name: str, raw: Any, path: str) -> HardwareProfile:
@@ -322,8 +339,8 @@ class _Reader:
         return HardwareProfile(
             name=name,
             vcpus=self.number(value.get("vcpus", 1.0), f"{path}.vcpus"),
-            memory_mib=int(self.number(value.get("memory_mib", 512), f"{path}.memory_mib")),
-            gpus=int(self.number(value.get("gpus", 0), f"{path}.gpus")),
+            memory_mib=self.integer(value.get("memory_mib", 512), f"{path}.memory_mib"),
+            gpus=self.integer(value.get("gpus", 0), f"{path}.gpus"),
             arch=self.string(value.get("arch", "x86_64"), f"{path}.arch"),
             pids_limit=int(
                 self.number(value.get("pids_limit", DEFAULT_PIDS_LIMIT), f"{path}.pids_limit")
@@ -341,8 +358,8 @@ class _Reader:
             name=name,
             kind=self.string(value.get("kind"), f"{path}.kind"),
             vcpus=self.number(value.get("vcpus", 2.0), f"{path}.vcpus"),
-            memory_mib=int(self.number(value.get("memory_mib", 4096), f"{path}.memory_mib")),
-            gpus=int(self.number(value.get("gpus", 0), f"{path}.gpus")),
+            memory_mib=self.integer(value.get("memory_mib", 4096), f"{path}.memory_mib"),
+            gpus=self.integer(value.get("gpus", 0), f"{path}.gpus"),
             arch=self.string(value.get("arch", "x86_64"), f"{path}.arch"),
             options=self.obj(value.get("options", {}), f"{path}.options"),
         )
@@ -356,7 +373,7 @@ class _Reader:
                 raise self.fail(f"{path}[{i}].required", "expected true or false")
             ports.append(
                 Port(
-                    name=self.string(value.get("name"), f"{path}[{i}].name"),
+                    name=self.identifier(value.get("name"), f"{path}[{i}].name"),
                     type=self.string(value.get("type", "any"), f"{path}[{i}].type"),
                     required=required,
                 )
@@ -370,7 +387,7 @@ class _Reader:
         target = value.get("target")
         map_over = value.get("map_over")
         return Node(
-            id=self.string(value.get("id"), f"{path}.id"),
+            id=self.identifier(value.get("id"), f"{path}.id"),
             kind=self.string(value.get("kind"), f"{path}.kind"),
             name=self.string(value.get("name", ""), f"{path}.name"),
             params=self.obj(value.get("params", {}), f"{path}.params"),
@@ -379,7 +396,7 @@ class _Reader:
             profile=self.string(value.get("profile", "default"), f"{path}.profile"),
             target=None if target is None else self.string(target, f"{path}.target"),
             retries=RetryPolicy(
-                count=int(self.number(retries_raw.get("count", 0), f"{path}.retries.count")),
+                count=self.integer(retries_raw.get("count", 0), f"{path}.retries.count"),
                 backoff_s=self.number(
                     retries_raw.get("backoff_s", 1.0), f"{path}.retries.backoff_s"
                 ),

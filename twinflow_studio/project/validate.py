@@ -7,9 +7,12 @@ from typing import Any
 
 from twinflow_studio.project.container_caps import cap_add_problems
 from twinflow_studio.project.errors import Problem, ValidationError
+from twinflow_studio.project.identifiers import identifier_problem
 from twinflow_studio.project.kinds import PARAM_TYPES, PORT_TYPES, get_kind, port_types_compatible
+from twinflow_studio.project.limits import check_limits, check_settings
 from twinflow_studio.project.model import Node, Project
 from twinflow_studio.project.placement import PlacementError, resolve_target
+from twinflow_studio.project.secrets import check_secrets
 from twinflow_studio.project.triggers import validate_trigger
 from twinflow_studio.project.url_expiry import url_expiry_problem, url_expiry_value
 
@@ -27,6 +30,8 @@ def validate(project: Project) -> list[Problem]:
     problems += _check_edges(project)
     problems += _check_cycles(project)
     problems += _check_triggers(project)
+    problems += check_limits(project) + check_settings(project.settings)
+    problems += check_secrets(project)
     return problems
 
 
@@ -107,8 +112,9 @@ def _check_node(project: Project, node: Node) -> list[Problem]:
     def add(path: str, message: str, code: str = "invalid") -> None:
         out.append(Problem(f"{base}{path}", message, node.id, code))
 
-    if not node.id or not all(c.isalnum() or c in "-_." for c in node.id):
-        add(".id", "must be letters, digits, '-', '_' or '.'", "bad_id")
+    id_problem = identifier_problem(node.id)
+    if id_problem:
+        add(".id", id_problem, "bad_id")
     kind = get_kind(node.kind)
     if kind is None:
         add(".kind", f"unknown node kind {node.kind!r}", "unknown_kind")
@@ -123,6 +129,9 @@ def _check_node(project: Project, node: Node) -> list[Problem]:
     for side, ports in (("inputs", node.input_ports()), ("outputs", node.output_ports())):
         seen: set[str] = set()
         for i, port in enumerate(ports):
+            name_problem = identifier_problem(port.name)
+            if name_problem:
+                add(f".{side}[{i}].name", name_problem, "bad_port_name")
             if port.type not in PORT_TYPES:
                 add(
                     f".{side}[{i}].type",

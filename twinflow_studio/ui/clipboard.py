@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from twinflow_studio.project import Edge, Node, Project, loads
+from twinflow_studio.project.identifiers import is_identifier
 
 MIME = "application/x-twinflow-nodes+json"
 FORMAT = "twinflow-studio-clipboard"
@@ -41,7 +43,7 @@ def copy_nodes(project: Project, node_ids: list[str]) -> str:
 def parse_clipboard(text: str) -> dict[str, Any] | None:
     try:
         data = json.loads(text)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return None
@@ -74,21 +76,40 @@ def nodes_for_paste(
         node = parsed.nodes[old]
         node.id = new
         nodes.append(node)
+    # The clipboard may hold anything: only well-formed edges and positions are taken.
+    raw_edges = data.get("edges")
     edges = [
         Edge(rename[e["source"]], e["source_port"], rename[e["target"]], e["target_port"])
-        for e in data.get("edges", [])
-        if e.get("source") in rename and e.get("target") in rename
+        for e in (raw_edges if isinstance(raw_edges, list) else [])
+        if isinstance(e, dict)
+        and all(isinstance(e.get(k), str) for k in ("source", "target"))
+        and e["source"] in rename
+        and e["target"] in rename
+        and isinstance(e.get("source_port"), str)
+        and isinstance(e.get("target_port"), str)
     ]
+    raw_positions = data.get("positions")
     positions = {}
     for old, new in rename.items():
-        p = (data.get("positions") or {}).get(old) or {}
-        positions[new] = (float(p.get("x", 0.0)) + offset[0], float(p.get("y", 0.0)) + offset[1])
+        p = raw_positions.get(old) if isinstance(raw_positions, dict) else None
+        p = p if isinstance(p, dict) else {}
+        positions[new] = (_coord(p.get("x")) + offset[0], _coord(p.get("y")) + offset[1])
     missing = {name: prof for name, prof in parsed.profiles.items() if name not in target.profiles}
     return nodes, edges, positions, missing
 
 
+def _coord(value: object) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+        if math.isfinite(number) and abs(number) <= 1e9:
+            return number
+    return 0.0
+
+
 def unique_id(base: str, taken: set[str]) -> str:
-    stem = base.rstrip("0123456789").rstrip("_") or "node"
+    # Short enough that "_<n>" keeps it within the identifier grammar's 64 characters.
+    base = base if is_identifier(base) else "node"
+    stem = (base.rstrip("0123456789").rstrip("_") or "node")[:56]
     if base not in taken:
         return base
     i = 2

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from twinflow_studio.project import Node, ParamSpec, Port, get_kind, validate
+from twinflow_studio.project.identifiers import identifier_problem
 from twinflow_studio.project.kinds import PORT_TYPES
 from twinflow_studio.project.validate import check_param
 from twinflow_studio.ui.document import Document
@@ -212,7 +213,12 @@ class PropertiesPanel(QWidget):
         buttons.addWidget(remove)
         lay.addWidget(table)
         lay.addLayout(buttons)
-        self.editors["ports"] = table
+        error = QLabel()
+        error.setStyleSheet("color: #d04040;")
+        error.setWordWrap(True)
+        error.hide()
+        lay.addWidget(error)
+        self.editors["ports"], self.errors["ports"] = table, error
         return box
 
     def _port_row(self, table: QTableWidget, side: str, port: Port) -> None:
@@ -260,12 +266,19 @@ class PropertiesPanel(QWidget):
             req = table.item(r, 3)
             if side is None or name is None or combo is None or not name.text().strip():
                 continue
+            problem = identifier_problem(name.text().strip())
+            if problem:
+                # Nothing invalid reaches the project; the text stays in the cell for fixing.
+                self._show_error("ports", f"port name {problem}")
+                return
             port = Port(
                 name.text().strip(),
                 combo.currentText(),
                 req is None or req.checkState() == Qt.CheckState.Checked,
             )
             (inputs if side.text() == "input" else outputs).append(port)
+
+        self._show_error("ports", None)
 
         def mutate(n: Node) -> None:
             n.inputs, n.outputs = inputs, outputs

@@ -22,6 +22,7 @@ from typing import Any
 
 from twinflow_studio.engine.collect import CollectionCancelled, Limits
 from twinflow_studio.engine.command import render_command
+from twinflow_studio.engine.env import NodeEnv, masking, resolve_env
 from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
 from twinflow_studio.engine.targets.batch_config import (
@@ -49,7 +50,10 @@ class BatchTarget(Target):
 
     def __init__(self, config: TargetConfig) -> None:
         super().__init__(config)
-        threads = int(config.options.get("threads", 16))
+        threads = _threads(config.options.get("threads", 16))
+        # A bad value fails the target when it starts, with the option named, not the run.
+        self._threads_error = None if threads else f"target {config.name!r}: option threads"
+        threads = threads or 16
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="twinflow-batch")
         self._threads = threads
         self._options: BatchOptions | None = None
@@ -65,6 +69,8 @@ class BatchTarget(Target):
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
+        if self._threads_error:
+            raise TargetUnavailable(f"{self._threads_error} must be a whole number from 1 to 256")
         options = parse_options(self.config)
         try:
             clients = await self._call(make_clients, options, self._threads)
@@ -156,9 +162,11 @@ class BatchTarget(Target):
         options = self._options
         count = 1 if items is None else len(items)
         base = options.key("runs", spec.run_id, spec.node.id, f"attempt-{spec.attempt}")
-        arn = await self._definition(spec)
+        env = resolve_env(spec.node.id, spec.params.get("env"))
+        spec = dataclasses.replace(spec, log=masking(spec.log, env.masked_values()))
+        arn = await self._definition(spec, env)
         manifest = await self._call(self._stage, spec, items, base)
-        job_id = await self._submit(spec, arn, manifest, count)
+        job_id = await self._submit(spec, arn, manifest, count, env)
         ids = [job_id] if count == 1 else [f"{job_id}:{i}" for i in range(count)]
         spec.log(
             f"Batch job {job_id} submitted to queue {options.job_queue}"
@@ -198,7 +206,7 @@ class BatchTarget(Target):
             raise TaskFailed("cancelled while collecting the outputs", retryable=False) from None
         return [TaskResult(outputs=found, exit_code=0, metrics=metrics) for found in gathered]
 
-    async def _definition(self, spec: TaskSpec) -> str:
+    async def _definition(self, spec: TaskSpec, node_env: NodeEnv) -> str:
         assert self._options is not None and self._jobdefs is not None
         image = str(spec.params.get("image") or "")
         if not image:
@@ -216,7 +224,9 @@ class BatchTarget(Target):
             outputs={port: f"{OUTPUTS_DIR}/{port}" for port in spec.output_ports},
             params=spec.params,
         )
-        env = {str(k): str(v) for k, v in (spec.params.get("env") or {}).items()}
+        # Values read from the host go with the job (containerOverrides), never into the
+        # definition: it is named by its content and outlives the run.
+        env = dict(node_env.literal)
         env.update(TWINFLOW_INPUTS=INPUTS_DIR, TWINFLOW_OUTPUTS=OUTPUTS_DIR)
         body = job_definition_body(
             name_prefix=self._options.job_name_prefix,
@@ -226,6 +236,8 @@ class BatchTarget(Target):
             env=env,
             profile=spec.profile,
             timeout_s=spec.timeout_s,
+            secrets=node_env.secrets,
+            execution_role_arn=self._options.execution_role_arn,
         )
         try:
             return await self._jobdefs.arn_for(body)
@@ -279,7 +291,9 @@ class BatchTarget(Target):
                 f"{describe_failure(exc)}"
             ) from exc
 
-    async def _submit(self, spec: TaskSpec, arn: str, manifest: str, count: int) -> str:
+    async def _submit(
+        self, spec: TaskSpec, arn: str, manifest: str, count: int, node_env: NodeEnv
+    ) -> str:
         assert self._options is not None and self._clients is not None
         options = self._options
         kwargs: dict[str, Any] = {
@@ -295,6 +309,12 @@ class BatchTarget(Target):
         }
         if count > 1:
             kwargs["arrayProperties"] = {"size": count}
+        if node_env.from_host:
+            kwargs["containerOverrides"] = {
+                "environment": [
+                    {"name": k, "value": v} for k, v in sorted(node_env.from_host.items())
+                ]
+            }
         pending = asyncio.ensure_future(self._call(self._clients.batch.submit_job, **kwargs))
         try:
             found = await asyncio.shield(pending)
@@ -406,6 +426,17 @@ class BatchTarget(Target):
         more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
         head = f"{len(failed)} of {len(ids)} array children failed: " if len(ids) > 1 else ""
         return TaskFailed("Batch " + head + "; ".join(parts) + more, exit_code=first_code)
+
+
+def _threads(value: Any) -> int:
+    """The ``threads`` option, or 0 when it is not a whole number from 1 to 256."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return 0
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return number if 1 <= number <= 256 else 0
 
 
 def _error_of(func: Any) -> BaseException | None:

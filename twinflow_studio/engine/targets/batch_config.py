@@ -41,6 +41,8 @@ class BatchOptions:
     log_drain_s: float = 5.0
     url_expiry_s: int = DEFAULT_URL_EXPIRY_S
     job_name_prefix: str = "twinflow"
+    # The role Batch uses to read a node's from_secret values (Secrets Manager / SSM).
+    execution_role_arn: str | None = None
 
     def expiry_for(self, timeout_s: float | None) -> int:
         """How long a job's presigned URLs live: no longer than the job may run (the node's
@@ -102,6 +104,7 @@ def parse_options(config: TargetConfig) -> BatchOptions:
                 config.name, options.get("url_expiry_s", DEFAULT_URL_EXPIRY_S)
             ),
             job_name_prefix=str(options.get("job_name_prefix") or "twinflow"),
+            execution_role_arn=options.get("execution_role_arn") or None,
         )
     except (TypeError, ValueError) as exc:
         raise TargetUnavailable(f"target {config.name!r}: bad option value ({exc})") from exc

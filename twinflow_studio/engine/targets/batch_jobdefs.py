@@ -27,6 +27,8 @@ def job_definition_body(
     env: dict[str, str],
     profile: HardwareProfile,
     timeout_s: float | None,
+    secrets: dict[str, str] | None = None,
+    execution_role_arn: str | None = None,
 ) -> dict[str, Any]:
     """The register_job_definition arguments; the name carries the content hash."""
     resources = [
@@ -43,6 +45,11 @@ def job_definition_body(
         "resourceRequirements": resources,
         "environment": [{"name": k, "value": v} for k, v in sorted(env.items())],
     }
+    if secrets:
+        # Batch reads each value from Secrets Manager / SSM at start: only the ARN is here.
+        container["secrets"] = [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())]
+    if execution_role_arn:
+        container["executionRoleArn"] = execution_role_arn
     body: dict[str, Any] = {
         "type": "container",
         "containerProperties": container,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import threading
 from pathlib import Path
@@ -21,6 +22,7 @@ from twinflow_studio.engine.collect import (
     discard,
 )
 from twinflow_studio.engine.command import render_command
+from twinflow_studio.engine.env import NodeEnv, masking, resolve_env
 from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
 from twinflow_studio.project.container_caps import cap_add_problems, normalized_caps
@@ -92,6 +94,14 @@ class DockerTarget(Target):
     async def execute(self, spec: TaskSpec) -> TaskResult:
         image = str(spec.params["image"])
         await self._image_id(image)
+        env = resolve_env(spec.node.id, spec.params.get("env"))
+        if env.secrets:
+            raise TaskFailed(
+                f"env {', '.join(sorted(env.secrets))}: from_secret works on AWS Batch only; "
+                'on Docker pass it with {"from_env": "NAME"}',
+                retryable=False,
+            )
+        spec = dataclasses.replace(spec, log=masking(spec.log, env.masked_values()))
         outputs_dir = spec.work_dir / "outputs"
         _prepare_outputs(outputs_dir)
         command = render_command(
@@ -101,7 +111,7 @@ class DockerTarget(Target):
             params=spec.params,
         )
         try:
-            kwargs = self._container_kwargs(spec, image, command, outputs_dir)
+            kwargs = self._container_kwargs(spec, image, command, outputs_dir, env)
             creating = asyncio.ensure_future(asyncio.to_thread(self._create, kwargs))
             try:
                 container = await asyncio.shield(creating)
@@ -120,7 +130,7 @@ class DockerTarget(Target):
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         stop_logs = threading.Event()
         try:
-            await asyncio.to_thread(container.start)
+            await asyncio.to_thread(_start, container)
             log_thread = threading.Thread(
                 target=_stream_logs, args=(container, spec, stop_logs), daemon=True
             )
@@ -171,7 +181,7 @@ class DockerTarget(Target):
         return TaskResult(outputs=dict(found), exit_code=exit_code)
 
     def _container_kwargs(
-        self, spec: TaskSpec, image: str, command: list[str], outputs_dir: Path
+        self, spec: TaskSpec, image: str, command: list[str], outputs_dir: Path, node_env: NodeEnv
     ) -> dict[str, Any]:
         import docker.types
 
@@ -180,7 +190,7 @@ class DockerTarget(Target):
             for port, art in spec.inputs.items()
         ]
         mounts.append(docker.types.Mount(OUTPUTS_DIR, str(outputs_dir), type="bind"))
-        env = {str(k): str(v) for k, v in (spec.params.get("env") or {}).items()}
+        env = {**node_env.literal, **node_env.from_host}
         env.update(
             TWINFLOW_INPUTS=INPUTS_DIR,
             TWINFLOW_OUTPUTS=OUTPUTS_DIR,
@@ -274,6 +284,16 @@ def _stream_logs(container: Any, spec: TaskSpec, stop: threading.Event) -> None:
     except Exception as exc:  # the container may vanish under a cancel
         if not stop.is_set():
             spec.log(f"log stream ended: {_short(exc)}", "engine")
+
+
+def _start(container: Any) -> None:
+    import docker.errors
+
+    try:
+        container.start()
+    except docker.errors.APIError as exc:
+        # e.g. the command's executable is not in the image: no retry can fix that.
+        raise TaskFailed(f"cannot start the container: {_short(exc)}", retryable=False) from exc
 
 
 def _kill_and_remove(container: Any) -> None:

@@ -107,4 +107,7 @@ def _datasource_identity(params: dict[str, Any], project_dir: Path) -> str:
     path = path if path.is_absolute() else project_dir / path
     if not path.exists():
         return hash_value({"missing": str(path)})
+    if not (path.is_file() or path.is_dir()):
+        # A FIFO or a device (/dev/zero) would never finish hashing; the node fails instead.
+        return hash_value({"special": str(path), "nonce": os.urandom(8).hex()})
     return hash_value({"content": hash_path(path)})

@@ -1,0 +1,57 @@
+"""Joining node ids and port names onto folders, refusing anything that would escape.
+
+Validation already holds ids and port names to the identifier grammar before a run starts;
+this is the second lock on the same door, for every place the engine turns a name into a
+path: a project built in code, a changed validator or a future caller cannot make a run
+write, read or delete outside its own folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from twinflow_studio.engine.errors import TaskFailed
+from twinflow_studio.project.identifiers import identifier_problem
+
+# A file suffix the store keeps on an artifact (".csv", ".parquet", ".npz"); others are dropped.
+_SUFFIX = re.compile(r"\.[A-Za-z0-9_-]{1,16}")
+# Run ids are made by the engine ("20261130T131500.123Z-1a2b3c4d") or given by a caller.
+_RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+class UnsafePathError(TaskFailed):
+    """A name that is not a valid identifier, or a path that would leave its folder. It
+    fails the node (no retry can fix it) rather than the run."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+def child_path(folder: Path, name: str, suffix: str = "") -> Path:
+    """``folder / (name + suffix)`` when ``name`` is a valid identifier and the result is
+    a direct child of ``folder``; raises ``UnsafePathError`` otherwise."""
+    problem = identifier_problem(name)
+    if problem is not None:
+        raise UnsafePathError(f"refusing to use {problem} as a file name under {folder}")
+    if suffix and not _SUFFIX.fullmatch(suffix):
+        raise UnsafePathError(f"refusing the file suffix {suffix!r} under {folder}")
+    path = folder / f"{name}{suffix}"
+    # The grammar already excludes separators and dots; checked again lexically, because
+    # this function is the last place a mistake elsewhere could be caught.
+    if path.parent != folder or os.sep in path.name or (os.altsep and os.altsep in path.name):
+        raise UnsafePathError(f"{path} is not directly inside {folder}")
+    return path
+
+
+def run_path(folder: Path, run_id: str) -> Path:
+    """``folder / run_id`` for a run id of letters, digits, '_', '-' and '.' (not only dots)."""
+    if not _RUN_ID.fullmatch(run_id) or set(run_id) == {"."}:
+        raise UnsafePathError(f"refusing the run id {run_id!r} as a folder name under {folder}")
+    return folder / run_id
+
+
+def safe_suffix(suffix: str) -> str:
+    """``suffix`` when it is a plain file suffix, else nothing."""
+    return suffix if _SUFFIX.fullmatch(suffix) else ""
