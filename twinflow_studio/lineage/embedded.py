@@ -83,6 +83,14 @@ class GraphersalConnection(RemoteConnection):
         script, _ = translate(bytecode)
         try:
             result = self._graph.execute(script, atomic=True)
+        except UnicodeEncodeError as err:
+            # Only a traversal built by hand gets here: the lineage schema escapes lone
+            # surrogates (schema.store_text) before anything reaches the graph.
+            bad = err.object[err.start : err.end]
+            raise EmbeddedError(
+                f"the embedded graph stores UTF-8 text only; a string holds {bad!r} "
+                "(a lone surrogate): pass it through schema.store_text first"
+            ) from err
         except graphersal.GraphersalError as err:
             shown = script if len(script) < 600 else script[:600] + " ..."
             raise EmbeddedError(f"graphersal refused the traversal {shown}: {err}") from err

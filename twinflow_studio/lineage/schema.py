@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,6 +112,35 @@ def edge_uid(out_uid: str, label: str, in_uid: str, qualifier: str = "") -> str:
     return f"{out_uid}|{label}|{in_uid}{suffix}"
 
 
+# Lone surrogates (U+D800-U+DFFF outside a pair: a file name's undecodable bytes, a stray
+# "\\ud800" in a .twin) exist in Python strings but in no UTF-8 layer: graphersal, GraphBinary
+# and Neptune refuse them. Such a string is stored as U+FFFF (a noncharacter, reserved for
+# internal use) followed by its ASCII JSON text; a string that itself begins with U+FFFF is
+# stored that way too, so the mapping is reversible for every string. Everything else,
+# including every control character, is stored as it is.
+ESCAPE_MARK = "\uffff"
+_NEEDS_ESCAPE = re.compile("\\A\uffff|[\ud800-\udfff]")
+
+
+def store_text(text: str) -> str:
+    """``text`` as the graph stores it (itself, unless it needs the reversible escape)."""
+    if text.isascii() or _NEEDS_ESCAPE.search(text) is None:
+        return text
+    return ESCAPE_MARK + json.dumps(text)
+
+
+def read_text(value: Any) -> Any:
+    """The inverse of ``store_text`` (other values are returned as they are)."""
+    if type(value) is str and value.startswith(ESCAPE_MARK):
+        try:
+            decoded = json.loads(value[1:])
+        except ValueError:
+            return value
+        if type(decoded) is str:
+            return decoded
+    return value
+
+
 def to_property(value: Any) -> Scalar | None:
     """A value every backend can store as one property: scalars as they are, everything else
     as JSON text (Neptune has no list or map properties), ``None``, NaN and infinities left
@@ -131,7 +161,9 @@ def _clean(props: Mapping[str, Any]) -> dict[str, Scalar]:
     cleaned: dict[str, Scalar] = {}
     for key, value in props.items():
         kind = type(value)
-        if kind is str or kind is int or kind is bool:
+        if kind is str:
+            cleaned[key] = value if value.isascii() else store_text(value)
+        elif kind is int or kind is bool:
             cleaned[key] = value
         elif value is not None:
             prop = to_property(value)
@@ -187,7 +219,7 @@ def vertex(
 ) -> VertexOp:
     if label not in _VERTEX_LABEL_SET:
         raise ValueError(f"unknown vertex label {label!r}; expected one of {VERTEX_LABELS}")
-    return VertexOp(label, uid, _clean(create or {}), _clean(update or {}))
+    return VertexOp(label, store_text(uid), _clean(create or {}), _clean(update or {}))
 
 
 def edge(
@@ -200,7 +232,11 @@ def edge(
     if label not in _EDGE_LABEL_SET:
         raise ValueError(f"unknown edge label {label!r}; expected one of {EDGE_LABELS}")
     return EdgeOp(
-        label, out_uid, in_uid, edge_uid(out_uid, label, in_uid, qualifier), _clean(props or {})
+        label,
+        store_text(out_uid),
+        store_text(in_uid),
+        store_text(edge_uid(out_uid, label, in_uid, qualifier)),
+        _clean(props or {}),
     )
 
 
