@@ -126,17 +126,26 @@ class LineageWriter:
         return max(0, self._outbox.size() - self._outbox.cursor)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Waits until everything appended so far is in the database; ``False`` on timeout."""
-        target = self._outbox.size()
+        """Waits until everything appended so far is in the database; ``False`` on timeout.
+
+        In a process that does not deliver (another one holds the outbox), this waits for
+        that process's delivery, or for this one to take over when the other lets go."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        self._outbox.retry_pending()
+        target = self._outbox.size()
         with self._wake:
             self._wake.notify()
         with self._delivered:
-            while self._outbox.cursor < target and not self._compacted_past(target):
+            while (
+                self._outbox.pending_lines or self._outbox.cursor < target
+            ) and not self._compacted_past(target):
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
-                self._delivered.wait(remaining if remaining is not None else 1.0)
+                # Polled too: another process's delivery notifies nobody here.
+                self._delivered.wait(min(remaining, 0.2) if remaining is not None else 0.2)
+                if self._outbox.pending_lines and self._outbox.retry_pending():
+                    target = self._outbox.size()
         return True
 
     def _compacted_past(self, target: int) -> bool:
@@ -147,6 +156,16 @@ class LineageWriter:
     def _run(self) -> None:
         backoff = 0.2
         while True:
+            if self._outbox.pending_lines:
+                self._outbox.retry_pending()  # the disk was full; is there room now?
+            if not self._outbox.try_own():
+                # Another process delivers (records appended here included); take over
+                # once it lets go.
+                with self._wake:
+                    if self._stop:
+                        return
+                    self._wake.wait(0.5)
+                continue
             with self._wake:
                 if self._stop and self._outbox.cursor >= self._outbox.size():
                     return
