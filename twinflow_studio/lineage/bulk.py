@@ -98,10 +98,11 @@ def upsert(graph: graphersal.Graph, ops: list[s.Op], scratch: Path) -> None:
     if lines:
         path = scratch / f"bulk-{os.getpid()}-{threading.get_ident()}.json"
         dumps = fastjson.dumps
-        with open(path, "wb") as handle:
-            handle.write(b"\n".join([dumps(line) for line in lines.values()]))
-            handle.write(b"\n")
         try:
+            # Inside the try: a write cut short by a full disk leaves no partial file.
+            with open(path, "wb") as handle:
+                handle.write(b"\n".join([dumps(line) for line in lines.values()]))
+                handle.write(b"\n")
             with warnings.catch_warnings():
                 # Edges to vertices that exist nowhere are skipped, as mergeE would not make them.
                 warnings.simplefilter("ignore", UserWarning)

@@ -9,6 +9,7 @@ across restarts) and are delivered later in order.
 
 from __future__ import annotations
 
+import errno
 import gc
 import logging
 import threading
@@ -28,6 +29,20 @@ log = logging.getLogger(__name__)
 _MAX_BACKOFF = 10.0
 
 
+def _no_room(err: BaseException) -> bool:
+    """A full disk (the graph's own files, or the bulk import's scratch file): the entry is
+    fine and waits in the outbox, it is not set aside as refused."""
+    current: BaseException | None = err
+    while current is not None:
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(current)
+        if "No space left on device" in text or "Disk quota exceeded" in text:
+            return True
+        current = current.__cause__
+    return False
+
+
 class ConnectionHolder:
     """One lazily opened connection, re-opened after a failure (remote backends)."""
 
@@ -43,8 +58,11 @@ class ConnectionHolder:
                 self._conn = self._factory()
             return self._conn
 
-    def reset(self) -> None:
-        if not self._reconnect:
+    def reset(self, force: bool = False) -> None:
+        """Drops the connection so the next ``get`` opens a new one (remote backends; and the
+        embedded graph with ``force``, after a write the disk refused: reopening replays its
+        log, so what is in memory is what is on disk)."""
+        if not self._reconnect and not force:
             return
         with self._lock:
             conn, self._conn = self._conn, None
@@ -177,7 +195,7 @@ class LineageWriter:
             except Exception as err:  # noqa: BLE001 - keep retrying; the outbox keeps the data
                 self.last_error = f"{type(err).__name__}: {err}"
                 log.warning("lineage: delivery failed, will retry: %s", self.last_error)
-                self._connections.reset()
+                self._connections.reset(force=_no_room(err))
                 with self._wake:
                     if self._stop:
                         return
@@ -239,8 +257,8 @@ class LineageWriter:
         if ops:
             try:
                 write_ops(conn, s.merge_ops(ops), self._batch_ops)
-            except Exception:
-                if len(good) == 1 or not self._backend_answers(conn):
+            except Exception as err:
+                if len(good) == 1 or _no_room(err) or not self._backend_answers(conn):
                     raise
                 # The backend works but refused this batch: isolate the entry at fault.
                 for entry in good:
@@ -256,8 +274,8 @@ class LineageWriter:
         try:
             write_ops(conn, s.merge_ops(ops), self._batch_ops)
         except Exception as err:
-            if not self._backend_answers(conn):
-                raise
+            if _no_room(err) or not self._backend_answers(conn):
+                raise  # retried later: a full disk refuses everything, not this entry
             log.error(
                 "lineage: the database refused an entry, kept in %s: %s",
                 self._outbox.rejected_path,
