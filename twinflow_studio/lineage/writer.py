@@ -105,6 +105,7 @@ class LineageWriter:
         self._stop = False
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+        self.no_room = False  # the last delivery failed on a full disk
         self.delivered_events = 0
 
     # -- engine side ----------------------------------------------------------------------
@@ -158,8 +159,8 @@ class LineageWriter:
                 self._outbox.pending_lines or self._outbox.cursor < target
             ) and not self._compacted_past(target):
                 remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
+                if (remaining is not None and remaining <= 0) or self.no_room:
+                    return False  # a full disk: the records wait in the outbox for later
                 # Polled too: another process's delivery notifies nobody here.
                 self._delivered.wait(min(remaining, 0.2) if remaining is not None else 0.2)
                 if self._outbox.pending_lines and self._outbox.retry_pending():
@@ -194,6 +195,7 @@ class LineageWriter:
                 delivered = self.deliver_once()
             except Exception as err:  # noqa: BLE001 - keep retrying; the outbox keeps the data
                 self.last_error = f"{type(err).__name__}: {err}"
+                self.no_room = _no_room(err)
                 log.warning("lineage: delivery failed, will retry: %s", self.last_error)
                 self._connections.reset(force=_no_room(err))
                 with self._wake:
@@ -205,6 +207,7 @@ class LineageWriter:
             backoff = 0.2
             if delivered:
                 self.last_error = None
+                self.no_room = False
 
     def deliver_once(self) -> int:
         """Delivers one batch from the cursor; returns the number of events delivered."""
