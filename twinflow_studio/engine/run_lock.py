@@ -36,6 +36,17 @@ STORE_RESERVE_BYTES = 256 << 10
 NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
+def default_store_root(project_dir: Path, run_store: Any) -> Path | None:
+    """The run store of a project whose ``settings.run_store`` is ``run_store``, if it is the
+    project's own ``.twinflow`` folder (the only one a merely opened project may touch)."""
+    own = (project_dir / ".twinflow").resolve()
+    if not run_store:
+        return own
+    root = Path(str(run_store))
+    root = (root if root.is_absolute() else project_dir / root).resolve()
+    return root if root == own or own in root.parents else None
+
+
 def is_no_space(exc: BaseException) -> bool:
     """Whether ``exc`` (or what caused it) says the disk or quota is full."""
     seen: set[int] = set()
