@@ -103,6 +103,5 @@ def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
 def run_summaries(project_dir: Path) -> dict[str, dict[str, Any]]:
     runs = project_dir / ".twinflow" / "runs"
     return {
-        path.parent.name: json.loads(path.read_text())
-        for path in sorted(runs.glob("*/run.json"))
+        path.parent.name: json.loads(path.read_text()) for path in sorted(runs.glob("*/run.json"))
     }

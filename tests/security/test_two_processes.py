@@ -37,7 +37,7 @@ def test_two_concurrent_cli_runs_both_record_complete_lineage(tmp_path: Path) ->
     _wait_for_runs(twin.parent, 2)
     gate.write_text("go")  # both are running now: let them finish together
     outputs = [proc.communicate(timeout=300) for proc in (first, second)]
-    for proc, (out, err) in zip((first, second), outputs):
+    for proc, (_, err) in zip((first, second), outputs, strict=True):
         assert proc.returncode == 0, err
         assert "Traceback" not in err and "not recorded" not in err, err
     run_ids = [json.loads(out)["run_id"] for out, _ in outputs]
