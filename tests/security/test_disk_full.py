@@ -81,7 +81,7 @@ def test_a_full_disk_ends_the_run_cleanly_and_nothing_is_lost(small_disk: Path) 
     # No half-written output, temporary or lock is left to get in the next run's way.
     failed_dir = project_dir / ".twinflow" / "runs" / failed_id
     assert not list((failed_dir / "n0").glob("attempt-*"))
-    assert not (failed_dir / "run.lock").exists()
+    assert not list((project_dir / ".twinflow" / "running").iterdir())
     assert _leftovers(project_dir) == []
     outbox = project_dir / ".twinflow" / "lineage" / "outbox" / "outbox.jsonl"
     lines = outbox.read_bytes().split(b"\n")

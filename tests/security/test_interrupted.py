@@ -64,7 +64,7 @@ def test_a_killed_run_is_marked_interrupted_by_the_next_run(tmp_path: Path) -> N
     killed = summaries[slow_id]
     assert killed["status"] == "interrupted"
     assert f"process {slow.pid}" in killed["error"] and "killed or crashed" in killed["error"]
-    assert not (twin.parent / ".twinflow" / "runs" / slow_id / "run.lock").exists()
+    assert not list((twin.parent / ".twinflow" / "running").iterdir())  # no lock left
     assert [s["status"] for s in summaries.values()].count("succeeded") == 2
 
     with open_lineage(twin.parent, None) as store:
@@ -111,3 +111,23 @@ def test_an_interrupted_run_without_lineage_still_reaches_the_graph(tmp_path: Pa
         assert run["run_id"] == slow_id and run["status"] == "interrupted"
         assert run["project_version"] == run_summaries(twin.parent)[slow_id]["project_version"]
     assert [type(e).__name__ for e in events] == ["RunInterrupted"]
+
+
+def test_a_process_killed_while_it_created_the_graph_leaves_no_dead_store(tmp_path: Path) -> None:
+    """``kill -9`` during graphersal's ``Store.create`` leaves the folder without its GRAPH file
+    (observed: ``wal/`` and ``snapshots/`` only), which no open accepts. The next process sets
+    it aside and delivers the outbox into a new store."""
+    twin = chain_project(tmp_path / "proj", "early")
+    done = cli("--run", str(twin), "--no-lineage", "--json")
+    assert done.returncode == 0, done.stderr
+    lineage = twin.parent / ".twinflow" / "lineage"
+    (lineage / "graph" / "wal").mkdir(parents=True)
+    (lineage / "graph" / "snapshots").mkdir()
+    again = cli("--run", str(twin), "--json")
+    assert again.returncode == 0 and "not reachable" not in again.stderr, again.stderr
+    with open_lineage(twin.parent, None) as store:
+        [run] = store.queries.runs("early")
+        assert run["run_id"] == json.loads(again.stdout)["run_id"]
+    assert [p.name.split("-")[0] for p in lineage.glob("graph.unfinished-*")] == [
+        "graph.unfinished"
+    ]

@@ -1,11 +1,13 @@
 """A run's liveness marker, its ``run.json`` written even on a full disk, and the recovery of
 runs whose process died.
 
-While a run is in progress its process holds ``<run dir>/run.lock`` with ``flock`` (the kernel
-lets go when the process dies, however it dies) and ``run.json`` says ``"status": "running"``
-with the pid, host and start time. A ``run.json`` that says ``running`` while nobody holds the
-lock belongs to a process that was killed (``kill -9``, power loss, OOM killer): the next
-process that opens the project (``recover_interrupted``) marks it ``interrupted``.
+While a run is in progress its process holds ``<run store>/running/<run id>.lock`` with
+``flock`` (the kernel lets go when the process dies, however it dies) and ``run.json`` says
+``"status": "running"`` with the pid, host and start time. The lock files sit in one folder of
+their own, so finding the unfinished runs never lists every run folder. A ``run.json`` that
+says ``running`` while nobody holds the lock belongs to a process that was killed (``kill -9``,
+power loss, OOM killer): the next process that opens the project (``recover_interrupted``)
+marks it ``interrupted``.
 
 The marker ``run.json`` is written padded with spaces to ``RESERVE_BYTES``: the final summary
 then overwrites bytes the file already owns when a normal (atomic) write finds the disk full,
@@ -28,7 +30,7 @@ import orjson
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = "run.lock"
+LOCKS_DIR = "running"
 SUMMARY_NAME = "run.json"
 RESERVE_BYTES = 16 << 10
 RESERVE_NAME = "run.reserve"
@@ -182,7 +184,9 @@ class RunLock:
     def acquire(cls, run_dir: Path, marker: dict[str, Any]) -> RunLock:
         """Takes the run's lock and writes the ``running`` marker (raises ``OSError``, with
         nothing left behind, when the run folder cannot be written)."""
-        fd = os.open(run_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        lock_path = lock_path_of(run_dir)
+        lock_path.parent.mkdir(exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             record = {
@@ -196,7 +200,7 @@ class RunLock:
             _write_atomic(run_dir / SUMMARY_NAME, text.ljust(RESERVE_BYTES - 1) + b"\n")
         except BaseException:
             os.close(fd)
-            (run_dir / LOCK_NAME).unlink(missing_ok=True)
+            lock_path.unlink(missing_ok=True)
             raise
         return cls(run_dir, fd)
 
@@ -204,7 +208,7 @@ class RunLock:
         """Writes the final ``run.json``; once it is there the lock is let go for good."""
         written = write_summary(self.run_dir / SUMMARY_NAME, summary)
         if written:
-            (self.run_dir / LOCK_NAME).unlink(missing_ok=True)
+            lock_path_of(self.run_dir).unlink(missing_ok=True)
         self.release()
         return written
 
@@ -214,6 +218,11 @@ class RunLock:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def lock_path_of(run_dir: Path) -> Path:
+    """``<run store>/running/<run id>.lock`` for ``<run store>/runs/<run id>``."""
+    return run_dir.parent.parent / LOCKS_DIR / f"{run_dir.name}.lock"
 
 
 def _process_start() -> float | None:
@@ -238,28 +247,30 @@ def recover_interrupted(runs_dir: Path) -> list[dict[str, Any]]:
     Never raises for one broken run folder: it is left for next time."""
     recovered = []
     try:
-        locks = sorted(runs_dir.glob(f"*/{LOCK_NAME}"))
+        locks = sorted((runs_dir.parent / LOCKS_DIR).glob("*.lock"))
     except OSError:
         return []
     for lock_path in locks:
         try:
-            summary = _recover_one(lock_path)
+            summary = _recover_one(lock_path, runs_dir / lock_path.name[: -len(".lock")])
         except OSError as exc:
-            log.warning("cannot check the run in %s: %s", lock_path.parent, exc)
+            log.warning("cannot check the run of %s: %s", lock_path, exc)
             continue
         if summary is not None:
             recovered.append(summary)
     return recovered
 
 
-def _recover_one(lock_path: Path) -> dict[str, Any] | None:
-    run_dir = lock_path.parent
+def _recover_one(lock_path: Path, run_dir: Path) -> dict[str, Any] | None:
     fd = os.open(lock_path, os.O_RDWR)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return None  # its process is alive (this one included)
+        if not run_dir.is_dir():
+            lock_path.unlink(missing_ok=True)  # its folder was deleted: nothing to mark
+            return None
         summary_path = run_dir / SUMMARY_NAME
         try:
             marker = orjson.loads(summary_path.read_bytes())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,8 @@ class GraphersalConnection(RemoteConnection):
         self._path.parent.mkdir(parents=True, exist_ok=True)
         try:
             if (self._path / "").exists() and any(self._path.iterdir()):
+                self._set_aside_unfinished_store()
+            if (self._path / "").exists() and any(self._path.iterdir()):
                 self._store = graphersal.Store.open(str(self._path))
             else:
                 self._store = graphersal.Store.create(str(self._path))
@@ -60,6 +63,17 @@ class GraphersalConnection(RemoteConnection):
         self._lock = threading.Lock()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._ensure_indexes()
+
+    def _set_aside_unfinished_store(self) -> None:
+        """A process killed while it created the store leaves a folder without its ``GRAPH``
+        file, which graphersal will never open. Nothing was ever committed to it (the
+        records are still in the outbox, whose cursor only moves after a commit), so it is
+        moved aside (kept, for a look) and a new store is made."""
+        if (self._path / "GRAPH").exists() or (self._path / "GRAPH.copy").exists():
+            return
+        aside = self._path.with_name(f"{self._path.name}.unfinished-{int(time.time())}")
+        log.warning("lineage: %s is an unfinished store; moved to %s", self._path, aside)
+        self._path.rename(aside)
 
     @property
     def path(self) -> Path:
