@@ -277,6 +277,8 @@ class ProgressPrinter:
             self._print(f"  {event.node_id} | {event.line}")
         elif name == "RunFinished":
             self.print_summary(event.summary)
+        elif name == "RunInterrupted":
+            self._print(f"earlier run {event.run_id} marked interrupted: {event.summary['error']}")
 
     def _print(self, text: str) -> None:
         print(text, file=self.stream, flush=True)

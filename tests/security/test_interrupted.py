@@ -59,6 +59,7 @@ def test_a_killed_run_is_marked_interrupted_by_the_next_run(tmp_path: Path) -> N
     after = cli("--run", str(twin), *fast, "--json")
     assert after.returncode == 0, after.stderr
     assert "Traceback" not in after.stderr
+    assert f"earlier run {slow_id} marked interrupted: process {slow.pid}" in after.stderr
     after_id = json.loads(after.stdout)["run_id"]
     summaries = run_summaries(twin.parent)
     killed = summaries[slow_id]
