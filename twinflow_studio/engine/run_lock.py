@@ -262,7 +262,10 @@ def recover_interrupted(runs_dir: Path) -> list[dict[str, Any]]:
 
 
 def _recover_one(lock_path: Path, run_dir: Path) -> dict[str, Any] | None:
-    fd = os.open(lock_path, os.O_RDWR)
+    try:
+        fd = os.open(lock_path, os.O_RDWR)
+    except FileNotFoundError:
+        return None  # its run finished (or another process marked it) meanwhile
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
