@@ -225,7 +225,7 @@ async def _open_lineage(project: Any, path: Path, engine: Any, args: argparse.Na
     try:
         store = open_lineage(path.resolve().parent, settings)
         await store.start_async()
-    except OutboxBusyError as exc:
+    except (OutboxBusyError, OSError) as exc:  # e.g. no room for the outbox on a full disk
         print(f"warning: lineage is not recorded for this run: {exc}", file=sys.stderr)
         return None
     engine.subscribe(store.subscriber)
