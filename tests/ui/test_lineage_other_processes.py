@@ -1,4 +1,6 @@
-"""Opening a project in the studio marks its killed runs ``interrupted`` (run.json, lineage)."""
+"""The studio and other processes on one project: opening it marks its killed runs
+``interrupted`` (run.json, lineage); a CLI run beside the open studio records its lineage
+(the studio, holding the graph, delivers it)."""
 
 from __future__ import annotations
 
@@ -61,3 +63,35 @@ def test_opening_a_project_marks_its_killed_run_interrupted(window, tmp_path: Pa
     assert store.flush(30)
     [run] = store.queries.runs("opened")
     assert run["run_id"] == summary["run_id"] and run["status"] == "interrupted"
+
+
+@pytest.mark.gui
+def test_a_cli_run_beside_the_studio_records_its_lineage(window, tmp_path: Path) -> None:
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    (folder / "quick_mod.py").write_text("def quick():\n    return {'ok': True}\n")
+    project = Project("beside")
+    project.add_node(
+        Node("q", "python", params={"callable": "quick_mod:quick"}, outputs=[Port("o", "json")])
+    )
+    twin = folder / "beside.twin"
+    save(project, twin)
+    assert window.open_path(twin)
+    store = window.lineage_store
+    assert store is not None and store.outbox.owner  # the studio holds the graph
+    from twinflow_studio.cli import build_parser
+
+    trust = ["--trust"] if "--trust" in build_parser().format_help() else []
+    done = subprocess.run(
+        [sys.executable, "-m", "twinflow_studio", "--run", str(twin), "--json", *trust],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "not recorded" not in done.stderr and "not reachable" not in done.stderr
+    run_id = json.loads(done.stdout)["run_id"]
+    [run] = store.queries.runs("beside")  # delivered by the studio before the CLI exited
+    assert run["run_id"] == run_id and run["status"] == "succeeded"
+    assert [t["node_id"] for t in store.queries.task_runs(run_id)] == ["q"]
