@@ -160,7 +160,13 @@ class LineageWriter:
             ) and not self._compacted_past(target):
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if (remaining is not None and remaining <= 0) or self.no_room:
-                    return False  # a full disk: the records wait in the outbox for later
+                    if not self._outbox.owner:
+                        pid = self._outbox.owner_pid()
+                        self.last_error = (
+                            f"another process{f' ({pid})' if pid else ''} holds the outbox "
+                            "and has not delivered them yet"
+                        )
+                    return False  # the records wait in the outbox for later
                 # Polled too: another process's delivery notifies nobody here.
                 self._delivered.wait(min(remaining, 0.2) if remaining is not None else 0.2)
                 if self._outbox.pending_lines and self._outbox.retry_pending():
