@@ -35,7 +35,8 @@ from twinflow_studio.lineage import schema as s
 from twinflow_studio.project import Node, Port, Project, save
 
 ROOT = Path(__file__).resolve().parents[2]
-# A fixed seed and a bounded budget in CI; TWINFLOW_FUZZ_EXAMPLES=2000 for a longer run.
+# A fixed seed and a bounded budget in CI; TWINFLOW_FUZZ_EXAMPLES=500 for a longer run (a
+# surrogate pair written as two code points, which JSON readers would join, was found so).
 EXAMPLES = int(os.environ.get("TWINFLOW_FUZZ_EXAMPLES", "0") or 0)
 SEED = 20261130
 
@@ -156,7 +157,7 @@ def _check(store: LineageStore, text: str, wrote: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_random_strings_round_trip_through_the_lineage_graph(tmp_path: Path, backend: str) -> None:
-    budget = EXAMPLES or (60 if backend == "embedded" else 25)
+    budget = EXAMPLES or (150 if backend == "embedded" else 40)
     store = open_lineage(tmp_path, _config(backend)).start()
     try:
 
@@ -188,7 +189,19 @@ def test_random_strings_round_trip_through_the_lineage_graph(tmp_path: Path, bac
 
 @pytest.mark.parametrize(
     "text",
-    ["\b", "\f", "a\\b", "\\\b", '"\f"', "\x00", "\ud800", "\udc80\udcff", "\uffff", '\uffff"x"'],
+    [
+        "\b",
+        "\f",
+        "a\\b",
+        "\\\b",
+        '"\f"',
+        "\x00",
+        "\ud800",
+        "\udc80\udcff",
+        "\ud800\udc00",
+        "\uffff",
+        '\uffff"x"',
+    ],
     ids=repr,
 )
 def test_the_embedded_script_path_reads_back_what_it_wrote(tmp_path: Path, text: str) -> None:

@@ -112,12 +112,14 @@ def edge_uid(out_uid: str, label: str, in_uid: str, qualifier: str = "") -> str:
     return f"{out_uid}|{label}|{in_uid}{suffix}"
 
 
-# Lone surrogates (U+D800-U+DFFF outside a pair: a file name's undecodable bytes, a stray
-# "\\ud800" in a .twin) exist in Python strings but in no UTF-8 layer: graphersal, GraphBinary
-# and Neptune refuse them. Such a string is stored as U+FFFF (a noncharacter, reserved for
-# internal use) followed by its ASCII JSON text; a string that itself begins with U+FFFF is
-# stored that way too, so the mapping is reversible for every string. Everything else,
-# including every control character, is stored as it is.
+# Lone surrogates (U+D800-U+DFFF as code points of their own: a file name's undecodable bytes,
+# a stray \\ud800 escape in a .twin) exist in Python strings but in no UTF-8 layer: graphersal,
+# GraphBinary and Neptune refuse them. Such a string is stored as U+FFFF (a noncharacter,
+# reserved for internal use) followed by its ``unicode_escape`` text (ASCII; unlike JSON, whose
+# readers join an escaped high and low surrogate into one character, it gives every code
+# point back as it was). A string that itself begins with U+FFFF is stored that way too, so
+# the mapping is reversible for every string. Everything else, including every control
+# character, is stored as it is.
 ESCAPE_MARK = "\uffff"
 _NEEDS_ESCAPE = re.compile("\\A\uffff|[\ud800-\udfff]")
 
@@ -126,18 +128,16 @@ def store_text(text: str) -> str:
     """``text`` as the graph stores it (itself, unless it needs the reversible escape)."""
     if text.isascii() or _NEEDS_ESCAPE.search(text) is None:
         return text
-    return ESCAPE_MARK + json.dumps(text)
+    return ESCAPE_MARK + text.encode("unicode_escape").decode("ascii")
 
 
 def read_text(value: Any) -> Any:
     """The inverse of ``store_text`` (other values are returned as they are)."""
     if type(value) is str and value.startswith(ESCAPE_MARK):
         try:
-            decoded = json.loads(value[1:])
-        except ValueError:
+            return value[1:].encode("ascii").decode("unicode_escape")
+        except (UnicodeError, ValueError):
             return value
-        if type(decoded) is str:
-            return decoded
     return value
 
 
@@ -153,8 +153,11 @@ def to_property(value: Any) -> Scalar | None:
     if kind is float or isinstance(value, float):
         return float(value) if math.isfinite(value) else None
     if isinstance(value, bool | int | str):
-        return value
-    return json.dumps(value, sort_keys=True, default=str)
+        return value if not isinstance(value, str) or value.isascii() else store_text(value)
+    # Not ``ensure_ascii``: its escapes of a lone high and low surrogate would be read back
+    # as one character; raw, they go through ``store_text`` like any other string.
+    text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    return text if text.isascii() else store_text(text)
 
 
 def _clean(props: Mapping[str, Any]) -> dict[str, Scalar]:
