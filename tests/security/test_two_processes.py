@@ -69,3 +69,29 @@ def _wait_for_runs(project_dir: Path, count: int, timeout: float = 120) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"{count} runs never ran at once")
+
+
+def test_the_outbox_is_never_cut_while_another_holder_appends(tmp_path: Path) -> None:
+    """Compaction (the deliverer truncating a fully delivered outbox) would drop lines another
+    process appends at the same moment: it waits until nobody else holds the outbox. Two
+    ``Outbox`` objects stand for two processes (``flock`` locks belong to each open file)."""
+    from twinflow_studio.lineage.outbox import _COMPACT_BYTES, Outbox
+
+    owner = Outbox(tmp_path)
+    guest = Outbox(tmp_path)
+    assert owner.owner and not guest.owner
+    big = [{"pad": "x" * (1 << 16)}]
+    while owner.size() < _COMPACT_BYTES:
+        guest.append(big)
+    owner.advance(owner.size())  # everything delivered: compaction is due
+    assert owner.size() >= _COMPACT_BYTES  # but the guest still appends: not cut
+    guest.append([{"last": 1}])
+    [entry] = owner.read(10)
+    assert entry.ops == [{"last": 1}]
+    guest.close()
+    owner.advance(entry.end)
+    assert owner.size() == 0 and owner.cursor == 0  # alone now: cut
+    owner.close()
+    again = Outbox(tmp_path)  # the next process takes over where it was left
+    assert again.owner and again.cursor == 0 and again.read(10) == []
+    again.close()

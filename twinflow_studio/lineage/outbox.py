@@ -71,7 +71,8 @@ class Outbox:
         if self._exclusive_append():
             # Nobody else appends: a torn tail is a dead process's, safe to drop.
             self._drop_torn_tail()
-            fcntl.flock(self._append_lock_file, fcntl.LOCK_SH)
+        # Shared from now on (a downgrade, or a wait while another process compacts).
+        fcntl.flock(self._append_lock_file, fcntl.LOCK_SH)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._cursor = 0
         self.try_own()
