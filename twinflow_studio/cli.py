@@ -308,7 +308,7 @@ async def _open_lineage(project: Any, path: Path, engine: Any, args: argparse.Na
     try:
         store = open_lineage(path.resolve().parent, settings)
         await store.start_async()
-    except OutboxBusyError as exc:
+    except (OutboxBusyError, OSError) as exc:  # e.g. no room for the outbox on a full disk
         print(f"warning: lineage is not recorded for this run: {exc}", file=sys.stderr)
         return None
     engine.subscribe(store.subscriber)
@@ -360,6 +360,8 @@ class ProgressPrinter:
             self._print(f"  {event.node_id} | {event.line}")
         elif name == "RunFinished":
             self.print_summary(event.summary)
+        elif name == "RunInterrupted":
+            self._print(f"earlier run {event.run_id} marked interrupted: {event.summary['error']}")
 
     def _print(self, text: str) -> None:
         # Node ids, messages and log lines may come from a container: no terminal controls.

@@ -119,7 +119,18 @@ class RunFinished:
     summary: dict[str, Any]
 
 
-Event = RunStarted | NodeStateChanged | LogLine | Progress | RunFinished
+@dataclass(frozen=True)
+class RunInterrupted:
+    """An earlier run whose process died mid-run (``kill -9``, a crash), found and marked
+    ``interrupted`` by the next process that opened its project (``engine.run_lock``)."""
+
+    run_id: str
+    status: str
+    finished_at: float
+    summary: dict[str, Any]
+
+
+Event = RunStarted | NodeStateChanged | LogLine | Progress | RunFinished | RunInterrupted
 Subscriber = Callable[[Event], None]
 
 

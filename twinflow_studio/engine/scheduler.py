@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -20,6 +21,7 @@ from typing import Any, TextIO
 
 import orjson
 
+from twinflow_studio.engine import run_lock
 from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
 from twinflow_studio.engine.events import (
     TERMINAL_STATES,
@@ -29,6 +31,7 @@ from twinflow_studio.engine.events import (
     NodeStateChanged,
     Progress,
     RunFinished,
+    RunInterrupted,
     RunStarted,
     Subscriber,
     TaskRecord,
@@ -130,6 +133,9 @@ class Engine:
         )
         if not root.is_absolute():
             root = project_dir / root
+        self.recover_interrupted(root)
+        if run_lock.disk_full(root):
+            run_lock.release_reserve(root)  # room for the run's records, not its outputs
         run = _Run(
             engine=self,
             project=project,
@@ -147,7 +153,19 @@ class Engine:
             return await run.execute()
         finally:
             self._runs.pop(run.run_id, None)
+            if run.lock is not None:
+                run.lock.release()
             run.store.close()
+
+    def recover_interrupted(self, store_root: Path) -> list[str]:
+        """Marks ``interrupted`` the runs in the run store at ``store_root`` whose process died
+        mid-run (``run.json`` and, through ``RunInterrupted``, lineage); their run ids."""
+        found = run_lock.recover_interrupted(store_root / "runs")
+        for summary in found:
+            self.emit(
+                RunInterrupted(summary["run_id"], "interrupted", summary["finished_at"], summary)
+            )
+        return [summary["run_id"] for summary in found]
 
     @property
     def listening(self) -> bool:
@@ -234,6 +252,8 @@ class _Run:
         self.loop_thread = 0
         self.last_flush = time.monotonic()
         self.latest: dict[str, tuple[str, list[ArtifactRef]]] | None = None
+        self.lock: run_lock.RunLock | None = None
+        self.start_error: str | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -257,8 +277,7 @@ class _Run:
         self.loop = asyncio.get_running_loop()
         self.loop_thread = threading.get_ident()
         started = time.time()
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(twinfile.write_atomic, self.run_dir / "project.twin", self.snapshot)
+        await asyncio.to_thread(self._prepare, started)
         self.engine.emit(
             RunStarted(
                 run_id=self.run_id,
@@ -274,8 +293,12 @@ class _Run:
         interrupted = False
         try:
             try:
-                await self._start_targets()
-                self._build_graph()
+                if self.start_error is not None:
+                    for node_id in sorted(self.node_ids):
+                        self._finish(node_id, "failed", self.start_error)
+                else:
+                    await self._start_targets()
+                    self._build_graph()
                 if not self.node_ids:
                     self.done.set()
                 await self.done.wait()
@@ -291,6 +314,30 @@ class _Run:
         if interrupted:
             raise asyncio.CancelledError
         return result
+
+    def _prepare(self, started: float) -> None:
+        """The run folder, its liveness lock and the project snapshot. On a full disk the
+        run store's reserve is given up for them (once); if that is not enough, or on any
+        other OS error, the run's nodes fail with the reason and nothing is left behind."""
+        for last in (False, True):
+            try:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+                marker = {"run_id": self.run_id, "project": self.project.name}
+                marker.update(started_at=started, project_version=self.version)
+                self.lock = run_lock.RunLock.acquire(self.run_dir, marker)
+                twinfile.write_atomic(self.run_dir / "project.twin", self.snapshot)
+                run_lock.ensure_reserve(self.store.root)
+                return
+            except OSError as exc:
+                if self.lock is not None:
+                    self.lock.release()
+                    self.lock = None
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+                if last or not (
+                    run_lock.is_no_space(exc) and run_lock.release_reserve(self.store.root)
+                ):
+                    self.start_error = f"cannot write the run folder {self.run_dir}: {exc}"
+                    return
 
     async def _drain(self) -> None:
         pending = [t for t in self.tasks.values() if not t.done()]
@@ -316,7 +363,10 @@ class _Run:
             except Exception:
                 log.exception("closing target %s failed", target.name)
         for handle in self.logs.values():
-            handle.close()
+            try:
+                handle.close()
+            except OSError:  # the disk is full: the log's tail is in run.json
+                pass
         await asyncio.to_thread(self.store.cache.flush)
 
     # -- graph walking -------------------------------------------------------------------
@@ -537,12 +587,24 @@ class _Run:
             await asyncio.sleep(delay)
             self._state(node.id, "running", attempt + 1)
         outcome.ended_at = time.time()
+        if run_lock.disk_full(self.run_dir):
+            await asyncio.to_thread(self._remove_partial_outputs, node.id)
         self._finish(
             node.id,
             "failed",
             outcome.error or "failed",
             record=self._record(node.id, "failed", code_identity=code, inputs=input_refs),
         )
+
+    def _remove_partial_outputs(self, node_id: str) -> None:
+        """A node that failed on a full disk leaves no half-written outputs behind: they would
+        take the room the run's records need (its log and ``run.json`` stay)."""
+        folder = self.run_dir / node_id
+        for child in [*folder.glob("attempt-*"), folder / "outputs"]:
+            shutil.rmtree(child, ignore_errors=True)
+        note = "the disk holding the run folder is full; the node's partial outputs were removed"
+        outcome = self.outcomes[node_id]
+        outcome.error = f"{outcome.error or 'failed'} ({note})"
 
     async def _attempt(
         self,
@@ -708,11 +770,14 @@ class _Run:
         line = line.rstrip("\n")
         self.outcomes[node_id].tail.append(line)
         handle = self.logs.get(node_id)
-        if handle is None:
-            folder = child_path(self.run_dir, node_id)
-            folder.mkdir(parents=True, exist_ok=True)
-            handle = self.logs[node_id] = open(folder / "log.txt", "a", encoding="utf-8")
-        handle.write(line + "\n")
+        try:
+            if handle is None:
+                folder = child_path(self.run_dir, node_id)
+                folder.mkdir(parents=True, exist_ok=True)
+                handle = self.logs[node_id] = open(folder / "log.txt", "a", encoding="utf-8")
+            handle.write(line + "\n")
+        except OSError:
+            pass  # a full disk: the line still reaches the subscribers and run.json's tail
         if self.engine.listening:
             event = LogLine(self.run_id, node_id, line, stream, time.time())  # type: ignore[arg-type]
             self.engine.emit(event)
@@ -757,7 +822,10 @@ class _Run:
             },
             "trigger": self.trigger,
         }
-        _write_json(self.run_dir / "run.json", summary)
+        if self.start_error is not None:
+            summary["error"] = self.start_error
+        if self.lock is not None:
+            self.lock.finish(summary)  # never raises: a full disk uses run.json's reserve
         self.engine.emit(RunFinished(self.run_id, status, time.time(), summary))
         return RunResult(self.run_id, status, self.run_dir, self.outcomes, summary)
 

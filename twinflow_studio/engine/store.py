@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import sqlite3
 import threading
@@ -16,6 +17,8 @@ from typing import Any
 from twinflow_studio.engine.events import ArtifactRef
 from twinflow_studio.engine.paths import child_path, run_path, safe_suffix
 from twinflow_studio.project.hashing import canonical_json, hash_path, path_size
+
+log = logging.getLogger(__name__)
 
 
 class RunStore:
@@ -130,19 +133,30 @@ class CacheIndex:
 
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
+        try:
+            self._db = self._open(path)
+        except sqlite3.Error as exc:
+            # A full disk (or a damaged file): this run works without the saved cache (its
+            # nodes run), rather than not at all.
+            log.warning("the run cache %s cannot be opened (%s); running without it", path, exc)
+            self._db = self._open(":memory:")
+        self._pending: dict[str, tuple[str, str, str, str, str]] = {}
+        self._pending_latest: dict[str, tuple[str, str]] = {}
+
+    @staticmethod
+    def _open(path: Path | str) -> sqlite3.Connection:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(
             "CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, node_id TEXT, run_id TEXT,"
             " outputs TEXT, metrics TEXT)"
         )
-        self._db.execute(
+        db.execute(
             "CREATE TABLE IF NOT EXISTS latest (node_id TEXT PRIMARY KEY, run_id TEXT,"
             " outputs TEXT)"
         )
-        self._pending: dict[str, tuple[str, str, str, str, str]] = {}
-        self._pending_latest: dict[str, tuple[str, str]] = {}
+        return db
 
     def get(self, key: str) -> tuple[str, list[ArtifactRef], dict[str, Any]] | None:
         with self._lock:
@@ -178,24 +192,39 @@ class CacheIndex:
             self._pending_latest[node_id] = (run_id, encoded)
 
     def flush(self) -> None:
+        """Commits the pending entries. A full disk (or another database error) keeps them
+        pending for the next flush instead of failing the run: a lost cache entry only means
+        the node runs again."""
         with self._lock:
             if not self._pending and not self._pending_latest:
                 return
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT OR REPLACE INTO cache VALUES (?,?,?,?,?)", list(self._pending.values())
-            )
-            self._db.executemany(
-                "INSERT OR REPLACE INTO latest VALUES (?,?,?)",
-                [(n, r, o) for n, (r, o) in self._pending_latest.items()],
-            )
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO cache VALUES (?,?,?,?,?)",
+                    list(self._pending.values()),
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO latest VALUES (?,?,?)",
+                    [(n, r, o) for n, (r, o) in self._pending_latest.items()],
+                )
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                log.warning("the run cache could not be saved (%s); it is tried again", exc)
+                return
             self._pending.clear()
             self._pending_latest.clear()
 
     def close(self) -> None:
         self.flush()
-        self._db.close()
+        try:
+            self._db.close()
+        except sqlite3.Error as exc:
+            log.warning("closing the run cache failed: %s", exc)
 
 
 def _refs(encoded: str) -> list[ArtifactRef]:

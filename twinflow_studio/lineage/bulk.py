@@ -11,7 +11,6 @@ the same as running the batch traversal.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import warnings
@@ -22,13 +21,13 @@ import graphersal
 
 from twinflow_studio.lineage import fastjson
 from twinflow_studio.lineage import schema as s
-from twinflow_studio.lineage.translate import statement
+from twinflow_studio.lineage.translate import script_literal, statement
 
 
 def _existing(graph: graphersal.Graph, step: str, ids: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(ids), 5000):
-        chunk = json.dumps(ids[start : start + 5000], ensure_ascii=False)
+        chunk = script_literal(ids[start : start + 5000])
         found.update(graph.execute(f"g.{step}({chunk}).id().to_list()"))
     return found
 
@@ -99,10 +98,11 @@ def upsert(graph: graphersal.Graph, ops: list[s.Op], scratch: Path) -> None:
     if lines:
         path = scratch / f"bulk-{os.getpid()}-{threading.get_ident()}.json"
         dumps = fastjson.dumps
-        with open(path, "wb") as handle:
-            handle.write(b"\n".join([dumps(line) for line in lines.values()]))
-            handle.write(b"\n")
         try:
+            # Inside the try: a write cut short by a full disk leaves no partial file.
+            with open(path, "wb") as handle:
+                handle.write(b"\n".join([dumps(line) for line in lines.values()]))
+                handle.write(b"\n")
             with warnings.catch_warnings():
                 # Edges to vertices that exist nowhere are skipped, as mergeE would not make them.
                 warnings.simplefilter("ignore", UserWarning)

@@ -8,7 +8,9 @@ graphersal scripts and run in-process; every submitted traversal is one atomic, 
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,8 @@ from gremlin_python.structure.graph import Edge, Vertex
 from twinflow_studio.lineage import bulk
 from twinflow_studio.lineage import schema as s
 from twinflow_studio.lineage.translate import translate
+
+log = logging.getLogger(__name__)
 
 _INDEXED_LABELS = (
     "Project",
@@ -46,6 +50,8 @@ class GraphersalConnection(RemoteConnection):
         self._path.parent.mkdir(parents=True, exist_ok=True)
         try:
             if (self._path / "").exists() and any(self._path.iterdir()):
+                self._set_aside_unfinished_store()
+            if (self._path / "").exists() and any(self._path.iterdir()):
                 self._store = graphersal.Store.open(str(self._path))
             else:
                 self._store = graphersal.Store.create(str(self._path))
@@ -57,6 +63,17 @@ class GraphersalConnection(RemoteConnection):
         self._lock = threading.Lock()
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._ensure_indexes()
+
+    def _set_aside_unfinished_store(self) -> None:
+        """A process killed while it created the store leaves a folder without its ``GRAPH``
+        file, which graphersal will never open. Nothing was ever committed to it (the
+        records are still in the outbox, whose cursor only moves after a commit), so it is
+        moved aside (kept, for a look) and a new store is made."""
+        if (self._path / "GRAPH").exists() or (self._path / "GRAPH.copy").exists():
+            return
+        aside = self._path.with_name(f"{self._path.name}.unfinished-{int(time.time())}")
+        log.warning("lineage: %s is an unfinished store; moved to %s", self._path, aside)
+        self._path.rename(aside)
 
     @property
     def path(self) -> Path:
@@ -83,6 +100,14 @@ class GraphersalConnection(RemoteConnection):
         script, _ = translate(bytecode)
         try:
             result = self._graph.execute(script, atomic=True)
+        except UnicodeEncodeError as err:
+            # Only a traversal built by hand gets here: the lineage schema escapes lone
+            # surrogates (schema.store_text) before anything reaches the graph.
+            bad = err.object[err.start : err.end]
+            raise EmbeddedError(
+                f"the embedded graph stores UTF-8 text only; a string holds {bad!r} "
+                "(a lone surrogate): pass it through schema.store_text first"
+            ) from err
         except graphersal.GraphersalError as err:
             shown = script if len(script) < 600 else script[:600] + " ..."
             raise EmbeddedError(f"graphersal refused the traversal {shown}: {err}") from err
@@ -117,7 +142,12 @@ class GraphersalConnection(RemoteConnection):
         self._closed = True
         if self._executor is not None:
             self._executor.shutdown(wait=True)
-        self._store.close()
+        try:
+            self._store.close()
+        except graphersal.GraphersalError as err:
+            # Every commit is in the write-ahead log already; a close that cannot write its
+            # clean-close mark (a full disk) only means the next open replays the log.
+            log.warning("closing the lineage store at %s: %s", self._path, err)
 
 
 def _to_gremlin(value: Any) -> Any:

@@ -119,7 +119,9 @@ def read_graphson(path: Path) -> list[s.Op]:
             raise GraphSONError(f"{path}: not a GraphSON document: {err}") from err
     else:
         records = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        # "\n" only: str.splitlines also splits at U+2028, U+0085, \x1c... which JSON text
+        # holds unescaped inside strings.
+        for number, line in enumerate(text.split("\n"), start=1):
             if line.strip():
                 try:
                     records.append((number, json.loads(line)))

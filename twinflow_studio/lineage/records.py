@@ -2,8 +2,8 @@
 
 Events are read by their type name and attributes (the engine's frozen dataclasses in
 ``twinflow_studio.engine.events``) so that ``lineage`` does not import the engine: only
-``RunStarted``, ``NodeStateChanged`` carrying a ``TaskRecord`` and ``RunFinished`` produce
-graph operations; log lines and progress do not.
+``RunStarted``, ``NodeStateChanged`` carrying a ``TaskRecord``, ``RunFinished`` and
+``RunInterrupted`` produce graph operations; log lines and progress do not.
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ class RecordConverter:
             return self._run_started(event)
         if kind == "NodeStateChanged" and getattr(event, "record", None) is not None:
             return self._task_record(event.run_id, event.record)
-        if kind == "RunFinished":
+        if kind == "RunFinished" or kind == "RunInterrupted":
             self._runs.pop(event.run_id, None)
-            return [
+            ops = self._interrupted(event) if kind == "RunInterrupted" else []
+            return ops + [
                 s.vertex(
                     s.RUN,
                     s.run_uid(event.run_id),
@@ -52,6 +53,24 @@ class RecordConverter:
                 )
             ]
         return []
+
+    @staticmethod
+    def _interrupted(event: Any) -> list[s.Op]:
+        # Its RunStarted may never have been recorded (a run without lineage): the run is
+        # still tied to its project, so it shows among the project's runs.
+        project = event.summary.get("project")
+        if not isinstance(project, str):
+            return []
+        p_uid, r_uid = s.project_uid(project), s.run_uid(event.run_id)
+        create: dict[str, Any] = {"run_id": event.run_id, "project": project}
+        for key in ("project_version", "started_at"):
+            if event.summary.get(key) is not None:
+                create[key] = event.summary[key]
+        return [
+            s.vertex(s.PROJECT, p_uid, {"name": project}),
+            s.vertex(s.RUN, r_uid, create),
+            s.edge(r_uid, s.PART_OF, p_uid),
+        ]
 
     def _run_started(self, event: Any) -> list[s.Op]:
         project = event.project_name

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,6 +112,35 @@ def edge_uid(out_uid: str, label: str, in_uid: str, qualifier: str = "") -> str:
     return f"{out_uid}|{label}|{in_uid}{suffix}"
 
 
+# Lone surrogates (U+D800-U+DFFF as code points of their own: a file name's undecodable bytes,
+# a stray \\ud800 escape in a .twin) exist in Python strings but in no UTF-8 layer: graphersal,
+# GraphBinary and Neptune refuse them. Such a string is stored as U+FFFF (a noncharacter,
+# reserved for internal use) followed by its ``unicode_escape`` text (ASCII; unlike JSON, whose
+# readers join an escaped high and low surrogate into one character, it gives every code
+# point back as it was). A string that itself begins with U+FFFF is stored that way too, so
+# the mapping is reversible for every string. Everything else, including every control
+# character, is stored as it is.
+ESCAPE_MARK = "\uffff"
+_NEEDS_ESCAPE = re.compile("\\A\uffff|[\ud800-\udfff]")
+
+
+def store_text(text: str) -> str:
+    """``text`` as the graph stores it (itself, unless it needs the reversible escape)."""
+    if text.isascii() or _NEEDS_ESCAPE.search(text) is None:
+        return text
+    return ESCAPE_MARK + text.encode("unicode_escape").decode("ascii")
+
+
+def read_text(value: Any) -> Any:
+    """The inverse of ``store_text`` (other values are returned as they are)."""
+    if type(value) is str and value.startswith(ESCAPE_MARK):
+        try:
+            return value[1:].encode("ascii").decode("unicode_escape")
+        except (UnicodeError, ValueError):
+            return value
+    return value
+
+
 def to_property(value: Any) -> Scalar | None:
     """A value every backend can store as one property: scalars as they are, everything else
     as JSON text (Neptune has no list or map properties), ``None``, NaN and infinities left
@@ -123,15 +153,20 @@ def to_property(value: Any) -> Scalar | None:
     if kind is float or isinstance(value, float):
         return float(value) if math.isfinite(value) else None
     if isinstance(value, bool | int | str):
-        return value
-    return json.dumps(value, sort_keys=True, default=str)
+        return value if not isinstance(value, str) or value.isascii() else store_text(value)
+    # Not ``ensure_ascii``: its escapes of a lone high and low surrogate would be read back
+    # as one character; raw, they go through ``store_text`` like any other string.
+    text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    return text if text.isascii() else store_text(text)
 
 
 def _clean(props: Mapping[str, Any]) -> dict[str, Scalar]:
     cleaned: dict[str, Scalar] = {}
     for key, value in props.items():
         kind = type(value)
-        if kind is str or kind is int or kind is bool:
+        if kind is str:
+            cleaned[key] = value if value.isascii() else store_text(value)
+        elif kind is int or kind is bool:
             cleaned[key] = value
         elif value is not None:
             prop = to_property(value)
@@ -187,6 +222,9 @@ def vertex(
 ) -> VertexOp:
     if label not in _VERTEX_LABEL_SET:
         raise ValueError(f"unknown vertex label {label!r}; expected one of {VERTEX_LABELS}")
+    # ``isascii`` first, inline: the subscriber makes about ten of these per event.
+    if not uid.isascii():
+        uid = store_text(uid)
     return VertexOp(label, uid, _clean(create or {}), _clean(update or {}))
 
 
@@ -199,9 +237,10 @@ def edge(
 ) -> EdgeOp:
     if label not in _EDGE_LABEL_SET:
         raise ValueError(f"unknown edge label {label!r}; expected one of {EDGE_LABELS}")
-    return EdgeOp(
-        label, out_uid, in_uid, edge_uid(out_uid, label, in_uid, qualifier), _clean(props or {})
-    )
+    uid = edge_uid(out_uid, label, in_uid, qualifier)
+    if not uid.isascii():  # both ends are in it: ASCII means all three are
+        out_uid, in_uid, uid = store_text(out_uid), store_text(in_uid), store_text(uid)
+    return EdgeOp(label, out_uid, in_uid, uid, _clean(props) if props else {})
 
 
 def op_from_json(data: Mapping[str, Any]) -> Op:

@@ -16,6 +16,10 @@ from twinflow_studio.lineage.queries import LineageQueries
 from twinflow_studio.lineage.writer import ConnectionHolder, LineageWriter
 
 
+class LineageBusyError(RuntimeError):
+    """The embedded graph is open in another process (which delivers this one's records)."""
+
+
 class LineageStore:
     """The lineage of one project directory: writer (``subscriber``), queries, export/import.
 
@@ -44,7 +48,17 @@ class LineageStore:
         return self.writer.subscriber
 
     def connection(self) -> RemoteConnection:
-        """The live connection (opened on first use), for queries and custom traversals."""
+        """The live connection (opened on first use), for queries and custom traversals.
+
+        The embedded graph has one process at a time: the one that delivers the outbox. In
+        another process this raises ``LineageBusyError`` until that one lets go."""
+        if self.config.backend == "embedded" and not self.outbox.try_own():
+            pid = self.outbox.owner_pid()
+            who = f"process {pid}" if pid else "another process"
+            raise LineageBusyError(
+                f"the embedded lineage graph in {self.config.path} is open in {who}; "
+                "this process's records wait in the outbox and are delivered by it"
+            )
         return self._connections.get()
 
     def start(self) -> LineageStore:
@@ -74,8 +88,9 @@ class LineageStore:
         self._closed = True
         self.writer.flush(timeout)
         self.writer.stop(timeout)
-        self.outbox.close()
+        # The graph first: whoever takes the outbox over next must be able to open it.
         self._connections.close()
+        self.outbox.close()
 
     async def start_async(self) -> LineageStore:
         return self.start()

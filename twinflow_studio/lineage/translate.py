@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from enum import Enum
 from typing import Any
@@ -37,6 +38,26 @@ _STATEMENT_STARTS = frozenset({"V", "E", "addV", "addE", "mergeV", "mergeE", "in
 
 class TranslationError(ValueError):
     """A traversal uses something graphersal (or Neptune) cannot run from a script."""
+
+
+# graphersal's script strings know the escapes \n \r \t \" \\ \uXXXX \UXXXXXXXX \xXX but
+# not JSON's \b and \f (nor \/, which ``json.dumps`` never writes): a backspace or form feed
+# written the JSON way made graphersal refuse the whole statement. Pairs are matched left to
+# right so an escaped backslash followed by "b" is left alone.
+_JSON_ONLY_ESCAPES = re.compile(r"\\([\\bf])")
+_SCRIPT_ESCAPES = {"\\": "\\\\", "b": "\\u0008", "f": "\\u000c"}
+
+
+def script_literal(value: Any) -> str:
+    """``value`` (a string, or a list/map of strings and numbers) as graphersal script text.
+
+    JSON text, except that the two JSON escapes graphersal does not read become ``\\uXXXX``.
+    Every code point round-trips except lone surrogates, which no UTF-8 layer carries
+    (the lineage schema escapes them before they get here: ``schema.store_text``)."""
+    text = json.dumps(value, ensure_ascii=False)
+    if "\\b" in text or "\\f" in text:
+        text = _JSON_ONLY_ESCAPES.sub(lambda m: _SCRIPT_ESCAPES[m.group(1)], text)
+    return text
 
 
 def translate(bytecode: Bytecode) -> tuple[str, bool]:
@@ -128,7 +149,7 @@ def _value(value: Any, step: str) -> str:
             raise TranslationError(f"step '{step}': {value!r} cannot be written in a script")
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return script_literal(value)
     if isinstance(value, Bytecode):
         return _child(value, step)
     if isinstance(value, TextP):
@@ -161,7 +182,7 @@ def _key(key: Any, step: str) -> str:
     if isinstance(key, Enum):
         return json.dumps(_enum(key))
     if isinstance(key, str):
-        return json.dumps(key, ensure_ascii=False)
+        return script_literal(key)
     raise TranslationError(f"step '{step}': map keys must be strings or tokens, not {key!r}")
 
 

@@ -9,6 +9,7 @@ across restarts) and are delivered later in order.
 
 from __future__ import annotations
 
+import errno
 import gc
 import logging
 import threading
@@ -28,6 +29,20 @@ log = logging.getLogger(__name__)
 _MAX_BACKOFF = 10.0
 
 
+def _no_room(err: BaseException) -> bool:
+    """A full disk (the graph's own files, or the bulk import's scratch file): the entry is
+    fine and waits in the outbox, it is not set aside as refused."""
+    current: BaseException | None = err
+    while current is not None:
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(current)
+        if "No space left on device" in text or "Disk quota exceeded" in text:
+            return True
+        current = current.__cause__
+    return False
+
+
 class ConnectionHolder:
     """One lazily opened connection, re-opened after a failure (remote backends)."""
 
@@ -43,8 +58,11 @@ class ConnectionHolder:
                 self._conn = self._factory()
             return self._conn
 
-    def reset(self) -> None:
-        if not self._reconnect:
+    def reset(self, force: bool = False) -> None:
+        """Drops the connection so the next ``get`` opens a new one (remote backends; and the
+        embedded graph with ``force``, after a write the disk refused: reopening replays its
+        log, so what is in memory is what is on disk)."""
+        if not self._reconnect and not force:
             return
         with self._lock:
             conn, self._conn = self._conn, None
@@ -87,6 +105,7 @@ class LineageWriter:
         self._stop = False
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+        self.no_room = False  # the last delivery failed on a full disk
         self.delivered_events = 0
 
     # -- engine side ----------------------------------------------------------------------
@@ -126,17 +145,32 @@ class LineageWriter:
         return max(0, self._outbox.size() - self._outbox.cursor)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Waits until everything appended so far is in the database; ``False`` on timeout."""
-        target = self._outbox.size()
+        """Waits until everything appended so far is in the database; ``False`` on timeout.
+
+        In a process that does not deliver (another one holds the outbox), this waits for
+        that process's delivery, or for this one to take over when the other lets go."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        self._outbox.retry_pending()
+        target = self._outbox.size()
         with self._wake:
             self._wake.notify()
         with self._delivered:
-            while self._outbox.cursor < target and not self._compacted_past(target):
+            while (
+                self._outbox.pending_lines or self._outbox.cursor < target
+            ) and not self._compacted_past(target):
                 remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self._delivered.wait(remaining if remaining is not None else 1.0)
+                if (remaining is not None and remaining <= 0) or self.no_room:
+                    if not self._outbox.owner:
+                        pid = self._outbox.owner_pid()
+                        self.last_error = (
+                            f"another process{f' ({pid})' if pid else ''} holds the outbox "
+                            "and has not delivered them yet"
+                        )
+                    return False  # the records wait in the outbox for later
+                # Polled too: another process's delivery notifies nobody here.
+                self._delivered.wait(min(remaining, 0.2) if remaining is not None else 0.2)
+                if self._outbox.pending_lines and self._outbox.retry_pending():
+                    target = self._outbox.size()
         return True
 
     def _compacted_past(self, target: int) -> bool:
@@ -147,6 +181,16 @@ class LineageWriter:
     def _run(self) -> None:
         backoff = 0.2
         while True:
+            if self._outbox.pending_lines:
+                self._outbox.retry_pending()  # the disk was full; is there room now?
+            if not self._outbox.try_own():
+                # Another process delivers (records appended here included); take over
+                # once it lets go.
+                with self._wake:
+                    if self._stop:
+                        return
+                    self._wake.wait(0.5)
+                continue
             with self._wake:
                 if self._stop and self._outbox.cursor >= self._outbox.size():
                     return
@@ -157,8 +201,9 @@ class LineageWriter:
                 delivered = self.deliver_once()
             except Exception as err:  # noqa: BLE001 - keep retrying; the outbox keeps the data
                 self.last_error = f"{type(err).__name__}: {err}"
+                self.no_room = _no_room(err)
                 log.warning("lineage: delivery failed, will retry: %s", self.last_error)
-                self._connections.reset()
+                self._connections.reset(force=_no_room(err))
                 with self._wake:
                     if self._stop:
                         return
@@ -168,6 +213,7 @@ class LineageWriter:
             backoff = 0.2
             if delivered:
                 self.last_error = None
+                self.no_room = False
 
     def deliver_once(self) -> int:
         """Delivers one batch from the cursor; returns the number of events delivered."""
@@ -220,8 +266,8 @@ class LineageWriter:
         if ops:
             try:
                 write_ops(conn, s.merge_ops(ops), self._batch_ops)
-            except Exception:
-                if len(good) == 1 or not self._backend_answers(conn):
+            except Exception as err:
+                if len(good) == 1 or _no_room(err) or not self._backend_answers(conn):
                     raise
                 # The backend works but refused this batch: isolate the entry at fault.
                 for entry in good:
@@ -237,8 +283,8 @@ class LineageWriter:
         try:
             write_ops(conn, s.merge_ops(ops), self._batch_ops)
         except Exception as err:
-            if not self._backend_answers(conn):
-                raise
+            if _no_room(err) or not self._backend_answers(conn):
+                raise  # retried later: a full disk refuses everything, not this entry
             log.error(
                 "lineage: the database refused an entry, kept in %s: %s",
                 self._outbox.rejected_path,

@@ -553,7 +553,17 @@ class MainWindow(QMainWindow):
         if self._lineage_due:
             self._lineage_due = False
             self._open_lineage()
+            self._recover_interrupted()
             self.lineage.set_source(self.lineage_source())
+
+    def _recover_interrupted(self) -> None:
+        """Runs of this project whose process was killed are marked ``interrupted`` (run.json
+        and, the graph being open, lineage); else the next run does it."""
+        from twinflow_studio.engine.run_lock import default_store_root
+
+        root = default_store_root(self._project_dir(), self.doc.project.settings.get("run_store"))
+        if self._lineage_store is not None and root is not None and root.is_dir():
+            self.runs.engine.recover_interrupted(root)
 
     def _open_lineage(self) -> None:
         """Record the studio's runs in the project's lineage graph (settings.lineage), and
