@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
 import threading
 import time
@@ -18,8 +17,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
-
-import orjson
 
 from twinflow_studio.engine import run_lock
 from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
@@ -869,15 +866,3 @@ def _count(outcomes: dict[str, NodeOutcome]) -> dict[str, int]:
         counts[outcome.state] += 1
     return dict(sorted(counts.items()))
 
-
-def _write_json(path: Path, data: Any) -> None:
-    # orjson: the standard encoder with indent is pure Python, a third of a second per 10k
-    # nodes. Non-finite floats become null, which JSON readers accept and NaN is not.
-    text = orjson.dumps(
-        data,
-        default=str,
-        option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
-    )
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(text + b"\n")
-    os.replace(tmp, path)
