@@ -865,4 +865,3 @@ def _count(outcomes: dict[str, NodeOutcome]) -> dict[str, int]:
     for outcome in outcomes.values():
         counts[outcome.state] += 1
     return dict(sorted(counts.items()))
-
