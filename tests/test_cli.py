@@ -128,7 +128,7 @@ def test_what_is_missing_around_a_project_is_bad_input_before_it_runs(tmp_path: 
     assert "nodes.src.params.path: data file or folder 'missing.csv' does not exist" in done.stderr
     assert "nodes.fit.params.callable: cannot find module 'absent_mod'" in done.stderr
     assert "warning: triggers[0].config.path: folder 'incoming' does not exist" in done.stderr
-    done = cli("--run", str(tmp_path / "missing.twin"), "--no-lineage")
+    done = cli("--run", str(tmp_path / "missing.twin"), "--no-lineage", "--trust")
     assert done.returncode == 2, done.stderr
     assert "'missing.csv' does not exist" in done.stderr and "absent_mod" in done.stderr
     assert not (tmp_path / ".twinflow" / "runs").exists()  # nothing was started
@@ -202,7 +202,7 @@ def test_a_bad_lineage_setting_is_bad_input(tmp_path: Path) -> None:
     p = Project("bad-lineage")
     p.settings["lineage"] = {"backend": "cassandra"}
     save(p, tmp_path / "p.twin")
-    done = cli("--run", str(tmp_path / "p.twin"))
+    done = cli("--run", str(tmp_path / "p.twin"), "--trust")
     assert done.returncode == 2
     assert "settings.lineage.backend: unknown backend 'cassandra'" in done.stderr
 

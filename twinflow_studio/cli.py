@@ -195,18 +195,22 @@ def _run(args: argparse.Namespace) -> int:
         unknown = sorted(set(args.only) - set(project.nodes))
         if unknown:
             raise ValueError(f"no such node(s) to run: {', '.join(unknown)}")
+    except ValidationError as exc:
+        return _fail(f"{path}: {exc}")
+    except ValueError as exc:
+        return _fail(f"{path}: {exc}")
+    # Trust before anything that touches what the file names (its run store, its lineage).
+    refusal = None if args.trust else _untrusted(apply_overrides(project, overrides), path, args)
+    if refusal is not None:
+        return _fail(refusal)
+    try:
         _preflight(path, apply_overrides(project, overrides), args.only or None)
         if not args.no_lineage:
             for problem in _lineage_problems(project, path):
                 raise ValueError(problem)
         _check_run_store(project, path)
-    except ValidationError as exc:
-        return _fail(f"{path}: {exc}")
     except ValueError as exc:
         return _fail(f"{path}: {exc}")
-    refusal = None if args.trust else _untrusted(apply_overrides(project, overrides), path, args)
-    if refusal is not None:
-        return _fail(refusal)
     progress = ProgressPrinter(sys.stderr, echo_logs=args.logs)
     result = asyncio.run(_run_async(project, path, args, overrides, progress))
     if result is None:

@@ -121,7 +121,16 @@ def twin(tmp_path: Path, node: Node, settings: dict | None = None) -> Path:
 
 def run_cli(path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "twinflow_studio", "--run", str(path), "--logs", "--json"],
+        [
+            sys.executable,
+            "-m",
+            "twinflow_studio",
+            "--run",
+            str(path),
+            "--logs",
+            "--json",
+            "--trust",
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -202,7 +211,7 @@ def test_a_missing_host_variable_fails_the_node_clearly(
     path = twin(tmp_path, container_node({"DB_PASSWORD": {"from_env": HOST_VAR}, "MODE": "x"}))
     env = {k: v for k, v in os.environ.items() if k != HOST_VAR}
     done = subprocess.run(
-        [sys.executable, "-m", "twinflow_studio", "--run", str(path)],
+        [sys.executable, "-m", "twinflow_studio", "--run", str(path), "--trust"],
         capture_output=True,
         text=True,
         timeout=300,
