@@ -11,7 +11,7 @@ from twinflow_studio.project.model import Node, Project
 from twinflow_studio.project.placement import PlacementError, resolve_target
 from twinflow_studio.project.triggers import validate_trigger
 
-TARGET_KINDS = ("inprocess", "docker", "batch")
+TARGET_KINDS = ("process", "inprocess", "docker", "batch")
 
 
 def validate(project: Project) -> list[Problem]:
