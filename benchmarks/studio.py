@@ -229,7 +229,7 @@ def calibration_project(folder: Path):
     folder.mkdir(parents=True, exist_ok=True)
     t = np.linspace(0, 12, 40)
     temp = 20 + 70 * np.exp(-0.35 * t) + np.random.default_rng(0).normal(0, 1.0, t.size)
-    lines = ["t,temp"] + [f"{a:.4f},{b:.4f}" for a, b in zip(t, temp)]
+    lines = ["t,temp"] + [f"{a:.4f},{b:.4f}" for a, b in zip(t, temp, strict=True)]
     (folder / "cooling.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     p = Project(name="calibration-bench")
     p.add_node(Node("sensor", "datasource", params={"path": "cooling.csv"}))

@@ -18,8 +18,12 @@ from twinflow_studio.engine.store import artifact_path
 from twinflow_studio.project import HardwareProfile, Node, Port, Project
 
 
-def node(node_id: str, func: str, outputs: tuple[tuple[str, str], ...] = (("out", "json"),),
-         **kwargs: Any) -> Node:
+def node(
+    node_id: str,
+    func: str,
+    outputs: tuple[tuple[str, str], ...] = (("out", "json"),),
+    **kwargs: Any,
+) -> Node:
     return Node(
         node_id,
         "python",
@@ -208,7 +212,9 @@ def test_cancel_ends_a_stuck_function_within_a_second(tmp_path: Path, func: str)
 
     async def main() -> tuple[RunResult, float]:
         task = asyncio.create_task(
-            engine.run(project(node("a", f"stuck:{func}", marker=str(marker))), project_dir=tmp_path)
+            engine.run(
+                project(node("a", f"stuck:{func}", marker=str(marker))), project_dir=tmp_path
+            )
         )
         while not marker.exists() or not marker.read_text():
             await asyncio.sleep(0.02)
@@ -243,9 +249,12 @@ def test_cooperative_code_still_sees_check_cancelled(tmp_path: Path) -> None:
         """,
     )
     marker = tmp_path / "m"
+    write(tmp_path, "warm.py", "def ok():\n    return 1\n")
+    engine = Engine()
+    run(engine, project(node("w", "warm:ok")), tmp_path)  # the timeout is for the node alone
     p = project(node("a", "polite:waits", marker=str(marker)))
     p.nodes["a"].timeout_s = 0.5
-    result = run(Engine(), p, tmp_path)
+    result = run(engine, p, tmp_path)
     assert marker.exists()
     assert "timed out after 0.5 s" in result.nodes["a"].error
 
@@ -272,8 +281,15 @@ def test_a_crashing_worker_fails_only_its_node(tmp_path: Path) -> None:
         node("exit", "crashes:exits"),
         node("ok", "crashes:fine"),
     )
-    p.add_node(Node("after", "python", params={"callable": "crashes:fine"},
-                    inputs=[Port("x", "json")], outputs=[Port("out", "json")]))
+    p.add_node(
+        Node(
+            "after",
+            "python",
+            params={"callable": "crashes:fine"},
+            inputs=[Port("x", "json")],
+            outputs=[Port("out", "json")],
+        )
+    )
     p.connect("seg", "out", "after", "x")
     engine = Engine()
     result = run(engine, p, tmp_path)
@@ -340,8 +356,15 @@ def test_dataframes_cross_as_files(tmp_path: Path) -> None:
         """,
     )
     p = project(node("make", "frames:make", outputs=(("out", "dataframe"),)))
-    p.add_node(Node("sum", "python", params={"callable": "frames:total"},
-                    inputs=[Port("table", "dataframe")], outputs=[Port("out", "json")]))
+    p.add_node(
+        Node(
+            "sum",
+            "python",
+            params={"callable": "frames:total"},
+            inputs=[Port("table", "dataframe")],
+            outputs=[Port("out", "json")],
+        )
+    )
     p.connect("make", "out", "sum", "table")
     result = run(Engine(), p, tmp_path)
     assert result.ok, result.summary

@@ -244,12 +244,12 @@ def executor_identity(executor: str | None) -> str | None:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:  # a frozen app ships bytecode only: then the version stands for it
         digest = None
-    return hash_value({"executor": executor, "source": digest, "version": twinflow_studio.__version__})
+    return hash_value(
+        {"executor": executor, "source": digest, "version": twinflow_studio.__version__}
+    )
 
 
-def snapshot(
-    executor: str | None, params: dict[str, Any], project_dir: Path
-) -> CodeSnapshot:
+def snapshot(executor: str | None, params: dict[str, Any], project_dir: Path) -> CodeSnapshot:
     """Read and hash the code a node runs. Blocking file I/O: call it off the event loop."""
     resolver = _Resolver(project_dir)
     paths = code_names(params)

@@ -1,7 +1,9 @@
 """Warm pools of worker processes, one per project and target, shared by every run.
 
-Workers are started by the forkserver (on Linux; spawn elsewhere): a fresh interpreter that
-never inherits the studio's Qt state, its threads or its modules. A worker is killed when its
+A worker is a fresh interpreter (``sys.executable -c``, the "spawn" way: never a fork of the
+studio, so no Qt state, threads or modules are inherited, and unlike ``multiprocessing``
+nothing re-imports the parent's ``__main__``), talking over a socket pair with
+``multiprocessing.connection``'s framing. A worker is killed when its
 node is cancelled or times out, or found dead when its node crashes it; the pool starts a
 new one on demand. Every blocking step (starting a process, reading its messages) happens on
 threads: the event loop only sends small messages and receives results.
@@ -11,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import multiprocessing
 import os
 import signal
+import socket
+import subprocess
 import sys
 import threading
 from collections import deque
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -25,101 +29,169 @@ from twinflow_studio.engine.errors import TargetUnavailable
 
 _Handler = Callable[[tuple[Any, ...]], None]
 CANCEL_GRACE_S = 0.25
+_BOOT = (
+    "import sys; from twinflow_studio.engine.process_worker import boot; "
+    "boot(int(sys.argv[1]), sys.argv[2])"
+)
 
 
-def _context() -> Any:
-    if sys.platform.startswith("linux") or sys.platform == "darwin":
-        ctx = multiprocessing.get_context("forkserver")
-        # Only our worker module: never the parent's __main__ (the studio, pytest, a script).
-        ctx.set_forkserver_preload(["twinflow_studio.engine.process_worker"])
-        return ctx
-    return multiprocessing.get_context("spawn")
+def _user_path() -> list[str]:
+    """The studio's import path, for the worker to find the same installed packages."""
+    return [os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)]
 
 
 class WorkerProcess:
     """One worker process and the thread that reads its messages."""
 
-    def __init__(self, ctx: Any, project_dir: Path, number: int) -> None:
-        from twinflow_studio.engine import process_worker
-
-        parent, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(
-            target=process_worker.main,
-            args=(child, str(project_dir)),
-            name=f"twinflow-worker-{number}",
-            daemon=True,
-        )
-        self.process.start()
-        child.close()
-        self.conn = parent
+    def __init__(self, project_dir: Path, number: int) -> None:
+        parent, child = socket.socketpair()
+        # The worker's lifeline: its read end sees EOF when this process is gone, however.
+        life_r, life_w = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", _BOOT, str(child.fileno()), str(project_dir)],
+                pass_fds=(child.fileno(), life_r),
+                stdin=subprocess.DEVNULL,
+                env={
+                    **os.environ,
+                    "TWINFLOW_WORKER_PATH": os.pathsep.join(_user_path()),
+                    "TWINFLOW_WORKER_LIFELINE": str(life_r),
+                },
+                close_fds=True,
+            )
+        except BaseException:
+            os.close(life_w)
+            raise
+        finally:
+            child.close()
+            os.close(life_r)
+        os.set_inheritable(life_w, False)
+        self._lifeline = life_w
+        self.conn = Connection(parent.detach())
         self.alive = True
         self.run_id = ""
         self.digests: set[str] = set()
-        self._lock = threading.Lock()
-        self._handler: tuple[asyncio.AbstractEventLoop, _Handler] | None = None
-        threading.Thread(target=self._read, name=f"twinflow-reader-{number}", daemon=True).start()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._handler: _Handler | None = None
 
     @property
     def pid(self) -> int | None:
         return self.process.pid
 
-    def start(self, loop: asyncio.AbstractEventLoop, handler: _Handler, task: dict[str, Any]) -> None:
-        with self._lock:
-            self._handler = (loop, handler)
-        self.conn.send(("run", task))
+    def usable(self) -> bool:
+        return self.alive and self.process.poll() is None
+
+    def start(
+        self, loop: asyncio.AbstractEventLoop, handler: _Handler, task: dict[str, Any]
+    ) -> None:
+        """Send a task; ``handler`` gets its messages on the loop, the last one a result.
+        Messages are read on the loop when they arrive (one small read each: no thread
+        hop per node); a large result comes as a file, read on a thread."""
+        self._loop, self._handler = loop, handler
+        loop.add_reader(self.conn.fileno(), self._readable)
+        try:
+            self.conn.send(("run", task))
+        except BaseException:
+            self.detach()
+            raise
 
     def detach(self) -> None:
-        with self._lock:
-            self._handler = None
+        loop, self._loop, self._handler = self._loop, None, None
+        if loop is not None and not loop.is_closed():
+            loop.remove_reader(self.conn.fileno())
 
-    def _read(self) -> None:
-        while True:
+    def _readable(self) -> None:
+        handler = self._handler
+        while handler is not None:
             try:
                 message = self.conn.recv()
             except (EOFError, OSError):
-                break
+                self._died(handler)
+                return
             except Exception as exc:  # a message that does not unpickle
                 message = ("failed", f"cannot read the node's result: {exc}", False)
-            self._dispatch(message)
-        self.alive = False
-        self.process.join(2.0)
-        self._dispatch(("died", _death(self.process.exitcode)))
-        try:
-            self.conn.close()
-        except OSError:
-            pass
+            if message[0] == "log":
+                handler(message)
+            elif message[0] == "spill":
+                self.detach()
+                self._unspill(handler, message[1])
+                return
+            else:
+                self.detach()
+                handler(message)
+                return
+            if not self.conn.poll(0):
+                return
 
-    def _dispatch(self, message: tuple[Any, ...]) -> None:
-        with self._lock:
-            target = self._handler
-            if target is not None and message[0] != "log":
-                self._handler = None  # one result per task
-        if target is None:
+    def _unspill(self, handler: _Handler, path: str) -> None:
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(None, _load_spilled, path)
+        future.add_done_callback(
+            lambda f: handler(
+                f.result()
+                if f.exception() is None
+                else ("failed", f"cannot read the node's result: {f.exception()}", False)
+            )
+        )
+
+    def _died(self, handler: _Handler) -> None:
+        self.alive = False
+        loop = self._loop
+        self.detach()
+        if loop is None:
             return
-        loop, handler = target
-        try:
-            loop.call_soon_threadsafe(handler, message)
-        except RuntimeError:  # that loop has closed: nobody waits for this any more
-            pass
+
+        def wait() -> None:
+            try:
+                code = self.process.wait(2.0)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                code = self.process.wait()
+            try:
+                loop.call_soon_threadsafe(handler, ("died", _death(code)))
+            except RuntimeError:  # that loop has closed: nobody waits for this any more
+                pass
+
+        threading.Thread(target=wait, name="twinflow-reap", daemon=True).start()
 
     def cancel(self) -> None:
         """Tell the node to stop, then end the process: within CANCEL_GRACE_S, always."""
         self.detach()
-        try:
-            self.conn.send(("cancel", None))
-        except OSError:
-            pass
+        if self.process.returncode is None:
+            try:
+                self.process.send_signal(signal.SIGUSR1)
+            except OSError:
+                pass
         timer = threading.Timer(CANCEL_GRACE_S, self.kill)
         timer.daemon = True
         timer.start()
 
     def kill(self) -> None:
         self.alive = False
-        if self.process.exitcode is None:
+        if self.process.returncode is None:
             try:
                 self.process.kill()
-            except (OSError, ValueError, AttributeError):
+            except OSError:
                 pass
+            # Reap it, so no zombie is left behind, and free its descriptors.
+            threading.Thread(target=self._reap, name="twinflow-reap", daemon=True).start()
+
+    def _reap(self) -> None:
+        self.process.wait()
+        for close in (self.conn.close, lambda: os.close(self._lifeline)):
+            try:
+                close()
+            except OSError:
+                pass
+
+
+def _load_spilled(path: str) -> tuple[Any, ...]:
+    import pickle
+
+    with open(path, "rb") as handle:
+        message = pickle.load(handle)  # noqa: S301 - written by our own worker, just now
+    os.unlink(path)
+    return message
 
 
 def _death(code: int | None) -> str:
@@ -131,10 +203,7 @@ def _death(code: int | None) -> str:
         except ValueError:
             name = f"signal {-code}"
         if -code == signal.SIGKILL:
-            return (
-                f"the worker process was killed ({name}); the system may have run out of "
-                "memory"
-            )
+            return f"the worker process was killed ({name}); the system may have run out of memory"
         description = {"SIGSEGV": "segmentation fault", "SIGABRT": "aborted", "SIGBUS": "bus error"}
         detail = description.get(name, "")
         return f"the worker process crashed ({name}{': ' + detail if detail else ''})"
@@ -147,7 +216,6 @@ class ProcessPool:
     def __init__(self, project_dir: Path, size: int) -> None:
         self.project_dir = project_dir
         self.size = max(1, size)
-        self._ctx = _context()
         self._idle: list[WorkerProcess] = []
         self._count = 0
         self._started = 0
@@ -169,9 +237,10 @@ class ProcessPool:
                     raise TargetUnavailable("the worker pool is closed")
                 while self._idle:
                     worker = self._idle.pop()
-                    if worker.alive:
+                    if worker.usable():
                         return worker
                     self._count -= 1
+                    worker.kill()
                 spawn = self._count < self.size
                 if spawn:
                     self._count += 1
@@ -182,9 +251,7 @@ class ProcessPool:
                     self._waiters.append(waiter)
             if spawn:
                 try:
-                    return await asyncio.to_thread(
-                        WorkerProcess, self._ctx, self.project_dir, number
-                    )
+                    return await asyncio.to_thread(WorkerProcess, self.project_dir, number)
                 except Exception as exc:
                     with self._lock:
                         self._count -= 1

@@ -1,7 +1,7 @@
 """The worker process of the ``process`` target: runs one node at a time, for one project.
 
-It talks to the engine over one ``multiprocessing`` connection. In: ``("run", task)``,
-``("cancel", None)``, ``("stop", None)``. Out, in order: ``("log", stream, line)`` for every
+It talks to the engine over one ``multiprocessing`` connection. In: ``("run", task)`` or
+``("stop", None)``. Cancel comes as SIGUSR1. Out, in order: ``("log", stream, line)`` for every
 line the node prints (Python or C level: file descriptors 1 and 2 are pipes read here) and
 every ``logging`` record, then one of ``("done", outputs, metrics)`` or
 ``("failed", reason, retryable)`` (the traceback has gone out as log lines before it).
@@ -21,6 +21,7 @@ import io
 import linecache
 import logging
 import os
+import signal
 import sys
 import threading
 import traceback
@@ -30,6 +31,7 @@ from typing import Any
 
 SYNC = b"\x00twinflow-sync\x00"
 _MIB = 1 << 20
+SPILL_BYTES = 256 * 1024
 
 
 class _Channel:
@@ -51,6 +53,8 @@ class _FdCapture:
         self.stream = stream
         self.channel = channel
         self.synced = threading.Event()
+        self.lock = threading.Lock()
+        self.in_chunk = False
         read_end, write_end = os.pipe()
         os.dup2(write_end, fd)
         os.close(write_end)
@@ -59,8 +63,17 @@ class _FdCapture:
         threading.Thread(target=self._pump, name=f"twinflow-{stream}", daemon=True).start()
 
     def _pump(self) -> None:
+        import select
+
+        poller = select.poll()
+        poller.register(self.read_end, select.POLLIN | select.POLLHUP)
         pending = b""
         while True:
+            poller.poll()
+            # Marked busy before the bytes leave the pipe: ``sync`` sees them one way or
+            # the other (still in the pipe, or being forwarded).
+            with self.lock:
+                self.in_chunk = True
             try:
                 chunk = os.read(self.read_end, 65536)
             except OSError:
@@ -77,15 +90,32 @@ class _FdCapture:
                     self.synced.set()
                     continue
                 self._send(line)
+            with self.lock:
+                self.in_chunk = False
 
     def _send(self, line: bytes) -> None:
         self.channel.send(("log", self.stream, line.decode("utf-8", "replace").rstrip("\r")))
 
     def sync(self) -> None:
-        """Wait until everything written so far has gone to the engine."""
+        """Wait until everything written so far has gone to the engine. Nothing written
+        (the usual case) costs one ioctl."""
+        with self.lock:
+            quiet = not self.in_chunk and _unread(self.read_end) == 0
+        if quiet:
+            return
         self.synced.clear()
         os.write(self.fd, SYNC + b"\n")
         self.synced.wait(5.0)
+
+
+def _unread(fd: int) -> int:
+    import array
+    import fcntl
+    import termios
+
+    buf = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, buf, True)
+    return buf[0]
 
 
 class _LogHandler(logging.Handler):
@@ -148,8 +178,6 @@ class Worker:
         self.run_id = ""
         self.cancel_flag: Any = None
         self.executors: dict[str, Any] = {}
-        self.tasks: list[Any] = []
-        self.task_ready = threading.Condition()
 
     def setup(self) -> None:
         sys.meta_path.insert(0, self.finder)
@@ -160,49 +188,65 @@ class Worker:
                 stream.flush()
             except (OSError, ValueError, AttributeError):
                 pass
-        self.captures = [_FdCapture(1, "stdout", self.channel), _FdCapture(2, "stderr", self.channel)]
+        self.captures = [
+            _FdCapture(1, "stdout", self.channel),
+            _FdCapture(2, "stderr", self.channel),
+        ]
         sys.stdout = io.TextIOWrapper(
-            io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="replace",
+            io.FileIO(1, "w", closefd=False),
+            encoding="utf-8",
+            errors="replace",
             line_buffering=True,
         )
         sys.stderr = io.TextIOWrapper(
-            io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="replace",
+            io.FileIO(2, "w", closefd=False),
+            encoding="utf-8",
+            errors="replace",
             line_buffering=True,
         )
         root = logging.getLogger()
         root.handlers[:] = [_LogHandler(self.channel)]
         root.setLevel(logging.INFO)
-        threading.Thread(target=self._listen, name="twinflow-control", daemon=True).start()
+        # Cancel arrives as SIGUSR1 (the handler runs between bytecodes of the node: what
+        # ctx.check_cancelled() needs); a node that never gets there is killed by the engine.
+        signal.signal(signal.SIGUSR1, self._cancel)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is the studio's
 
-    def _listen(self) -> None:
-        while True:
-            try:
-                kind, payload = self.channel.conn.recv()
-            except (EOFError, OSError):
-                os._exit(0)  # the engine has gone: so do we
-            if kind == "run":
-                with self.task_ready:
-                    self.tasks.append(payload)
-                    self.task_ready.notify()
-            elif kind == "cancel":
-                flag = self.cancel_flag
-                if flag is not None:
-                    flag.set()
-            elif kind == "stop":
-                os._exit(0)
+    def _cancel(self, signum: int, frame: Any) -> None:
+        flag = self.cancel_flag
+        if flag is not None:
+            flag.set()
 
     def serve(self) -> None:
         while True:
-            with self.task_ready:
-                while not self.tasks:
-                    self.task_ready.wait()
-                task = self.tasks.pop(0)
+            try:
+                kind, task = self.channel.conn.recv()
+            except (EOFError, OSError):
+                os._exit(0)  # the engine has gone: so do we
+            if kind != "run":
+                os._exit(0)
             message = self.run(task)
             self._flush()
-            try:
-                self.channel.send(message)
-            except Exception as exc:  # an output that does not pickle
-                self.channel.send(("failed", f"cannot return the outputs: {exc}", False))
+            self._reply(message, task["output_dir"])
+
+    def _reply(self, message: tuple[Any, ...], folder: str) -> None:
+        from multiprocessing.reduction import ForkingPickler
+
+        try:
+            data = bytes(ForkingPickler.dumps(message))
+        except Exception as exc:  # an output that does not pickle
+            data = bytes(
+                ForkingPickler.dumps(("failed", f"cannot return the outputs: {exc}", False))
+            )
+        if len(data) > SPILL_BYTES:
+            # The engine reads a large result on a thread, not on its event loop.
+            os.makedirs(folder, exist_ok=True)
+            path = os.path.join(folder, ".twinflow-result.pickle")
+            with open(path, "wb") as handle:
+                handle.write(data)
+            data = bytes(ForkingPickler.dumps(("spill", path)))
+        with self.channel.lock:
+            self.channel.conn.send_bytes(data)
 
     def _flush(self) -> None:
         for stream in (sys.stdout, sys.stderr):
@@ -215,7 +259,9 @@ class Worker:
 
     # -- code ----------------------------------------------------------------------------
 
-    def prepare_modules(self, run_id: str, modules: list[tuple[str, str, bytes, bool, str]]) -> None:
+    def prepare_modules(
+        self, run_id: str, modules: list[tuple[str, str, bytes, bool, str]]
+    ) -> None:
         conflict = any(
             name in self.finder.modules and self.finder.modules[name][4] != sha
             for name, _, _, _, sha in modules
@@ -349,8 +395,29 @@ def _vm_size() -> int:
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 
+def boot(fd: int, project_dir: str) -> None:
+    """The worker's entry point: ``fd`` is its end of the socket pair to the engine."""
+    from multiprocessing.connection import Connection
+
+    lifeline = int(os.environ.pop("TWINFLOW_WORKER_LIFELINE", "-1"))
+    if lifeline >= 0:
+        threading.Thread(target=_watch, args=(lifeline,), daemon=True).start()
+    extra = [p for p in os.environ.pop("TWINFLOW_WORKER_PATH", "").split(os.pathsep) if p]
+    sys.path[:] = list(dict.fromkeys([*extra, *sys.path]))
+    main(Connection(fd), project_dir)
+
+
+def _watch(fd: int) -> None:
+    """The engine holds the other end: when it dies (even mid-node), the worker goes too."""
+    try:
+        while os.read(fd, 1):
+            pass
+    except OSError:
+        pass
+    os._exit(0)
+
+
 def main(conn: Any, project_dir: str) -> None:
-    """The worker's entry point (the ``multiprocessing`` target)."""
     # One BLAS thread per worker unless the user says otherwise: the pool is the parallelism.
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
