@@ -370,3 +370,22 @@ def test_dataframes_cross_as_files(tmp_path: Path) -> None:
     assert result.ok, result.summary
     assert value(result, "sum") == sum(v * 2 for v in range(1000))
     assert artifact_path(result.output("make", "out")).suffix == ".csv"
+
+
+def test_inprocess_also_runs_an_edited_module_on_the_next_run(tmp_path: Path) -> None:
+    """The in-process target shares the studio's interpreter: a changed module is imported
+    afresh rather than served from sys.modules under a cache key that names the new code."""
+    write(tmp_path, "inproc_edit_helper.py", "FACTOR = 2\n")
+    write(
+        tmp_path,
+        "inproc_edit.py",
+        "from inproc_edit_helper import FACTOR\ndef f(x):\n    return x * FACTOR\n",
+    )
+    p = project(node("a", "inproc_edit:f", x=10))
+    p.nodes["a"].target = "local"
+    engine = Engine()
+    assert value(run(engine, p, tmp_path), "a") == 20
+    write(tmp_path, "inproc_edit_helper.py", "FACTOR = 5\n")
+    edited = run(engine, p, tmp_path)
+    assert edited.nodes["a"].state == "succeeded"
+    assert value(edited, "a") == 50
