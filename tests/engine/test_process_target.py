@@ -269,6 +269,9 @@ def segfault():
 def exits():
     os._exit(3)
 
+def killed():
+    os.kill(os.getpid(), 9)  # what the kernel's OOM killer does
+
 def fine():
     return "fine"
 """
@@ -279,6 +282,7 @@ def test_a_crashing_worker_fails_only_its_node(tmp_path: Path) -> None:
     p = project(
         node("seg", "crashes:segfault"),
         node("exit", "crashes:exits"),
+        node("oom", "crashes:killed"),
         node("ok", "crashes:fine"),
     )
     p.add_node(
@@ -296,6 +300,8 @@ def test_a_crashing_worker_fails_only_its_node(tmp_path: Path) -> None:
     assert result.status == "failed"
     assert "SIGSEGV" in result.nodes["seg"].error and "crashed" in result.nodes["seg"].error
     assert "exited with code 3" in result.nodes["exit"].error
+    assert "killed (SIGKILL)" in result.nodes["oom"].error
+    assert "out of memory" in result.nodes["oom"].error
     assert result.nodes["ok"].state == "succeeded"
     assert result.nodes["after"].state == "skipped"
     # The pool has replaced the dead workers: the next run works.
@@ -389,3 +395,48 @@ def test_inprocess_also_runs_an_edited_module_on_the_next_run(tmp_path: Path) ->
     edited = run(engine, p, tmp_path)
     assert edited.nodes["a"].state == "succeeded"
     assert value(edited, "a") == 50
+
+
+def test_map_nodes_and_retries_run_on_workers(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "mapped.py",
+        """
+        from pathlib import Path
+
+        def items():
+            return [1, 2, 3]
+
+        def square(x):
+            return x * x
+
+        def flaky(counter):
+            path = Path(counter)
+            calls = int(path.read_text()) if path.exists() else 0
+            path.write_text(str(calls + 1))
+            if calls < 1:
+                raise ConnectionError("transient")
+            return calls + 1
+        """,
+    )
+    p = project(
+        node("items", "mapped:items"), node("f", "mapped:flaky", counter=str(tmp_path / "c"))
+    )
+    p.add_node(
+        Node(
+            "sq",
+            "python",
+            params={"callable": "mapped:square"},
+            inputs=[Port("x", "json")],
+            outputs=[Port("out", "json")],
+            map_over="x",
+        )
+    )
+    p.connect("items", "out", "sq", "x")
+    p.nodes["f"].retries.count = 2
+    p.nodes["f"].retries.backoff_s = 0.01
+    result = run(Engine(), p, tmp_path)
+    assert result.ok, result.summary
+    assert value(result, "sq") == [1, 4, 9]
+    assert value(result, "f") == 2 and result.nodes["f"].attempts == 2
+    assert "ConnectionError: transient" in (result.run_dir / "f" / "log.txt").read_text()

@@ -35,6 +35,16 @@ _BOOT = (
 )
 
 
+WORKER_FLAG = "--twinflow-worker"
+
+
+def _worker_command() -> list[str]:
+    # A frozen app (PyInstaller) has no '-c': its entry script starts a worker on this flag.
+    if getattr(sys, "frozen", False):
+        return [sys.executable, WORKER_FLAG]
+    return [sys.executable, "-c", _BOOT]
+
+
 def _user_path() -> list[str]:
     """The studio's import path, for the worker to find the same installed packages."""
     return [os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)]
@@ -49,7 +59,7 @@ class WorkerProcess:
         life_r, life_w = os.pipe()
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", _BOOT, str(child.fileno()), str(project_dir)],
+                [*_worker_command(), str(child.fileno()), str(project_dir)],
                 pass_fds=(child.fileno(), life_r),
                 stdin=subprocess.DEVNULL,
                 env={
