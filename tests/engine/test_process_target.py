@@ -440,3 +440,22 @@ def test_map_nodes_and_retries_run_on_workers(tmp_path: Path) -> None:
     assert value(result, "sq") == [1, 4, 9]
     assert value(result, "f") == 2 and result.nodes["f"].attempts == 2
     assert "ConnectionError: transient" in (result.run_dir / "f" / "log.txt").read_text()
+
+
+def test_idle_workers_of_all_pools_are_capped(tmp_path: Path, monkeypatch) -> None:
+    from twinflow_studio.engine import process_pool
+
+    monkeypatch.setattr(process_pool, "MAX_IDLE", 2)
+    pids = []
+    for name in ("p1", "p2", "p3"):
+        write(tmp_path / name, "where.py", "import os\ndef pid():\n    return os.getpid()\n")
+        result = run(Engine(), project(node("a", "where:pid")), tmp_path / name)
+        pids.append(value(result, "a"))
+    pools = [pool_for(tmp_path / name, "workers", 4) for name in ("p1", "p2", "p3")]
+    assert sum(len(pool.idle_pids()) for pool in pools) <= 2
+    assert pools[0].idle_pids() == []  # the longest idle went first
+    deadline = time.monotonic() + 2.0
+    while not _gone(pids[0]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _gone(pids[0])
+    assert pids[2] in pools[2].idle_pids()

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -81,6 +82,7 @@ class WorkerProcess:
         self.alive = True
         self.run_id = ""
         self.digests: set[str] = set()
+        self.idle_since = time.monotonic()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handler: _Handler | None = None
 
@@ -175,6 +177,13 @@ class WorkerProcess:
         timer = threading.Timer(CANCEL_GRACE_S, self.kill)
         timer.daemon = True
         timer.start()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(("stop", None))
+        except OSError:
+            pass
+        self.kill()
 
     def kill(self) -> None:
         self.alive = False
@@ -273,12 +282,28 @@ class ProcessPool:
         worker.detach()
         with self._lock:
             if worker.alive and not self._closed:
+                worker.idle_since = time.monotonic()
                 self._idle.append(worker)
             else:
                 self._count -= 1
                 if worker.alive:
                     worker.kill()
             self._wake()
+        _trim_idle()
+
+    def stop_idle(self, older_than: float) -> int:
+        """Stop the workers idle since before ``older_than`` (monotonic); how many."""
+        with self._lock:
+            stale = [w for w in self._idle if w.idle_since < older_than]
+            self._idle = [w for w in self._idle if w.idle_since >= older_than]
+            self._count -= len(stale)
+        for worker in stale:
+            worker.stop()
+        return len(stale)
+
+    def idle_times(self) -> list[float]:
+        with self._lock:
+            return [w.idle_since for w in self._idle]
 
     def discard(self, worker: WorkerProcess, *, graceful: bool = False) -> None:
         if graceful:
@@ -306,11 +331,7 @@ class ProcessPool:
             idle, self._idle = self._idle, []
             self._count -= len(idle)
         for worker in idle:
-            try:
-                worker.conn.send(("stop", None))
-            except OSError:
-                pass
-            worker.kill()
+            worker.stop()
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:
@@ -329,8 +350,46 @@ def pool_for(project_dir: Path, target_name: str, size: int) -> ProcessPool:
         pool = _POOLS.get(key)
         if pool is None:
             pool = _POOLS[key] = ProcessPool(Path(key[0]), size)
+            _start_reaper()
         pool.size = max(1, size)
         return pool
+
+
+# Warm workers cost memory: the ones idle longer than IDLE_S end, and of all pools together at
+# most MAX_IDLE stay (the longest idle go first), so a studio session that opened many
+# projects, or a test session, does not collect hundreds of processes.
+IDLE_S = 600.0
+MAX_IDLE = max(4, 2 * (os.cpu_count() or 2))
+
+
+def _trim_idle() -> None:
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+    now = time.monotonic()
+    for pool in pools:
+        pool.stop_idle(now - IDLE_S)
+    times = sorted(t for pool in pools for t in pool.idle_times())
+    if len(times) > MAX_IDLE:
+        cutoff = times[len(times) - MAX_IDLE]
+        for pool in pools:
+            pool.stop_idle(cutoff)
+
+
+_reaper: threading.Thread | None = None
+
+
+def _start_reaper() -> None:
+    """Called with _POOLS_LOCK held: one daemon thread trims idle workers every minute."""
+    global _reaper
+    if _reaper is None:
+        _reaper = threading.Thread(target=_reap_forever, name="twinflow-pool-reaper", daemon=True)
+        _reaper.start()
+
+
+def _reap_forever() -> None:
+    while True:
+        time.sleep(60.0)
+        _trim_idle()
 
 
 def shutdown_pools() -> None:
