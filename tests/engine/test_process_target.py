@@ -459,3 +459,26 @@ def test_idle_workers_of_all_pools_are_capped(tmp_path: Path, monkeypatch) -> No
         time.sleep(0.02)
     assert _gone(pids[0])
     assert pids[2] in pools[2].idle_pids()
+
+
+def test_a_run_cancelled_while_its_worker_starts_leaves_the_pool_whole(tmp_path: Path) -> None:
+    write(tmp_path, "where.py", "import os\ndef pid():\n    return os.getpid()\n")
+    engine = Engine()
+
+    async def cancel_at_once() -> RunResult:
+        task = asyncio.create_task(
+            engine.run(project(node("a", "where:pid")), project_dir=tmp_path)
+        )
+        await asyncio.sleep(0.05)  # the worker is starting (that takes longer than this)
+        engine.cancel()
+        return await task
+
+    assert asyncio.run(cancel_at_once()).status == "cancelled"
+    pool = pool_for(tmp_path, "workers", 4)
+    deadline = time.monotonic() + 10
+    while pool.workers and not pool.idle_pids() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the worker that was starting joins the pool once it is up
+    assert pool.workers <= 1
+    result = run(engine, project(node("a", "where:pid")), tmp_path)
+    assert result.ok
+    assert pool.workers == 1

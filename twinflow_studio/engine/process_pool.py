@@ -269,13 +269,28 @@ class ProcessPool:
                     waiter = asyncio.get_running_loop().create_future()
                     self._waiters.append(waiter)
             if spawn:
+                starting = asyncio.ensure_future(
+                    asyncio.to_thread(WorkerProcess, self.project_dir, number)
+                )
                 try:
-                    return await asyncio.to_thread(WorkerProcess, self.project_dir, number)
+                    return await asyncio.shield(starting)
+                except asyncio.CancelledError:
+                    # Cancelled while the process starts: it joins the pool when it is up.
+                    starting.add_done_callback(self._adopt)
+                    raise
                 except Exception as exc:
                     with self._lock:
                         self._count -= 1
                     raise TargetUnavailable(f"cannot start a worker process: {exc}") from exc
             await waiter
+
+    def _adopt(self, starting: asyncio.Future[WorkerProcess]) -> None:
+        if starting.cancelled() or starting.exception() is not None:
+            with self._lock:
+                self._count -= 1
+                self._wake()
+            return
+        self.release(starting.result())
 
     def release(self, worker: WorkerProcess) -> None:
         """Back to the pool after a node finished; a dead or killed worker is let go."""
