@@ -27,8 +27,8 @@ from typing import Any
 import twinflow_studio
 from twinflow_studio.project.hashing import hash_value
 
-# Parameters whose string value names Python code ('module:attr', or 'module.attr' for model).
-CODE_PARAMS = ("callable", "model")
+# Parameters whose string value names Python code ('module:attr', or 'module.attr').
+CODE_PARAMS = ("callable", "model", "estimator")
 _IMPORT_PATH = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*(:[A-Za-z_][\w.]*)?$")
 _PACKAGE_DIR = Path(twinflow_studio.__file__).resolve().parent
 

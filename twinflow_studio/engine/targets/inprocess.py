@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from twinflow_studio.engine.code_identity import CodeSnapshot, snapshot
+from twinflow_studio.engine.code_identity import CodeSnapshot, code_names, snapshot
 from twinflow_studio.engine.errors import TaskFailed
 from twinflow_studio.engine.executors import import_callable
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
@@ -56,9 +56,7 @@ class InProcessTarget(Target):
     async def _snapshot(
         self, executor: str | None, params: dict[str, Any], project_dir: Path
     ) -> CodeSnapshot:
-        names = tuple(
-            str(params[key]) for key in ("callable", "model") if isinstance(params.get(key), str)
-        )
+        names = tuple(code_names(params))
         key = (executor or "", names)
         # Read and hashed once per run and callable, on a thread.
         future = self._identities.get(key)

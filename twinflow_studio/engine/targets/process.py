@@ -14,7 +14,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from twinflow_studio.engine.code_identity import CodeSnapshot, snapshot
+from twinflow_studio.engine.code_identity import CodeSnapshot, code_names, snapshot
 from twinflow_studio.engine.errors import TaskFailed
 from twinflow_studio.engine.process_pool import ProcessPool, WorkerProcess, pool_for
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
@@ -41,9 +41,7 @@ class ProcessTarget(Target):
     async def code_identity(self, node: Node, params: dict[str, Any], project_dir: Path) -> str:
         kind = get_kind(node.kind)
         executor = kind.executor if kind else None
-        names = tuple(
-            str(params[key]) for key in ("callable", "model") if isinstance(params.get(key), str)
-        )
+        names = tuple(code_names(params))
         key = (executor or "", names)
         future = self._snapshots.get(key)
         if future is None:
