@@ -104,7 +104,10 @@ class _FdCapture:
         if quiet:
             return
         self.synced.clear()
-        os.write(self.fd, SYNC + b"\n")
+        try:
+            os.write(self.fd, SYNC + b"\n")
+        except OSError:  # the node closed or replaced the descriptor
+            return
         self.synced.wait(5.0)
 
 
@@ -280,7 +283,10 @@ class Worker:
         folder = self.project_dir + os.sep
         for name, module in list(sys.modules.items()):
             path = getattr(module, "__file__", None) or ""
-            if name in self.finder.modules or path.startswith(folder):
+            # Not a package installed in a virtualenv inside the project: extension
+            # modules (numpy) cannot be imported twice in one process.
+            installed = "site-packages" in path or "dist-packages" in path
+            if name in self.finder.modules or (path.startswith(folder) and not installed):
                 del sys.modules[name]
         for _, filename, _, _, _ in self.finder.modules.values():
             linecache.cache.pop(filename, None)
