@@ -218,6 +218,14 @@ def _closure(resolver: _Resolver, roots: list[str]) -> dict[str, ModuleSource]:
     return modules
 
 
+def code_key(executor: str | None, params: dict[str, Any]) -> tuple[Any, ...]:
+    """What decides a node's snapshot within a run: cheap, for memoising ``snapshot``."""
+    return (
+        executor,
+        *(params.get(k) if isinstance(params.get(k), str) else None for k in CODE_PARAMS),
+    )
+
+
 def code_names(params: dict[str, Any]) -> list[str]:
     """The import paths a node's parameters name."""
     names = []

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from twinflow_studio.engine.code_identity import CodeSnapshot, code_names, snapshot
+from twinflow_studio.engine.code_identity import CodeSnapshot, code_key, snapshot
 from twinflow_studio.engine.errors import TaskFailed
 from twinflow_studio.engine.executors import import_callable
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
@@ -39,7 +39,7 @@ class InProcessTarget(Target):
         super().__init__(config)
         workers = int(config.options.get("workers", max(2, min(8, int(config.vcpus)))))
         self._pool = WorkerPool(workers, "twinflow-node")
-        self._identities: dict[tuple[str, tuple[str, ...]], asyncio.Future[CodeSnapshot]] = {}
+        self._identities: dict[tuple[Any, ...], asyncio.Future[CodeSnapshot]] = {}
         self._executors: dict[str, Any] = {}
 
     async def close(self) -> None:
@@ -56,8 +56,7 @@ class InProcessTarget(Target):
     async def _snapshot(
         self, executor: str | None, params: dict[str, Any], project_dir: Path
     ) -> CodeSnapshot:
-        names = tuple(code_names(params))
-        key = (executor or "", names)
+        key = code_key(executor, params)
         # Read and hashed once per run and callable, on a thread.
         future = self._identities.get(key)
         if future is None:

@@ -14,7 +14,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from twinflow_studio.engine.code_identity import CodeSnapshot, code_names, snapshot
+from twinflow_studio.engine.code_identity import CodeSnapshot, code_key, snapshot
 from twinflow_studio.engine.errors import TaskFailed
 from twinflow_studio.engine.process_pool import ProcessPool, WorkerProcess, pool_for
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
@@ -30,7 +30,7 @@ class ProcessTarget(Target):
         self._size = int(config.options.get("workers", max(1, int(config.vcpus))))
         self._pool: ProcessPool | None = None
         # Per run (a target lives for one run): code read once per distinct callable.
-        self._snapshots: dict[tuple[str, tuple[str, ...]], asyncio.Future[CodeSnapshot]] = {}
+        self._snapshots: dict[tuple[Any, ...], asyncio.Future[CodeSnapshot]] = {}
         self._by_digest: dict[str, CodeSnapshot] = {}
 
     def pool(self, project_dir: Path) -> ProcessPool:
@@ -41,8 +41,7 @@ class ProcessTarget(Target):
     async def code_identity(self, node: Node, params: dict[str, Any], project_dir: Path) -> str:
         kind = get_kind(node.kind)
         executor = kind.executor if kind else None
-        names = tuple(code_names(params))
-        key = (executor or "", names)
+        key = code_key(executor, params)
         future = self._snapshots.get(key)
         if future is None:
             future = self._snapshots[key] = asyncio.ensure_future(
