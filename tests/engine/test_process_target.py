@@ -482,3 +482,14 @@ def test_a_run_cancelled_while_its_worker_starts_leaves_the_pool_whole(tmp_path:
     result = run(engine, project(node("a", "where:pid")), tmp_path)
     assert result.ok
     assert pool.workers == 1
+
+
+def test_a_bad_workers_option_fails_the_nodes_with_a_clear_message(tmp_path: Path) -> None:
+    write(tmp_path, "where.py", "import os\ndef pid():\n    return os.getpid()\n")
+    p = project(node("a", "where:pid"))
+    p.targets["workers"].options["workers"] = "many"
+    result = run(Engine(), p, tmp_path)
+    assert result.nodes["a"].state == "failed"
+    assert result.nodes["a"].error == (
+        "target 'workers': options.workers must be a whole number of at least 1, found 'many'"
+    )

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from twinflow_studio.engine.code_identity import CodeSnapshot, code_key, snapshot
-from twinflow_studio.engine.errors import TaskFailed
+from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
 from twinflow_studio.engine.process_pool import ProcessPool, WorkerProcess, pool_for
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
 from twinflow_studio.project.kinds import get_kind
@@ -27,11 +27,22 @@ class ProcessTarget(Target):
 
     def __init__(self, config: TargetConfig) -> None:
         super().__init__(config)
-        self._size = int(config.options.get("workers", max(1, int(config.vcpus))))
+        self._size = max(1, int(config.vcpus))
         self._pool: ProcessPool | None = None
         # Per run (a target lives for one run): code read once per distinct callable.
         self._snapshots: dict[tuple[Any, ...], asyncio.Future[CodeSnapshot]] = {}
         self._by_digest: dict[str, CodeSnapshot] = {}
+
+    async def start(self) -> None:
+        workers = self.config.options.get("workers")
+        if workers is None:
+            return
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise TargetUnavailable(
+                f"target {self.name!r}: options.workers must be a whole number of at least 1, "
+                f"found {workers!r}"
+            )
+        self._size = workers
 
     def pool(self, project_dir: Path) -> ProcessPool:
         if self._pool is None:
