@@ -493,3 +493,42 @@ def test_a_bad_workers_option_fails_the_nodes_with_a_clear_message(tmp_path: Pat
     assert result.nodes["a"].error == (
         "target 'workers': options.workers must be a whole number of at least 1, found 'many'"
     )
+
+
+def test_ctrl_c_on_a_headless_run_ends_a_worker_stuck_in_c(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from twinflow_studio.project import save
+
+    write(tmp_path, "stuck.py", STUCK)
+    marker = tmp_path / "pid"
+    save(project(node("a", "stuck:in_c", marker=str(marker))), tmp_path / "p.twin")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "twinflow_studio",
+            "--run",
+            str(tmp_path / "p.twin"),
+            "--no-lineage",
+        ],
+        stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pid = int(marker.read_text())
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        proc.kill()
+    deadline = time.monotonic() + 2.0
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _gone(pid), "the worker outlived the headless run"
+    run_json = json.loads(next((tmp_path / ".twinflow" / "runs").glob("*/run.json")).read_text())
+    assert run_json["status"] == "cancelled"

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -79,6 +80,7 @@ class WorkerProcess:
         os.set_inheritable(life_w, False)
         self._lifeline = life_w
         self.conn = Connection(parent.detach())
+        _LIVE.add(self)
         self.alive = True
         self.run_id = ""
         self.digests: set[str] = set()
@@ -355,6 +357,7 @@ def _resolve(waiter: asyncio.Future[None]) -> None:
 
 
 _POOLS: dict[tuple[str, str], ProcessPool] = {}
+_LIVE: weakref.WeakSet[WorkerProcess] = weakref.WeakSet()
 _POOLS_LOCK = threading.Lock()
 
 
@@ -408,12 +411,19 @@ def _reap_forever() -> None:
 
 
 def shutdown_pools() -> None:
-    """End every worker of every pool (at exit; tests call it to start from nothing)."""
+    """End every worker of every pool, idle or busy (at exit). A worker would end by itself
+    when its lifeline closes, but not while a node holds its GIL in a C call."""
     with _POOLS_LOCK:
         pools = list(_POOLS.values())
         _POOLS.clear()
     for pool in pools:
         pool.close()
+    for worker in list(_LIVE):
+        if worker.process.returncode is None:
+            try:
+                worker.process.kill()
+            except OSError:
+                pass
 
 
 atexit.register(shutdown_pools)
