@@ -73,6 +73,7 @@ class WorkerProcess:
             )
         except BaseException:
             os.close(life_w)
+            parent.close()
             raise
         finally:
             child.close()
