@@ -77,3 +77,10 @@ def test_a_syntax_error_is_left_for_the_worker_to_report(tmp_path: Path) -> None
     write(tmp_path / "ci_broken.py", "def f(:\n")
     code = snapshot(EXECUTOR, {"callable": "ci_broken:f"}, tmp_path)
     assert list(code.modules) == ["ci_broken"]
+
+
+def test_a_project_file_named_like_a_standard_module_is_not_shipped(tmp_path: Path) -> None:
+    write(tmp_path / "random.py", "raise SystemExit('shadowing the standard library')\n")
+    write(tmp_path / "ci_uses_random.py", "import random\n")
+    code = snapshot(EXECUTOR, {"callable": "ci_uses_random:f"}, tmp_path)
+    assert list(code.modules) == ["ci_uses_random"]

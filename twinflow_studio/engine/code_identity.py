@@ -139,7 +139,9 @@ class _Resolver:
         return result
 
     def _locate(self, name: str) -> ModuleSource | None:
-        if not name or name in sys.builtin_module_names or name.split(".")[0] == "twinflow_studio":
+        top = name.split(".")[0]
+        # A project file named like a standard module (random.py) does not replace it.
+        if not name or top in sys.stdlib_module_names or top == "twinflow_studio":
             return None
         head, _, tail = name.rpartition(".")
         if head:
