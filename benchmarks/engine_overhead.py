@@ -1,4 +1,5 @@
-"""Engine overhead per node: 1k and 10k no-op in-process nodes, as a wide and a deep DAG.
+"""Engine overhead per node: 1k and 10k no-op nodes, as a wide and a deep DAG, on the
+``inprocess`` target (threads) and on the ``process`` target (worker processes).
 
 Overhead = run wall time minus the time the same no-op calls take through the same thread
 pool without the engine (the in-process target's ``WorkerPool``), per node. The figure against
@@ -6,6 +7,13 @@ a plain ``ThreadPoolExecutor`` with ``run_in_executor`` is printed too, for refe
 pool costs more per call, so it flatters the engine. The last line is the JSON summary: value is the
 worst 10k per-node overhead (target <= 0.2 ms), ratio is the 10k run time over the 1k run
 time of the same shape, worst shape (target <= 12: linear cost).
+
+The ``process`` target: overhead = run wall time per node, all of it (a no-op costs nothing,
+so everything is the engine plus the hop to a worker process and back). Target <= 1 ms at
+10k nodes, wide and deep. Printed apart: the bare round trip of one no-op task to a warm
+worker with no engine around it, and the engine process's own CPU time per node (what the
+studio's loop pays). It is under "process" in the JSON line. ``--only inprocess|process``
+runs one of the two.
 """
 
 from __future__ import annotations
@@ -26,13 +34,13 @@ from twinflow_studio.engine.workers import WorkerPool  # noqa: E402
 from twinflow_studio.project import Node, Port, Project  # noqa: E402
 
 
-def build(n: int, shape: str) -> Project:
+def build(n: int, shape: str, target: str = "local") -> Project:
     """``wide``: n independent nodes. ``deep``: a chain of n nodes ordered by edges between
     optional ports that a no-op leaves empty, so no artifact is written (see
     ``deep-values`` in the notes for a chain that writes one small value per node)."""
     p = Project(f"{shape}-{n}")
     for i in range(n):
-        p.nodes[f"n{i}"] = Node(f"n{i}", "python", params={"callable": "_noop:noop"})
+        p.nodes[f"n{i}"] = Node(f"n{i}", "python", params={"callable": "_noop:noop"}, target=target)
     if shape == "deep":
         for i in range(n):
             node = p.nodes[f"n{i}"]
@@ -43,16 +51,91 @@ def build(n: int, shape: str) -> Project:
     return p
 
 
-def engine_time(project: Project, subscribed: bool = False) -> float:
+FOLDER = Path(tempfile.mkdtemp(prefix="twinflow-overhead-"))
+
+
+def engine_time(
+    project: Project, subscribed: bool = False, cpu: list[float] | None = None
+) -> float:
     """``subscribed`` adds a subscriber that drops every event: the engine then builds the
-    events (and the lineage record of each task) that the studio and the CLI receive."""
+    events (and the lineage record of each task) that the studio and the CLI receive.
+    Runs share one project folder, so the process target's pool is warm after the first."""
     engine = Engine([lambda event: None] if subscribed else [])
-    with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
-        result = asyncio.run(engine.run(project, project_dir=Path(folder), use_cache=False))
+    with tempfile.TemporaryDirectory() as store:
+        started, used = time.perf_counter(), time.process_time()
+        result = asyncio.run(
+            engine.run(project, project_dir=FOLDER, use_cache=False, store_root=Path(store))
+        )
         elapsed = time.perf_counter() - started
+        if cpu is not None:
+            cpu.append(time.process_time() - used)
     assert result.ok, result.summary["failed"][:3]
     return elapsed
+
+
+def bare_process_roundtrip(n: int) -> float:
+    """Seconds per no-op task sent to one warm worker process and answered, no engine."""
+    from twinflow_studio.engine.process_pool import WorkerProcess
+
+    worker = WorkerProcess(FOLDER, 0)
+    task = {
+        "executor": "twinflow_studio.engine.executors:run_python_callable",
+        "run_id": "bench",
+        "node_id": "n",
+        "node_kind": "python",
+        "params": {"callable": "_noop:noop", "kwargs": {}},
+        "inputs": {},
+        "output_ports": {},
+        "output_dir": str(FOLDER / "out"),
+        "project_dir": str(FOLDER),
+        "previous_outputs": {},
+        "attempt": 1,
+        "memory_mib": 512,
+        "profile": "default",
+        "modules": None,
+    }
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+
+        async def once() -> None:
+            done = loop.create_future()
+            worker.start(loop, lambda m: done.done() or done.set_result(m), task)
+            assert (await done)[0] == "done"
+
+        for _ in range(50):  # warm: the worker has started and imported the executor
+            await once()
+        started = time.perf_counter()
+        for _ in range(n):
+            await once()
+        return (time.perf_counter() - started) / n
+
+    try:
+        return asyncio.run(main())
+    finally:
+        worker.kill()
+
+
+def process_figures() -> dict:
+    figures: dict = {}
+    for shape in ("wide", "deep"):
+        for n in (1000, 10000):
+            project = build(n, shape, "workers")
+            cpu: list[float] = []
+            engine_s = min(engine_time(project, cpu=cpu) for _ in range(2 if n > 1000 else 3))
+            per_node = engine_s / n * 1000
+            figures[f"{shape}_{n}_ms"] = round(per_node, 4)
+            figures[f"{shape}_{n}_engine_cpu_ms"] = round(min(cpu) / n * 1000, 4)
+            print(
+                f"process {shape:5} {n:6} nodes: engine {engine_s:.3f} s, {per_node:.4f} ms/node "
+                f"(engine process CPU {min(cpu) / n * 1000:.4f} ms/node)",
+                flush=True,
+            )
+    roundtrip = bare_process_roundtrip(2000) * 1000
+    figures["bare_roundtrip_ms"] = round(roundtrip, 4)
+    print(f"process bare round trip to a warm worker: {roundtrip:.4f} ms/task", flush=True)
+    figures["value"] = max(figures["wide_10000_ms"], figures["deep_10000_ms"])
+    return figures
 
 
 def bare_time(n: int, deep: bool, pool_kind: str = "worker") -> float:
@@ -82,6 +165,27 @@ def bare_time(n: int, deep: bool, pool_kind: str = "worker") -> float:
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", choices=("inprocess", "process"))
+    args = parser.parse_args()
+    process = process_figures() if args.only in (None, "process") else None
+    if args.only == "process":
+        assert process is not None
+        print(
+            json.dumps(
+                {
+                    "metric": "engine_overhead_per_node_10k_process",
+                    "value": process["value"],
+                    "unit": "ms",
+                    "baseline": process["bare_roundtrip_ms"],
+                    "ratio": round(process["value"] / process["bare_roundtrip_ms"], 3),
+                    "process": process,
+                }
+            )
+        )
+        return
     figures = {}
     for shape in ("wide", "deep"):
         for n in (1000, 10000):
@@ -118,6 +222,7 @@ def main() -> None:
                 "unit": "ms",
                 "baseline": round(figures[(worst_shape, 1000)][0], 4),
                 "ratio": round(ratios[worst_shape], 3),
+                "process": process,
             }
         )
     )

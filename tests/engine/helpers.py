@@ -17,12 +17,16 @@ def py(
     outputs: list[tuple[str, str]] = (("out", "json"),),
     **kwargs: Any,
 ) -> Node:  # noqa: E501
+    """A node calling ``sample_nodes``, pinned to the in-process target: these tests count
+    threads and share module state with the functions they run (tests/engine/
+    test_process_target.py covers the worker processes)."""
     return Node(
         node_id,
         "python",
         params={"callable": f"sample_nodes:{func}", "kwargs": kwargs},
         inputs=[Port(n, t) for n, t in inputs],
         outputs=[Port(n, t) for n, t in outputs],
+        target="local",
     )
 
 

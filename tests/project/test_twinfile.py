@@ -22,6 +22,8 @@ from twinflow_studio.project import (
     loads,
     save,
 )
+from twinflow_studio.project.placement import resolve_target
+from twinflow_studio.project.twinfile import SCHEMA_VERSION
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
@@ -69,7 +71,7 @@ def test_round_trip_keeps_everything(tmp_path: Path) -> None:
     assert loaded.nodes["c"].target == "docker"
     assert loaded.version() == original.version()
     doc = json.loads(path.read_text(encoding="utf-8"))
-    assert doc["format"] == "twinflow-studio" and doc["schema_version"] == 2
+    assert doc["format"] == "twinflow-studio" and doc["schema_version"] == SCHEMA_VERSION
     assert "ünïcode ✓" in path.read_text(encoding="utf-8")
 
 
@@ -106,6 +108,34 @@ def test_migration_from_schema_1() -> None:
     project = loads(json.dumps(old))
     node = project.nodes["a"]
     assert node.retries.count == 3 and node.timeout_s == 12
+
+
+def test_migration_from_schema_2_adds_the_process_target() -> None:
+    """A v2 file listing its targets keeps them; unpinned Python nodes move to worker
+    processes and a node pinned to the in-process target stays on it."""
+    old = {
+        "format": "twinflow-studio",
+        "schema_version": 2,
+        "targets": {
+            "local": {"kind": "inprocess", "vcpus": 8.0, "memory_mib": 8192},
+            "workers": {"kind": "docker", "vcpus": 2.0, "memory_mib": 4096},
+        },
+        "nodes": [
+            {"id": "free", "kind": "python", "params": {"callable": "m:f"}},
+            {"id": "pinned", "kind": "python", "params": {"callable": "m:f"}, "target": "local"},
+        ],
+    }
+    project = loads(json.dumps(old))
+    assert project.targets["local"].kind == "inprocess"
+    assert project.targets["workers"].kind == "docker"
+    added = project.targets["workers_"]
+    assert added.kind == "process" and added.vcpus == 4.0
+    assert resolve_target(project, project.nodes["free"]).name == "workers_"
+    assert resolve_target(project, project.nodes["pinned"]).name == "local"
+    assert json.loads(dumps(project))["schema_version"] == SCHEMA_VERSION == 3
+    # A v2 file without a targets section gets today's defaults, the process target first.
+    bare = loads(json.dumps({"format": "twinflow-studio", "schema_version": 2}))
+    assert bare.targets["workers"].kind == "process"
 
 
 @pytest.mark.parametrize(

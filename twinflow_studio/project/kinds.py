@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 PORT_TYPES: tuple[str, ...] = ("file", "dataframe", "json", "model", "posterior", "any")
 PARAM_TYPES: tuple[str, ...] = ("str", "int", "float", "bool", "list", "dict", "any")
-TargetKind = Literal["inprocess", "docker", "batch"]
+TargetKind = Literal["process", "inprocess", "docker", "batch"]
+# Python code runs in worker processes by default; threads of the engine only when asked.
+PYTHON_TARGETS: tuple[str, ...] = ("process", "inprocess")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from twinflow_studio.project.kinds import NodeKind, ParamSpec, PortSpec, register_kind
+from twinflow_studio.project.kinds import (
+    PYTHON_TARGETS,
+    NodeKind,
+    ParamSpec,
+    PortSpec,
+    register_kind,
+)
 
 CONTAINER = register_kind(
     NodeKind(
@@ -46,8 +52,9 @@ PYTHON = register_kind(
         label="Python model",
         category="Models",
         doc=(
-            "Calls a Python function by import path ('package.module:function') in the "
-            "engine's worker pool. Each input port is passed as a keyword argument (json: "
+            "Calls a Python function by import path ('package.module:function') in a "
+            "worker process of the project (or on the engine's threads, on an inprocess "
+            "target). Each input port is passed as a keyword argument (json: "
             "the value; file: a pathlib.Path; dataframe: a pandas DataFrame), followed by the "
             "node's 'kwargs'. It returns a dict of output port to value (or one value when "
             "the node has a single output); a file output is a path the function wrote."
@@ -57,7 +64,7 @@ PYTHON = register_kind(
             ParamSpec("kwargs", "dict", default={}, doc="Extra keyword arguments"),
         ),
         user_ports=True,
-        target_kinds=("inprocess",),
+        target_kinds=PYTHON_TARGETS,
         executor="twinflow_studio.engine.executors:run_python_callable",
     )
 )

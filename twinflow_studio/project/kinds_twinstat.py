@@ -6,7 +6,13 @@ executors live in ``twinflow_studio.twinstat.nodes``.
 
 from __future__ import annotations
 
-from twinflow_studio.project.kinds import NodeKind, ParamSpec, PortSpec, register_kind
+from twinflow_studio.project.kinds import (
+    PYTHON_TARGETS,
+    NodeKind,
+    ParamSpec,
+    PortSpec,
+    register_kind,
+)
 
 _NODES = "twinflow_studio.twinstat.nodes"
 
@@ -68,6 +74,7 @@ SKLEARN_TRAIN = register_kind(
         inputs=(PortSpec("data", "dataframe"),),
         outputs=(PortSpec("model", "model"), PortSpec("metrics", "json")),
         executor=f"{_NODES}:run_sklearn_train",
+        target_kinds=PYTHON_TARGETS,
         tags=("inductive",),
     )
 )
@@ -82,6 +89,7 @@ SKLEARN_PREDICT = register_kind(
         inputs=(PortSpec("model", "model"), PortSpec("data", "dataframe")),
         outputs=(PortSpec("predictions", "dataframe"),),
         executor=f"{_NODES}:run_sklearn_predict",
+        target_kinds=PYTHON_TARGETS,
         tags=("inductive",),
     )
 )
@@ -103,6 +111,7 @@ SIMULATION = register_kind(
         inputs=(PortSpec("data", "dataframe"), PortSpec("posterior", "posterior", required=False)),
         outputs=(PortSpec("predictions", "dataframe"),),
         executor=f"{_NODES}:run_simulation",
+        target_kinds=PYTHON_TARGETS,
         tags=("deductive",),
     )
 )
@@ -119,6 +128,7 @@ SIMULATION_BATCH = register_kind(
         inputs=(PortSpec("design", "json"), PortSpec("data", "dataframe")),
         outputs=(PortSpec("predictions", "json"),),
         executor=f"{_NODES}:run_simulation_batch",
+        target_kinds=PYTHON_TARGETS,
         tags=("deductive", "surrogate"),
     )
 )
@@ -146,6 +156,7 @@ HYBRID = register_kind(
         inputs=(PortSpec("data", "dataframe"), PortSpec("posterior", "posterior", required=False)),
         outputs=(PortSpec("model", "model"), PortSpec("metrics", "json")),
         executor=f"{_NODES}:run_hybrid",
+        target_kinds=PYTHON_TARGETS,
         tags=("hybrid",),
     )
 )
@@ -169,6 +180,7 @@ LHS_DESIGN = register_kind(
         ),
         outputs=(PortSpec("design", "json"),),
         executor=f"{_NODES}:run_lhs_design",
+        target_kinds=PYTHON_TARGETS,
         tags=("surrogate",),
     )
 )
@@ -184,6 +196,7 @@ SURROGATE = register_kind(
         inputs=(PortSpec("design", "json"), PortSpec("predictions", "json")),
         outputs=(PortSpec("surrogate", "model"), PortSpec("metrics", "json")),
         executor=f"{_NODES}:run_surrogate",
+        target_kinds=PYTHON_TARGETS,
         tags=("surrogate",),
     )
 )
@@ -248,6 +261,7 @@ CALIBRATION = register_kind(
             PortSpec("figures", "file"),
         ),
         executor=f"{_NODES}:run_calibration",
+        target_kinds=PYTHON_TARGETS,
         tags=("calibration",),
     )
 )
@@ -276,6 +290,7 @@ DRIFT_CHECK = register_kind(
         ),
         outputs=(PortSpec("report", "json"),),
         executor=f"{_NODES}:run_drift_check",
+        target_kinds=PYTHON_TARGETS,
         tags=("drift",),
     )
 )

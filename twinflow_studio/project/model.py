@@ -148,9 +148,19 @@ def default_profiles() -> dict[str, HardwareProfile]:
     return {"default": HardwareProfile("default", vcpus=1.0, memory_mib=512)}
 
 
+DEFAULT_PROCESS_TARGET = "workers"
+
+
+def default_process_target() -> TargetConfig:
+    """Where Python and TwinStat nodes run unless told otherwise: one worker process per
+    vCPU, kept warm between runs."""
+    return TargetConfig(DEFAULT_PROCESS_TARGET, "process", vcpus=4.0, memory_mib=8192)
+
+
 def default_targets() -> dict[str, TargetConfig]:
     # In-process work is light (mostly waiting on Python callables): several at once per core.
     return {
+        DEFAULT_PROCESS_TARGET: default_process_target(),
         "local": TargetConfig("local", "inprocess", vcpus=8.0, memory_mib=8192),
         "docker": TargetConfig("docker", "docker", vcpus=2.0, memory_mib=4096),
     }

@@ -29,11 +29,12 @@ from twinflow_studio.project.model import (
     Project,
     RetryPolicy,
     TargetConfig,
+    default_process_target,
 )
 from twinflow_studio.project.safejson import MAX_INT, parse, read_bounded
 
 FORMAT = "twinflow-studio"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _profile_to_dict(p: HardwareProfile) -> dict[str, Any]:
@@ -239,7 +240,39 @@ def _migrate_1_to_2(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _migrate_1_to_2}
+def _migrate_2_to_3(doc: dict[str, Any]) -> dict[str, Any]:
+    """v3 added the ``process`` target kind, the default home of Python and TwinStat nodes.
+    A v2 file that lists its targets gets the default process target beside them (under a
+    free name), so its unpinned Python nodes move to worker processes as in a new project;
+    nodes pinned to a target stay where they are."""
+    doc = dict(doc)
+    targets = doc.get("targets")
+    if isinstance(targets, dict) and not any(
+        isinstance(t, dict) and t.get("kind") == "process" for t in targets.values()
+    ):
+        config = default_process_target()
+        name = config.name
+        while name in targets:
+            name += "_"
+        doc["targets"] = {
+            **targets,
+            name: {
+                "kind": config.kind,
+                "vcpus": config.vcpus,
+                "memory_mib": config.memory_mib,
+                "gpus": config.gpus,
+                "arch": config.arch,
+                "options": {},
+            },
+        }
+    doc["schema_version"] = 3
+    return doc
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _migrate_1_to_2,
+    2: _migrate_2_to_3,
+}
 
 
 class _Reader:

@@ -16,7 +16,7 @@ from twinflow_studio.project.secrets import check_secrets
 from twinflow_studio.project.triggers import validate_trigger
 from twinflow_studio.project.url_expiry import url_expiry_problem, url_expiry_value
 
-TARGET_KINDS = ("inprocess", "docker", "batch")
+TARGET_KINDS = ("process", "inprocess", "docker", "batch")
 # Linux's own ceiling on process ids; 1 TiB of outputs from one node is surely a mistake.
 MAX_PIDS_LIMIT = 4_194_304
 MAX_OUTPUT_MIB = 1_048_576

@@ -9,6 +9,7 @@ from twinflow_studio.project.model import TargetConfig
 
 TARGET_CLASSES = {
     "inprocess": "twinflow_studio.engine.targets.inprocess:InProcessTarget",
+    "process": "twinflow_studio.engine.targets.process:ProcessTarget",
     "docker": "twinflow_studio.engine.targets.docker:DockerTarget",
     "batch": "twinflow_studio.engine.targets.batch:BatchTarget",
 }

@@ -1,20 +1,29 @@
 """In-process target: executors run in a worker thread pool so the event loop never blocks.
 
-A timed-out or cancelled executor is told through ``ctx.cancelled``; Python cannot kill a
-thread, so an executor that never checks keeps its worker until it returns (its result is
-discarded). Long executors call ``ctx.check_cancelled()``.
+The explicit opt-in for trusted, cheap functions (Python and TwinStat nodes go to worker
+processes, the ``process`` target, unless placed here). A timed-out or cancelled executor is
+told through ``ctx.cancelled``; Python cannot kill a thread, so an executor that never
+checks keeps its worker until it returns (its result is discarded). Long executors call
+``ctx.check_cancelled()``.
+
+Code identity is the same as on the ``process`` target (read and hashed on a thread, never
+imported for it); the modules share this interpreter, so a user module whose bytes changed
+since it was imported is dropped from ``sys.modules`` before the node runs and imported
+afresh: the code that runs is the code the cache key names.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from twinflow_studio.engine.code_identity import CodeSnapshot, code_key, snapshot
 from twinflow_studio.engine.errors import TaskFailed
-from twinflow_studio.engine.executors import code_hash_of, import_callable
+from twinflow_studio.engine.executors import import_callable
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
 from twinflow_studio.engine.task import TaskCancelled, TaskContext
 from twinflow_studio.engine.workers import WorkerPool
@@ -30,7 +39,7 @@ class InProcessTarget(Target):
         super().__init__(config)
         workers = int(config.options.get("workers", max(2, min(8, int(config.vcpus)))))
         self._pool = WorkerPool(workers, "twinflow-node")
-        self._identities: dict[tuple[str, str], str] = {}
+        self._identities: dict[tuple[Any, ...], asyncio.Future[CodeSnapshot]] = {}
         self._executors: dict[str, Any] = {}
 
     async def close(self) -> None:
@@ -42,15 +51,19 @@ class InProcessTarget(Target):
         executor = kind.executor if kind else None
         if node.kind == "datasource":
             return await self._pool.run(_datasource_identity, params, project_dir)
-        callable_path = str(params.get("callable", "")) if node.kind == "python" else ""
-        key = (executor or "", callable_path)
-        # Source hashes are stable for the life of a run: hash each module once, not per node.
-        if key not in self._identities:
-            parts = {"executor": executor and code_hash_of(executor)}
-            if callable_path:
-                parts["callable"] = code_hash_of(callable_path)
-            self._identities[key] = hash_value(parts)
-        return self._identities[key]
+        return (await self._snapshot(executor, params, project_dir)).digest
+
+    async def _snapshot(
+        self, executor: str | None, params: dict[str, Any], project_dir: Path
+    ) -> CodeSnapshot:
+        key = code_key(executor, params)
+        # Read and hashed once per run and callable, on a thread.
+        future = self._identities.get(key)
+        if future is None:
+            future = self._identities[key] = asyncio.ensure_future(
+                asyncio.to_thread(snapshot, executor, params, project_dir)
+            )
+        return await future if not future.done() else future.result()
 
     async def execute(self, spec: TaskSpec) -> TaskResult:
         kind = get_kind(spec.node.kind)
@@ -73,8 +86,11 @@ class InProcessTarget(Target):
             previous_outputs=spec.previous_outputs,
             attempt=spec.attempt,
         )
+        code = None
+        if spec.node.kind != "datasource":
+            code = await self._snapshot(kind.executor, spec.params, spec.project_dir)
         try:
-            outputs = await self._pool.run(_call, func, ctx)
+            outputs = await self._pool.run(_call, func, ctx, code)
         except asyncio.CancelledError:  # the thread runs on; it is told to stop
             spec.cancelled.set()
             raise
@@ -88,13 +104,49 @@ def _importable(project_dir: Path) -> None:
         sys.path.append(folder)
 
 
-def _call(func: Any, ctx: TaskContext) -> dict[str, Any]:
+_TAG = "__twinflow_sha256__"
+
+
+def _refresh(code: CodeSnapshot | None) -> None:
+    """Drop the node's user modules from ``sys.modules`` when any of them has changed since
+    it was imported (all of them: a module holds names taken from the others)."""
+    if code is None or not code.modules:
+        return
+    stale = False
+    for name, source in code.modules.items():
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        seen = getattr(module, _TAG, None)
+        if seen is None:  # imported before we looked: taken to be what is on disk now
+            setattr(module, _TAG, source.sha256)
+        elif seen != source.sha256:
+            stale = True
+    if stale:
+        for name in code.modules:
+            sys.modules.pop(name, None)
+        importlib.invalidate_caches()
+
+
+def _tag(code: CodeSnapshot | None) -> None:
+    if code is None:
+        return
+    for name, source in code.modules.items():
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, _TAG, None) is None:
+            setattr(module, _TAG, source.sha256)
+
+
+def _call(func: Any, ctx: TaskContext, code: CodeSnapshot | None = None) -> dict[str, Any]:
+    _refresh(code)
     try:
         result = func(ctx)
     except (TaskFailed, TaskCancelled):
         raise
     except Exception as exc:
         raise TaskFailed(f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        _tag(code)
     return result or {}
 
 
