@@ -26,6 +26,7 @@ from twinflow_studio.project import Node, ParamSpec, Port, get_kind, validate
 from twinflow_studio.project.kinds import PORT_TYPES
 from twinflow_studio.project.validate import check_param
 from twinflow_studio.ui.document import Document
+from twinflow_studio.ui.wheel_guard import guard_wheel
 
 ERROR_STYLE = "border: 1px solid #d04040;"
 
@@ -154,6 +155,7 @@ class PropertiesPanel(QWidget):
         self.problems.setStyleSheet("color: #d04040;")
         self.form.addRow(self.problems)
         self._refresh_problems()
+        guard_wheel(body)
 
     def _add(self, key: str, label: str, editor: QWidget) -> None:
         error = QLabel()
