@@ -33,6 +33,7 @@ from twinflow_studio.ui.canvas_items import (
     restyle_selection,
 )
 from twinflow_studio.ui.document import Document
+from twinflow_studio.ui.themes import DARK, Theme
 
 KIND_MIME = "application/x-twinflow-kind"
 
@@ -104,6 +105,7 @@ class Canvas(QWidget):
         self._backdrop_views: dict[str, BackdropNode] = {}
         self._states: dict[str, tuple[str, str]] = {}
         self.last_refusal = ""
+        self.theme: Theme = DARK
         doc.reset.connect(self.rebuild)
         doc.nodesAdded.connect(self._add_views)
         doc.nodesRemoved.connect(self._remove_views)
@@ -147,6 +149,7 @@ class Canvas(QWidget):
             old.widget.deleteLater()
             old.deleteLater()
         self._layout.addWidget(self.graph.widget)
+        self._apply_canvas_colors()
         self._batch(lambda: self._add_views(list(self.doc.project.nodes)))
         self._rebuild_backdrops()
         view = self.doc.project.layout.get("view")
@@ -200,6 +203,7 @@ class Canvas(QWidget):
             x, y = self.doc.position(node_id)
             self.graph.add_node(view, pos=[x, y], selected=False, push_undo=False)
             self._views[node_id] = view
+            view.badge_rgb = self.theme.badge
             if node_id in self._states:
                 view.show_state(*self._states[node_id])
 
@@ -434,6 +438,18 @@ class Canvas(QWidget):
 
     def node_view(self, node_id: str) -> TwinNode | None:
         return self._views.get(node_id)
+
+    # ----- theme -----
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self._apply_canvas_colors()
+        for view in self._views.values():
+            view.set_badge_color(theme.badge)
+        self.viewer.viewport().update()
+
+    def _apply_canvas_colors(self) -> None:
+        self.graph.set_background_color(*self.theme.canvas)
+        self.graph.set_grid_color(*self.theme.grid)
 
     # ----- run states -----
     def set_states(self, states: dict[str, tuple[str, str]]) -> None:

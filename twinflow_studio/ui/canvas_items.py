@@ -562,10 +562,16 @@ class TwinNode(BaseNode):
             _set_color(view, STATE_COLORS.get(state, DEFAULT_NODE_COLOR))
             if self._badge is None:
                 self._badge = QGraphicsSimpleTextItem(view)
-                self._badge.setBrush(QBrush(QColor(230, 230, 230)))
+                self._badge.setBrush(QBrush(QColor(*self.badge_rgb)))
             self._badge.setText(text or state)
             self._badge.setPos(4, view.boundingRect().height() + 2)
             self._badge.setVisible(True)
         view.update()
 
+    def set_badge_color(self, rgb: tuple[int, int, int]) -> None:
+        self.badge_rgb = rgb
+        if self._badge is not None:
+            self._badge.setBrush(QBrush(QColor(*rgb)))
+
     base_color: tuple[int, int, int] = DEFAULT_NODE_COLOR
+    badge_rgb: tuple[int, int, int] = (225, 227, 230)  # the canvas sets the theme's

@@ -38,7 +38,7 @@ from twinflow_studio.ui.properties import PropertiesPanel
 from twinflow_studio.ui.resources import ResourcesEditor
 from twinflow_studio.ui.run_panel import RunPanel
 from twinflow_studio.ui.runs import RunController
-from twinflow_studio.ui.themes import apply_theme, canvas_colors
+from twinflow_studio.ui.themes import apply_theme, theme
 
 APP_NAME = "TwinFlow Studio"
 MAX_RECENT = 10
@@ -248,9 +248,8 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, name)
-        background, grid = canvas_colors(name)
-        self.canvas.graph.set_background_color(*background)
-        self.canvas.graph.set_grid_color(*grid)
+        self.canvas.set_theme(theme(name))
+        self.calibration.set_theme(theme(name))
         self.settings.setValue("theme", name)
 
     # ----- files -----

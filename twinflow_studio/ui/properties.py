@@ -26,9 +26,16 @@ from twinflow_studio.project import Node, ParamSpec, Port, get_kind, validate
 from twinflow_studio.project.kinds import PORT_TYPES
 from twinflow_studio.project.validate import check_param
 from twinflow_studio.ui.document import Document
+from twinflow_studio.ui.themes import current_theme
 from twinflow_studio.ui.wheel_guard import guard_wheel
 
-ERROR_STYLE = "border: 1px solid #d04040;"
+
+def error_style() -> str:
+    return f"border: 1px solid {current_theme().hex('error')};"
+
+
+def error_color() -> str:
+    return f"color: {current_theme().hex('error')};"
 
 
 def parse_value(spec: ParamSpec, text: str) -> Any:
@@ -107,7 +114,7 @@ class PropertiesPanel(QWidget):
         if kind is not None:
             doc_label = QLabel(kind.doc)
             doc_label.setWordWrap(True)
-            doc_label.setStyleSheet("color: gray;")
+            doc_label.setStyleSheet(f"color: {current_theme().hex('muted')};")
             self.form.addRow(doc_label)
         self.form.addRow("Id", QLabel(node.id))
         name = QLineEdit(node.name)
@@ -152,14 +159,14 @@ class PropertiesPanel(QWidget):
             self.form.addRow(self._ports_editor(node))
         self.problems = QLabel()
         self.problems.setWordWrap(True)
-        self.problems.setStyleSheet("color: #d04040;")
+        self.problems.setStyleSheet(error_color())
         self.form.addRow(self.problems)
         self._refresh_problems()
         guard_wheel(body)
 
     def _add(self, key: str, label: str, editor: QWidget) -> None:
         error = QLabel()
-        error.setStyleSheet("color: #d04040;")
+        error.setStyleSheet(error_color())
         error.setWordWrap(True)
         error.hide()
         box = QWidget()
@@ -290,7 +297,7 @@ class PropertiesPanel(QWidget):
             return
         label.setText(message or "")
         label.setVisible(bool(message))
-        editor.setStyleSheet(ERROR_STYLE if message else "")
+        editor.setStyleSheet(error_style() if message else "")
         editor.setToolTip(message or "")
 
     def _edit_param_text(self, spec: ParamSpec, text: str) -> None:

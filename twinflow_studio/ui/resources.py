@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from twinflow_studio.project import HardwareProfile, TargetConfig, validate
 from twinflow_studio.ui.document import Document
+from twinflow_studio.ui.themes import current_theme
 
 PROFILE_COLS = ["name", "vcpus", "memory_mib", "gpus", "arch"]
 TARGET_COLS = ["name", "kind", "vcpus", "memory_mib", "gpus", "arch", "options"]
@@ -141,14 +142,16 @@ class ResourcesEditor(QWidget):
         try:
             profiles, targets = self.read()
         except ValueError as exc:
-            self.status.setText(f"<span style='color:#d04040'>{exc}</span>")
+            self.status.setText(f"<span style='color:{current_theme().hex('error')}'>{exc}</span>")
             return False
         probe = self.doc.project.copy()
         probe.profiles, probe.targets = profiles, targets
         problems = [p for p in validate(probe) if p.path.startswith(("profiles.", "targets."))]
         if problems:
             self.status.setText(
-                "<span style='color:#d04040'>" + "<br>".join(str(p) for p in problems) + "</span>"
+                f"<span style='color:{current_theme().hex('error')}'>"
+                + "<br>".join(str(p) for p in problems)
+                + "</span>"
             )
             return False
         self.doc.set_resources(profiles, targets)
