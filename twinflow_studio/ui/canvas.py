@@ -29,6 +29,7 @@ from twinflow_studio.ui.canvas_items import (
     PORT_COLORS,
     FastNodeItem,
     FastPipeItem,
+    LodTitle,
     TwinNode,
     restyle_selection,
 )
@@ -450,6 +451,7 @@ class Canvas(QWidget):
     def _apply_canvas_colors(self) -> None:
         self.graph.set_background_color(*self.theme.canvas)
         self.graph.set_grid_color(*self.theme.grid)
+        LodTitle.color = self.theme.node_title
 
     # ----- run states -----
     def set_states(self, states: dict[str, tuple[str, str]]) -> None:

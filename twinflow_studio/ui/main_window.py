@@ -39,6 +39,7 @@ from twinflow_studio.ui.resources import ResourcesEditor
 from twinflow_studio.ui.run_panel import RunPanel
 from twinflow_studio.ui.runs import RunController
 from twinflow_studio.ui.themes import apply_theme, theme
+from twinflow_studio.ui.window_fit import WindowFit
 
 APP_NAME = "TwinFlow Studio"
 MAX_RECENT = 10
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
         state = self.settings.value("windowState")
         if state is not None:
             self.restoreState(state)
+        self.window_fit = WindowFit(self)  # inside the screen; docks give way to the canvas
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(autosave_ms)
         self.autosave_timer.timeout.connect(self.autosave)
