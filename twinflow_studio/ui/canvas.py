@@ -433,6 +433,32 @@ class Canvas(QWidget):
             local = self.viewer.rect().center()
         return self.viewer.mapToScene(local)
 
+    def node_rects(
+        self, exclude: set[str] | None = None
+    ) -> list[tuple[float, float, float, float]]:
+        """Where each node is on the canvas, (x, y, w, h) in scene coordinates."""
+        out = []
+        for node_id, view in self._views.items():
+            if exclude and node_id in exclude:
+                continue
+            r = view.view.sceneBoundingRect()
+            out.append((r.x(), r.y(), r.width(), r.height()))
+        return out
+
+    def placement_anchor(self) -> QPointF:
+        """Where a node added without a drop point should go: at the cursor when it is over
+        the canvas, else to the right of the selection, else at the middle of the view."""
+        local = self.viewer.mapFromGlobal(QCursor.pos())
+        if self.viewer.rect().contains(local):
+            return self.viewer.mapToScene(local)
+        selected = [self._views[n].view.sceneBoundingRect() for n in self.selected_ids()]
+        if selected:
+            box = selected[0]
+            for r in selected[1:]:
+                box = box.united(r)
+            return QPointF(box.right() + 60.0, box.top())
+        return self.viewer.mapToScene(self.viewer.viewport().rect().center())
+
     def view_state(self) -> dict[str, float]:
         r = self.viewer._scene_range
         return {"x": r.x(), "y": r.y(), "w": r.width(), "h": r.height()}

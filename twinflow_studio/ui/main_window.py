@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from twinflow_studio.project import Node, Port, Project, TwinFileError, get_kind, validate
-from twinflow_studio.ui import clipboard
+from twinflow_studio.ui import clipboard, placement
 from twinflow_studio.ui.autolayout import layered_positions
 from twinflow_studio.ui.autosave import Autosaver, studio_home
 from twinflow_studio.ui.calibration_panel import CalibrationPanel
@@ -224,9 +224,7 @@ class MainWindow(QMainWindow):
         self.canvas.kindDropped.connect(self.add_node)
         self.canvas.nodeActivated.connect(lambda n: self.docks["properties"].raise_())
         self.palette_panel.kindActivated.connect(
-            lambda k: self.add_node(
-                k, self.canvas.viewer.mapToScene(self.canvas.viewer.viewport().rect().center())
-            )
+            lambda k: self.add_node(k, self.canvas.placement_anchor())
         )
         self.quick_add.kindChosen.connect(lambda k: self.add_node(k, self._quick_pos))
         self.runs.states.connect(self.canvas.set_states)
@@ -374,7 +372,9 @@ class MainWindow(QMainWindow):
         inputs, outputs = DEFAULT_PORTS.get(kind.name, ([], [])) if kind.user_ports else ([], [])
         node = Node(node_id, kind.name, name="", inputs=list(inputs), outputs=list(outputs))
         p = pos if pos is not None else self.canvas.scene_cursor_pos()
-        self.doc.add_nodes([node], positions={node_id: (p.x(), p.y())}, text=f"Add {kind.label}")
+        size = placement.estimated_size(len(node.input_ports()), len(node.output_ports()))
+        spot = placement.free_spot((p.x(), p.y()), size, self.canvas.node_rects())
+        self.doc.add_nodes([node], positions={node_id: spot}, text=f"Add {kind.label}")
         self.canvas.select([node_id])
         return node_id
 
@@ -408,10 +408,22 @@ class MainWindow(QMainWindow):
             self.show_message("The clipboard holds no TwinFlow nodes")
             return []
         try:
-            nodes, edges, positions, profiles = clipboard.nodes_for_paste(self.doc.project, data)
+            nodes, edges, positions, profiles = clipboard.nodes_for_paste(
+                self.doc.project, data, (0.0, 0.0)
+            )
         except TwinFileError as exc:
             self.show_message(f"Cannot paste: {exc}")
             return []
+        # The copy goes beside its original (or whatever is there), never on top of it.
+        block = [
+            (
+                *positions[n.id],
+                *placement.estimated_size(len(n.input_ports()), len(n.output_ports())),
+            )
+            for n in nodes
+        ]
+        dx, dy = placement.free_offset(block, self.canvas.node_rects(), (40.0, 40.0))
+        positions = {n: (x + dx, y + dy) for n, (x, y) in positions.items()}
         self.doc.add_nodes(nodes, edges, positions, f"Paste {len(nodes)} node(s)", profiles)
         ids = [n.id for n in nodes]
         self.canvas.select(ids)
