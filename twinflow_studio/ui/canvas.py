@@ -286,6 +286,9 @@ class Canvas(QWidget):
                 push_undo=False,
             )
             bd.set_size(float(data.get("w", 400)), float(data.get("h", 250)))
+            # BackdropNodeItem has no post_init of its own: add_node leaves it at the
+            # origin whatever ``pos`` says, so the frame is put in place here.
+            bd.view.xy_pos = [float(data.get("x", 0)), float(data.get("y", 0))]
             if "color" in data:
                 bd.view.color = (*data["color"][:3], 255)
             bd.view.setZValue(-10)
@@ -414,6 +417,18 @@ class Canvas(QWidget):
         if center and node_ids and node_ids[0] in self._views:
             self.graph.center_on([self._views[node_ids[0]]])
         self._selection_changed()
+
+    def frame_around(self, node_ids: list[str]) -> tuple[float, float, float, float] | None:
+        """(x, y, w, h) of a group frame around these nodes: room for its title bar above
+        them and a margin around."""
+        rects = [self._views[n].view.sceneBoundingRect() for n in node_ids if n in self._views]
+        if not rects:
+            return None
+        rect = rects[0]
+        for r in rects[1:]:
+            rect = rect.united(r)
+        rect.adjust(-30, -50, 30, 30)
+        return (rect.x(), rect.y(), rect.width(), rect.height())
 
     def zoom_to_fit(self) -> None:
         if not self._views:

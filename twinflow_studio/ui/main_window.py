@@ -440,26 +440,28 @@ class MainWindow(QMainWindow):
         self.doc.move_nodes(positions)
         self.canvas.zoom_to_fit()
 
-    def group_selection(self, title: str = "Group") -> str | None:
+    def group_selection(self, title: str | None = None) -> str | None:
+        """Frame the selected nodes in a titled group (asks for the title when none given)."""
         ids = self.canvas.selected_ids()
-        if not ids:
+        frame = self.canvas.frame_around(ids)
+        if frame is None:
             self.show_message("Select nodes to group into a backdrop")
             return None
-        rects = [self.canvas.node_view(n).view.sceneBoundingRect() for n in ids]
-        rect = rects[0]
-        for r in rects[1:]:
-            rect = rect.united(r)
-        rect.adjust(-30, -50, 30, 30)
         existing = self.doc.backdrops()
+        if title is None:
+            title = self.prompter.text("Group", "Title of the group:", f"Group {len(existing) + 1}")
+            if title is None:
+                return None
         bd_id = clipboard.unique_id("group", {str(b["id"]) for b in existing})
+        x, y, w, h = frame
         existing.append(
             {
                 "id": bd_id,
-                "title": title,
-                "x": rect.x(),
-                "y": rect.y(),
-                "w": rect.width(),
-                "h": rect.height(),
+                "title": title.strip() or "Group",
+                "x": x,
+                "y": y,
+                "w": w,
+                "h": h,
                 "nodes": sorted(ids),
             }
         )
