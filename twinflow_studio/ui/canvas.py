@@ -131,8 +131,10 @@ class Canvas(QWidget):
         self.graph.node_double_clicked.connect(
             lambda n: self.nodeActivated.emit(getattr(n, "doc_id", ""))
         )
+        had_focus = old is not None and self.window().focusWidget() is self.viewer
         self.viewer = self.graph.viewer()
         self.viewer.setAcceptDrops(True)
+        self.setFocusProxy(self.viewer)  # keys (F, Tab, Delete) go to the canvas
         # NodeGraphQt's context menu and its Ctrl+Z/Ctrl+Shift+Z act on its own undo stack,
         # which the studio never uses: the Document's stack is the one.
         self.graph.disable_context_menu(True)
@@ -150,6 +152,8 @@ class Canvas(QWidget):
             old.widget.deleteLater()
             old.deleteLater()
         self._layout.addWidget(self.graph.widget)
+        if had_focus:  # Open rebuilds the viewer: the focus stays on the canvas
+            self.viewer.setFocus()
         self._apply_canvas_colors()
         self._batch(lambda: self._add_views(list(self.doc.project.nodes)))
         self._rebuild_backdrops()

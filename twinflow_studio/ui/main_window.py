@@ -33,17 +33,20 @@ from twinflow_studio.ui.lineage_source import (
     RunStoreLineage,
 )
 from twinflow_studio.ui.palette import Palette, QuickAdd
+from twinflow_studio.ui.problem_text import describe as describe_problem
 from twinflow_studio.ui.prompts import Prompter
 from twinflow_studio.ui.properties import PropertiesPanel
 from twinflow_studio.ui.resources import ResourcesEditor
 from twinflow_studio.ui.run_panel import RunPanel
 from twinflow_studio.ui.runs import RunController
 from twinflow_studio.ui.themes import apply_theme, theme
+from twinflow_studio.ui.toolbar import fit_progress_text, fixed_undo_actions
 from twinflow_studio.ui.window_fit import WindowFit
 
 APP_NAME = "TwinFlow Studio"
 MAX_RECENT = 10
 AUTOSAVE_MS = 15000
+MESSAGE_TIMEOUT_MS = 12000  # status bar messages go stale
 
 DEFAULT_PORTS: dict[str, tuple[list[Port], list[Port]]] = {
     "python": ([], [Port("out", "json")]),
@@ -99,8 +102,12 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(self.docks["properties"], self.docks[name])
         self.docks["properties"].raise_()
         self.status_label = QLabel()
+        self.message_timeout_ms = MESSAGE_TIMEOUT_MS
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(lambda: self.show_message_cleared())
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
+        fit_progress_text(self.progress, "0000/0000 done, 000 running")
         self.progress.hide()
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.progress)
@@ -117,6 +124,7 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         self.window_fit = WindowFit(self)  # inside the screen; docks give way to the canvas
+        self.canvas.setFocus()  # not the palette's search: F, Tab, Delete act on the canvas
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(autosave_ms)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -211,8 +219,8 @@ class MainWindow(QMainWindow):
             "Auto-layout",
         ):
             tools.addAction(self.actions_by_name[name])
-        tools.insertAction(self.actions_by_name["Run"], undo)
-        tools.insertAction(self.actions_by_name["Run"], redo)
+        # Fixed labels: the menu's "Undo <what>" would make the toolbar jump at every edit.
+        tools.insertActions(self.actions_by_name["Run"], fixed_undo_actions(self, self.doc.undo))
         self._fill_recent()
 
     def _wire(self) -> None:
@@ -233,6 +241,13 @@ class MainWindow(QMainWindow):
         self.runs.finished.connect(self._run_finished)
         self.runs.failedToStart.connect(self._run_refused)
         self.run_panel.nodeRequested.connect(self.point_at_node)
+        # A problem points at a node: show that node's properties, whatever tab was on top.
+        self.run_panel.nodeRequested.connect(lambda _n: self.docks["properties"].raise_())
+        self.run_panel.describe = lambda p: describe_problem(p, self.doc.project)
+        self.run_panel.node_label = lambda n: (
+            self.doc.project.nodes[n].label if n in self.doc.project.nodes else n
+        )
+        self.properties.message.connect(self.show_message)
         self.lineage.nodeSelected.connect(self.point_at_node)
 
     # ----- titles, messages -----
@@ -240,8 +255,14 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{self.doc.title}{'*' if self.doc.dirty else ''} — {APP_NAME}")
 
     def show_message(self, text: str) -> None:
+        """Show ``text`` in the status bar until the next message or the timeout."""
         self.status_label.setText(text)
         self.status_label.setToolTip(text)
+        self._message_timer.start(self.message_timeout_ms)
+
+    def show_message_cleared(self) -> None:
+        self.status_label.clear()
+        self.status_label.setToolTip("")
 
     def set_theme(self, name: str) -> None:
         self.theme = name
@@ -477,7 +498,7 @@ class MainWindow(QMainWindow):
 
     def _selection_changed(self, ids: list[str]) -> None:
         node_id = ids[0] if len(ids) == 1 else None
-        self.properties.show_node(node_id)
+        self.properties.show_selection(ids)
         self.lineage.show_node(node_id)
         if node_id and node_id in self.run_panel.lines:
             self.run_panel.show_node_log(node_id)
@@ -589,6 +610,7 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
         self.progress.setFormat(f"{done}/{total} done, {running} running")
+        fit_progress_text(self.progress, self.progress.text())
 
     def _run_finished(self, summary: dict) -> None:
         self.progress.hide()
