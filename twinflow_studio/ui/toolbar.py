@@ -2,48 +2,39 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QUndoStack
+from PySide6.QtGui import QAction, QIcon, QUndoStack
 from PySide6.QtWidgets import QProgressBar, QStyle, QWidget
 
 
+class _StackAction(QAction):
+    """Undo or Redo with a fixed label; what it would undo is in its tooltip. The tooltip
+    is a method of the action, so Qt drops the connection when the action goes."""
+
+    def __init__(self, icon: QIcon, text: str, parent: QWidget) -> None:
+        super().__init__(icon, text, parent)
+        self._base = text
+
+    def describe(self, what: str) -> None:
+        self.setToolTip(f"{self._base} {what}" if what else self._base)
+
+
 def fixed_undo_actions(parent: QWidget, stack: QUndoStack) -> list[QAction]:
-    """Undo and Redo for a toolbar: fixed labels and icons (what would be undone is in the
-    tooltip), so the buttons after them never move."""
+    """Undo and Redo for a toolbar: fixed labels and icons, so the buttons after them
+    never move as the undo text changes."""
     style = parent.style()
-    made = []
-    for text, icon, act, can, what, changed, text_changed in (
-        (
-            "Undo",
-            QStyle.StandardPixmap.SP_ArrowBack,
-            stack.undo,
-            stack.canUndo,
-            stack.undoText,
-            stack.canUndoChanged,
-            stack.undoTextChanged,
-        ),
-        (
-            "Redo",
-            QStyle.StandardPixmap.SP_ArrowForward,
-            stack.redo,
-            stack.canRedo,
-            stack.redoText,
-            stack.canRedoChanged,
-            stack.redoTextChanged,
-        ),
-    ):
-        action = QAction(style.standardIcon(icon), text, parent)
-        action.setObjectName(f"toolbar_{text.lower()}")
-        action.triggered.connect(lambda _c=False, a=act: a())
-        action.setEnabled(can())
-        changed.connect(action.setEnabled)
-
-        def tip(t: str, base: str = text, a: QAction = action) -> None:
-            a.setToolTip(f"{base} {t}".strip() if t else base)
-
-        text_changed.connect(tip)
-        tip(what())
-        made.append(action)
-    return made
+    undo = _StackAction(style.standardIcon(QStyle.StandardPixmap.SP_ArrowBack), "Undo", parent)
+    redo = _StackAction(style.standardIcon(QStyle.StandardPixmap.SP_ArrowForward), "Redo", parent)
+    undo.triggered.connect(stack.undo)
+    redo.triggered.connect(stack.redo)
+    stack.canUndoChanged.connect(undo.setEnabled)
+    stack.canRedoChanged.connect(redo.setEnabled)
+    stack.undoTextChanged.connect(undo.describe)
+    stack.redoTextChanged.connect(redo.describe)
+    undo.setEnabled(stack.canUndo())
+    redo.setEnabled(stack.canRedo())
+    undo.describe(stack.undoText())
+    redo.describe(stack.redoText())
+    return [undo, redo]
 
 
 def fit_progress_text(bar: QProgressBar, text: str) -> None:
