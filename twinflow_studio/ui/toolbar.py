@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QIcon, QUndoStack
-from PySide6.QtWidgets import QProgressBar, QStyle, QWidget
+from PySide6.QtGui import QAction, QUndoStack
+from PySide6.QtWidgets import QProgressBar, QWidget
 
 
 class _StackAction(QAction):
     """Undo or Redo with a fixed label; what it would undo is in its tooltip. The tooltip
     is a method of the action, so Qt drops the connection when the action goes."""
 
-    def __init__(self, icon: QIcon, text: str, parent: QWidget) -> None:
-        super().__init__(icon, text, parent)
+    def __init__(self, text: str, parent: QWidget) -> None:
+        super().__init__(text, parent)
         self._base = text
 
     def describe(self, what: str) -> None:
@@ -19,11 +19,10 @@ class _StackAction(QAction):
 
 
 def fixed_undo_actions(parent: QWidget, stack: QUndoStack) -> list[QAction]:
-    """Undo and Redo for a toolbar: fixed labels and icons, so the buttons after them
+    """Undo and Redo for a toolbar: fixed labels, so the buttons after them
     never move as the undo text changes."""
-    style = parent.style()
-    undo = _StackAction(style.standardIcon(QStyle.StandardPixmap.SP_ArrowBack), "Undo", parent)
-    redo = _StackAction(style.standardIcon(QStyle.StandardPixmap.SP_ArrowForward), "Redo", parent)
+    undo = _StackAction("Undo", parent)
+    redo = _StackAction("Redo", parent)
     undo.triggered.connect(stack.undo)
     redo.triggered.connect(stack.redo)
     stack.canUndoChanged.connect(undo.setEnabled)

@@ -7,9 +7,8 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
-SIDE_SHARE = 0.2  # a side dock area gives way down to this share of the window width
-BOTTOM_SHARE = 0.28
 CANVAS_SHARE = 0.5
+SLACK = 8  # pixels over the share, for the splitters between docks and canvas
 FRAME_ALLOWANCE = (16, 48)  # title bar and borders, before the window manager reports them
 
 
@@ -56,35 +55,30 @@ class WindowFit(QObject):
             window.setGeometry(target)
 
     def balance_docks(self) -> None:
+        """Shrink the docks, each in proportion to what it can give (down to its minimum
+        size), just enough for the canvas to keep ``CANVAS_SHARE`` of the window."""
         self._pending = False
         window = self.window
         central = window.centralWidget()
         if central is None:
             return
-        width, height = window.width(), window.height()
-        if central.width() < CANVAS_SHARE * width:
-            docks = [
-                d
-                for area in (
-                    Qt.DockWidgetArea.LeftDockWidgetArea,
-                    Qt.DockWidgetArea.RightDockWidgetArea,
-                )
-                for d in self._shown_in(area)
-            ]
-            if docks:
-                sizes = [
-                    min(d.width(), max(d.minimumSizeHint().width(), int(SIDE_SHARE * width)))
-                    for d in docks
-                ]
-                window.resizeDocks(docks, sizes, Qt.Orientation.Horizontal)
-        if central.height() < CANVAS_SHARE * height:
-            docks = self._shown_in(Qt.DockWidgetArea.BottomDockWidgetArea)
-            if docks:
-                sizes = [
-                    min(d.height(), max(d.minimumSizeHint().height(), int(BOTTOM_SHARE * height)))
-                    for d in docks
-                ]
-                window.resizeDocks(docks, sizes, Qt.Orientation.Vertical)
+        sides = [
+            d
+            for area in (
+                Qt.DockWidgetArea.LeftDockWidgetArea,
+                Qt.DockWidgetArea.RightDockWidgetArea,
+            )
+            for d in self._shown_in(area)
+        ]
+        need = int(CANVAS_SHARE * window.width()) + SLACK - central.width()
+        if need > 0 and sides:
+            sizes = shrunk([d.width() for d in sides], [_min_width(d) for d in sides], need)
+            window.resizeDocks(sides, sizes, Qt.Orientation.Horizontal)
+        bottom = self._shown_in(Qt.DockWidgetArea.BottomDockWidgetArea)
+        need = int(CANVAS_SHARE * window.height()) + SLACK - central.height()
+        if need > 0 and bottom:
+            sizes = shrunk([d.height() for d in bottom], [_min_height(d) for d in bottom], need)
+            window.resizeDocks(bottom, sizes, Qt.Orientation.Vertical)
 
     def _shown_in(self, area: Qt.DockWidgetArea) -> list[QDockWidget]:
         """One dock per tab group in ``area``: the one on top."""
@@ -97,3 +91,22 @@ class WindowFit(QObject):
             and not d.isFloating()
             and not d.visibleRegion().isEmpty()
         ]
+
+
+def shrunk(sizes: list[int], minimums: list[int], need: int) -> list[int]:
+    """``sizes`` made ``need`` smaller in total, each in proportion to what it has above
+    its minimum (never below it)."""
+    spare = [max(s - m, 0) for s, m in zip(sizes, minimums, strict=True)]
+    total = sum(spare)
+    if total <= 0:
+        return list(sizes)
+    take = min(need, total)
+    return [s - round(take * sp / total) for s, sp in zip(sizes, spare, strict=True)]
+
+
+def _min_width(dock: QDockWidget) -> int:
+    return max(dock.minimumSizeHint().width(), dock.minimumWidth())
+
+
+def _min_height(dock: QDockWidget) -> int:
+    return max(dock.minimumSizeHint().height(), dock.minimumHeight())
