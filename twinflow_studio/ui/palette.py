@@ -27,6 +27,9 @@ class _KindList(QListWidget):
         super().__init__()
         self.setDragEnabled(True)
         self.setDragDropMode(QListWidget.DragDropMode.DragOnly)
+        # A narrow palette elides long names (the tooltip has the kind's doc) instead of
+        # scrolling sideways.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
     def mimeData(self, items: list[QListWidgetItem]) -> QMimeData:  # noqa: N802 (Qt API)
         data = QMimeData()

@@ -31,6 +31,8 @@ from twinflow_studio.ui.problem_text import in_panel
 from twinflow_studio.ui.themes import current_theme
 from twinflow_studio.ui.wheel_guard import guard_wheel
 
+CAN_FAIL = {"timeout_s"}  # fields (besides parameters) whose typed value can be refused
+
 
 def error_style() -> str:
     return f"border: 1px solid {current_theme().hex('error')};"
@@ -203,6 +205,9 @@ class PropertiesPanel(QWidget):
         error.hide()
         if isinstance(editor, QLineEdit):  # the error border must not change its height
             editor.setFixedHeight(editor.sizeHint().height())
+        if key not in CAN_FAIL and not key.startswith("params."):
+            policy.setRetainSizeWhenHidden(False)  # no error can show there
+            error.setSizePolicy(policy)
         self.labels[key] = label.rstrip(" *")
         box = QWidget()
         lay = QVBoxLayout(box)

@@ -33,6 +33,7 @@ class WindowFit(QObject):
         super().__init__(window)
         self.window = window
         self._pending = False
+        self._wanted: dict[QDockWidget, int] = {}  # sizes docks gave up for the canvas
         window.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
@@ -70,15 +71,30 @@ class WindowFit(QObject):
             )
             for d in self._shown_in(area)
         ]
-        need = int(CANVAS_SHARE * window.width()) + SLACK - central.width()
-        if need > 0 and sides:
-            sizes = shrunk([d.width() for d in sides], [_min_width(d) for d in sides], need)
-            window.resizeDocks(sides, sizes, Qt.Orientation.Horizontal)
         bottom = self._shown_in(Qt.DockWidgetArea.BottomDockWidgetArea)
-        need = int(CANVAS_SHARE * window.height()) + SLACK - central.height()
-        if need > 0 and bottom:
-            sizes = shrunk([d.height() for d in bottom], [_min_height(d) for d in bottom], need)
-            window.resizeDocks(bottom, sizes, Qt.Orientation.Vertical)
+        for docks, orientation, room, size, minimum in (
+            (sides, Qt.Orientation.Horizontal, central.width(), _width, _min_width),
+            (bottom, Qt.Orientation.Vertical, central.height(), _height, _min_height),
+        ):
+            if not docks:
+                continue
+            total = window.width() if orientation == Qt.Orientation.Horizontal else window.height()
+            need = int(CANVAS_SHARE * total) + SLACK - room
+            current = [size(d) for d in docks]
+            if need > 0:
+                sizes = shrunk(current, [minimum(d) for d in docks], need)
+                for dock, before, after in zip(docks, current, sizes, strict=True):
+                    if after < before:  # what it had, to give back when there is room
+                        self._wanted.setdefault(dock, before)
+            elif need < -SLACK and any(self._wanted.get(d, 0) > size(d) for d in docks):
+                wanted = [max(self._wanted.get(d, 0), size(d)) for d in docks]
+                sizes = regrown(current, wanted, -need)
+                for dock, after in zip(docks, sizes, strict=True):
+                    if after >= self._wanted.get(dock, after):
+                        self._wanted.pop(dock, None)
+            else:
+                continue
+            window.resizeDocks(docks, sizes, orientation)
 
     def _shown_in(self, area: Qt.DockWidgetArea) -> list[QDockWidget]:
         """One dock per tab group in ``area``: the one on top."""
@@ -110,3 +126,21 @@ def _min_width(dock: QDockWidget) -> int:
 
 def _min_height(dock: QDockWidget) -> int:
     return max(dock.minimumSizeHint().height(), dock.minimumHeight())
+
+
+def regrown(sizes: list[int], wanted: list[int], room: int) -> list[int]:
+    """``sizes`` grown back toward ``wanted``, by at most ``room`` in total."""
+    missing = [max(w - s, 0) for s, w in zip(sizes, wanted, strict=True)]
+    total = sum(missing)
+    if total <= 0:
+        return list(sizes)
+    give = min(room, total)
+    return [s + round(give * m / total) for s, m in zip(sizes, missing, strict=True)]
+
+
+def _width(dock: QDockWidget) -> int:
+    return dock.width()
+
+
+def _height(dock: QDockWidget) -> int:
+    return dock.height()
