@@ -95,3 +95,22 @@ def test_group_round_trips_through_save_and_open(make_window, tmp_path):
     assert members(again, group) == sorted([a, b])
     for n in (a, b):
         assert frame.contains(again.canvas.node_view(n).view.sceneBoundingRect())
+
+
+def test_double_clicking_the_title_renames_the_group(make_window, qtbot):
+    window = make_window(text=["Inputs"])
+    a, b, _c = three_nodes(window)
+    window.canvas.select([a, b])
+    group = window.group_selection("Group 1")
+    window.canvas.zoom_to_fit()
+    qtbot.wait(20)
+    frame = frame_rect(window, group)
+    viewer = window.canvas.viewer
+    at = viewer.mapFromScene(QPointF(frame.center().x(), frame.top() + 10))
+    QTest.mouseDClick(
+        viewer.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at
+    )
+    qtbot.waitUntil(lambda: window.doc.backdrops()[0]["title"] == "Inputs", timeout=3000)
+    assert title(window, group) == "Inputs"
+    window.doc.undo.undo()
+    assert title(window, group) == "Group 1"

@@ -95,6 +95,7 @@ class Canvas(QWidget):
     message = Signal(str)  # a reason or notice for the status bar
     kindDropped = Signal(str, QPointF)
     nodeActivated = Signal(str)
+    groupActivated = Signal(str)  # a group's id: its title was double-clicked
 
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -128,9 +129,7 @@ class Canvas(QWidget):
         self.graph.node_selection_changed.connect(self._selection_changed)
         self._styled_selection: set[QGraphicsItem] = set()
         self.graph.scene().selectionChanged.connect(self._restyle_selection)
-        self.graph.node_double_clicked.connect(
-            lambda n: self.nodeActivated.emit(getattr(n, "doc_id", ""))
-        )
+        self.graph.node_double_clicked.connect(self._double_clicked)
         had_focus = old is not None and self.window().focusWidget() is self.viewer
         self.viewer = self.graph.viewer()
         self.viewer.setAcceptDrops(True)
@@ -398,6 +397,15 @@ class Canvas(QWidget):
         node_id = self._doc_id(view_id)
         if node_id:
             self.doc.change_node(node_id, "name", lambda n: setattr(n, "name", name), "Rename")
+
+    def _double_clicked(self, node: Any) -> None:
+        for bd_id, bd in self._backdrop_views.items():
+            if bd is node:
+                # After the click: a rename rebuilds the group's item, which is still
+                # handling this event.
+                QTimer.singleShot(0, self, lambda b=bd_id: self.groupActivated.emit(b))
+                return
+        self.nodeActivated.emit(getattr(node, "doc_id", ""))
 
     def _restyle_selection(self) -> None:
         self._styled_selection = restyle_selection(self.graph.scene(), self._styled_selection)

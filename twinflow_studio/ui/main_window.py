@@ -231,6 +231,7 @@ class MainWindow(QMainWindow):
         self.canvas.message.connect(self.show_message)
         self.canvas.kindDropped.connect(self.add_node)
         self.canvas.nodeActivated.connect(lambda n: self.docks["properties"].raise_())
+        self.canvas.groupActivated.connect(self.rename_group)
         self.palette_panel.kindActivated.connect(
             lambda k: self.add_node(k, self.canvas.placement_anchor())
         )
@@ -488,6 +489,16 @@ class MainWindow(QMainWindow):
         )
         self.doc.set_backdrops(existing, "Group into backdrop")
         return bd_id
+
+    def rename_group(self, group_id: str) -> None:
+        groups = [dict(g) for g in self.doc.backdrops()]  # edited copies, not the document's
+        for group in groups:
+            if str(group["id"]) == group_id:
+                title = self.prompter.text("Group", "Title of the group:", str(group["title"]))
+                if title is not None and title.strip() and title.strip() != group["title"]:
+                    group["title"] = title.strip()
+                    self.doc.set_backdrops(groups, "Rename group")
+                return
 
     def remove_backdrops(self) -> None:
         chosen = set(self.canvas.selected_backdrops())
