@@ -371,7 +371,7 @@ class FastNodeItem(NodeItem):
         self._widgets = OrderedDict()
         self._proxy_mode = False
         self._proxy_mode_threshold = 70
-        self._lod_title = LodTitle(self)
+        self._lod_title: LodTitle | None = None  # made the first time it is zoomed out
         self.badge: QGraphicsSimpleTextItem | None = None  # run state, TwinNode's
         self.badge_wanted = False
 
@@ -382,8 +382,11 @@ class FastNodeItem(NodeItem):
         if mode is self._proxy_mode:
             return
         super().set_proxy_mode(mode)
-        self._lod_title.setPos(self._width / 2, 0.0)
-        self._lod_title.setVisible(mode)
+        if mode and self._lod_title is None:
+            self._lod_title = LodTitle(self)
+        if self._lod_title is not None:
+            self._lod_title.setPos(self._width / 2, 0.0)
+            self._lod_title.setVisible(mode)
         if self.badge is not None:
             self.badge.setVisible(self.badge_wanted and not mode)
 
