@@ -28,6 +28,12 @@ def test_first_start_fits_the_available_screen(qtbot, qt_loop, tmp_path):
     assert screen.contains(frame.topLeft())
 
 
+def test_the_window_can_be_as_small_as_a_scaled_laptop_screen(window):
+    # 1280x800 at QT_SCALE_FACTOR=2 is 640x400 logical pixels, title bar included.
+    smallest = window.minimumSizeHint().expandedTo(window.minimumSize())
+    assert smallest.width() <= 640 and smallest.height() <= 370, smallest
+
+
 def test_remembered_geometry_larger_than_the_screen_is_shrunk(qtbot, qt_loop, tmp_path):
     first = MainWindow(prompter=ScriptedPrompter(), home=tmp_path / "home")
     qtbot.addWidget(first)

@@ -41,7 +41,7 @@ from twinflow_studio.ui.run_panel import RunPanel
 from twinflow_studio.ui.runs import RunController
 from twinflow_studio.ui.themes import apply_theme, theme
 from twinflow_studio.ui.toolbar import fit_progress_text, fixed_undo_actions
-from twinflow_studio.ui.window_fit import WindowFit
+from twinflow_studio.ui.window_fit import WindowFit, scrolled
 
 APP_NAME = "TwinFlow Studio"
 MAX_RECENT = 10
@@ -135,7 +135,8 @@ class MainWindow(QMainWindow):
     def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{name}")  # saveState needs names
-        dock.setWidget(widget)
+        # Panels with tall content scroll, so the window still fits a small screen.
+        dock.setWidget(widget if name in ("palette", "properties") else scrolled(widget))
         self.addDockWidget(area, dock)
         self.docks[name] = dock
 

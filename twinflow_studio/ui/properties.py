@@ -122,7 +122,9 @@ class PropertiesPanel(QWidget):
         self.form = QFormLayout(body)
         self.scroll.setWidget(body)
         if self.node_id is None:
-            self.form.addRow(QLabel(placeholder or "Select a node to edit its properties."))
+            hint = QLabel(placeholder or "Select a node to edit its properties.")
+            hint.setWordWrap(True)
+            self.form.addRow(hint)
             return
         node = self.doc.project.nodes[self.node_id]
         kind = get_kind(node.kind)

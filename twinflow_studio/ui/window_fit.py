@@ -5,7 +5,7 @@ of the window."""
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QMainWindow
+from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
 
 CANVAS_SHARE = 0.5
 SLACK = 8  # pixels over the share, for the splitters between docks and canvas
@@ -144,3 +144,14 @@ def _width(dock: QDockWidget) -> int:
 
 def _height(dock: QDockWidget) -> int:
     return dock.height()
+
+
+def scrolled(widget: QWidget) -> QScrollArea:
+    """``widget`` in a scroll area, for a dock: a panel whose content needs more room than a
+    small screen has (the lineage tables, the profile editors) scrolls instead of making the
+    whole window taller than the screen."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
