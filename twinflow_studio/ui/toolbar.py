@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtGui import QAction, QUndoStack
 from PySide6.QtWidgets import QProgressBar, QWidget
 
@@ -18,13 +20,20 @@ class _StackAction(QAction):
         self.setToolTip(f"{self._base} {what}" if what else self._base)
 
 
-def fixed_undo_actions(parent: QWidget, stack: QUndoStack) -> list[QAction]:
-    """Undo and Redo for a toolbar: fixed labels, so the buttons after them
-    never move as the undo text changes."""
+def fixed_undo_actions(
+    parent: QWidget,
+    stack: QUndoStack,
+    undo_step: Callable[[], object] | None = None,
+    redo_step: Callable[[], object] | None = None,
+) -> list[QAction]:
+    """Undo and Redo for a toolbar: fixed labels, so the buttons after them never move as
+    the undo text changes. ``undo_step``/``redo_step`` do the step (the stack's own by
+    default; the document's when it has rules about when a step may be taken)."""
     undo = _StackAction("Undo", parent)
     redo = _StackAction("Redo", parent)
-    undo.triggered.connect(stack.undo)
-    redo.triggered.connect(stack.redo)
+    do_undo, do_redo = undo_step or stack.undo, redo_step or stack.redo
+    undo.triggered.connect(lambda _checked=False: do_undo())
+    redo.triggered.connect(lambda _checked=False: do_redo())
     stack.canUndoChanged.connect(undo.setEnabled)
     stack.canRedoChanged.connect(redo.setEnabled)
     stack.undoTextChanged.connect(undo.describe)
