@@ -51,6 +51,8 @@ def main() -> int:
         )
         window.resize(1500, 920)
         window.show()
+        app.processEvents()  # it fits itself to the (offscreen, small) screen on show
+        window.resize(1500, 920)
         window.open_path(twin, ask=False)
 
         def shot(name: str) -> None:
@@ -79,6 +81,7 @@ def main() -> int:
         reason = window.canvas.request_connection(Edge("sensor", "data", node, "model"))
         window.show_message(f"Connection refused: {reason}")
         window.set_theme("light")
+        window.canvas.zoom_to_fit()  # the new node went to free space below the others
         window.canvas.select([node])
         window.docks["properties"].raise_()
         shot("studio-light-properties.png")

@@ -22,3 +22,5 @@ export QT_QPA_PLATFORM=offscreen
 export MPLBACKEND=Agg
 python3 -m ruff check twinflow_studio tests benchmarks scripts
 python3 -m pytest -ra "$@"
+# The studio in a real X window (Xvfb + openbox + xdotool): open, run, quit during a run.
+env -u QT_QPA_PLATFORM bash scripts/gui_smoke.sh

@@ -37,6 +37,8 @@ def qt_loop(qapp) -> Iterator[asyncio.AbstractEventLoop]:
 
 @pytest.fixture()
 def make_window(qtbot, qt_loop, tmp_path) -> Callable[..., object]:
+    from PySide6.QtWidgets import QApplication
+
     from twinflow_studio.ui.main_window import MainWindow
     from twinflow_studio.ui.prompts import ScriptedPrompter
 
@@ -47,9 +49,11 @@ def make_window(qtbot, qt_loop, tmp_path) -> Callable[..., object]:
     def make(**answers: list) -> MainWindow:
         window = MainWindow(prompter=ScriptedPrompter(**answers), home=home, autosave_ms=3600_000)
         qtbot.addWidget(window)
-        if window.settings.value("geometry") is None:  # else keep the remembered size
-            window.resize(1280, 800)
+        remembered = window.settings.value("geometry") is not None
         window.show()
+        QApplication.processEvents()  # the window has fitted itself to the (small) screen
+        if not remembered:  # the size the tests were written for, bigger than that screen
+            window.resize(1280, 800)
         made.append(window)
         return window
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QTabWidget, QVBoxLayout, QWidge
 
 from twinflow_studio.project import Project
 from twinflow_studio.ui.lineage_source import RunStoreLineage
+from twinflow_studio.ui.themes import Theme, current_theme
 
 
 def uri_path(uri: str) -> Path:
@@ -68,10 +69,30 @@ class _Plot(QWidget):
         lay.addWidget(self.canvas)
 
     def redraw(self) -> None:
+        style_figure(self.figure, current_theme())
         self.canvas.draw_idle()
 
 
 HINT = "Select a calibration node that has run to see its posterior."
+
+
+def style_figure(figure: Figure, theme: Theme) -> None:
+    """Paint a figure in the theme's colours: background, axes, ticks, labels, titles."""
+    back, ink = theme.mpl("base"), theme.mpl("plot_ink")
+    figure.set_facecolor(back)
+    for ax in figure.axes:
+        ax.set_facecolor(back)
+        for spine in ax.spines.values():
+            spine.set_color(ink)
+        ax.tick_params(colors=ink, which="both")
+        ax.xaxis.label.set_color(ink)
+        ax.yaxis.label.set_color(ink)
+        ax.title.set_color(ink)
+        legend = ax.get_legend()
+        if legend is not None:
+            legend.get_frame().set_facecolor(back)
+            for text in legend.get_texts():
+                text.set_color(ink)
 
 
 class CalibrationPanel(QWidget):
@@ -96,6 +117,15 @@ class CalibrationPanel(QWidget):
         lay.addWidget(self.param)
         self.param.currentTextChanged.connect(lambda _t: self._draw_history())
         self.runs: list[tuple[str, Any]] = []
+
+    def set_theme(self, theme: Theme) -> None:
+        """Redraw what is shown in ``theme``'s colours (the figures read the current theme)."""
+        del theme  # current_theme() is already this one; kept for a uniform set_theme API
+        if self.runs:
+            self._draw_all(self.runs[-1][1])
+        else:
+            for plot in (self.trace, self.pair, self.predictive, self.history):
+                plot.redraw()
 
     def show_node(
         self,
@@ -130,21 +160,27 @@ class CalibrationPanel(QWidget):
             f"{node_id}: posterior of run {run_id} "
             f"({post.samples.shape[0]} samples; {len(self.runs)} calibration(s))"
         )
-        self._draw_trace(post)
-        self._draw_pair(post)
-        self._draw_predictive(post)
         self.param.blockSignals(True)
         self.param.clear()
         self.param.addItems(post.names)
         self.param.blockSignals(False)
+        self._draw_all(post)
+
+    def _draw_all(self, post: Any) -> None:
+        for plot in (self.trace, self.pair, self.predictive):
+            plot.figure.clear()
+        self._draw_trace(post)
+        self._draw_pair(post)
+        self._draw_predictive(post)
         self._draw_history()
 
     def _draw_trace(self, post: Any) -> None:
         chain = post.chain
+        ink = current_theme().mpl("plot_ink")
         axes = self.trace.figure.subplots(chain.shape[2], 1, sharex=True, squeeze=False)[:, 0]
         stride = max(1, chain.shape[0] // 400)
         for i, ax in enumerate(axes):
-            ax.plot(chain[::stride, :, i], color="k", alpha=0.25, lw=0.4)
+            ax.plot(chain[::stride, :, i], color=ink, alpha=0.35, lw=0.4)
             ax.set_ylabel(post.names[i])
         axes[-1].set_xlabel(f"step / {stride}")
         self.trace.redraw()
@@ -152,6 +188,7 @@ class CalibrationPanel(QWidget):
     def _draw_pair(self, post: Any) -> None:
         s = post.samples[:3000]
         n = s.shape[1]
+        ink, accent = current_theme().mpl("plot_ink"), current_theme().mpl("plot_accent")
         axes = self.pair.figure.subplots(n, n, squeeze=False)
         for r in range(n):
             for c in range(n):
@@ -159,16 +196,17 @@ class CalibrationPanel(QWidget):
                 if c > r:
                     ax.set_axis_off()
                 elif r == c:
-                    ax.hist(s[:, c], bins=30, color="tab:blue", alpha=0.7)
+                    ax.hist(s[:, c], bins=30, color=accent, alpha=0.8)
                     ax.set_yticks([])
                 else:
-                    ax.plot(s[:, c], s[:, r], ",", color="k", alpha=0.4)
+                    ax.plot(s[:, c], s[:, r], ",", color=ink, alpha=0.5)
                 if r == n - 1:
                     ax.set_xlabel(post.names[c])
         self.pair.redraw()
 
     def _draw_predictive(self, post: Any) -> None:
         ax = self.predictive.figure.subplots()
+        ink, accent = current_theme().mpl("plot_ink"), current_theme().mpl("plot_accent")
         pred = post.meta.get("predictive") if isinstance(post.meta, dict) else None
         if isinstance(pred, str):
             try:
@@ -179,18 +217,22 @@ class CalibrationPanel(QWidget):
             x = np.asarray(pred["x"], dtype=float)
             bands = {k: np.asarray(v, dtype=float) for k, v in pred["bands"].items()}
             if "q05" in bands and "q95" in bands:
-                ax.fill_between(x, bands["q05"], bands["q95"], alpha=0.3, label="90% band")
+                ax.fill_between(
+                    x, bands["q05"], bands["q95"], color=accent, alpha=0.3, label="90% band"
+                )
             if "q50" in bands:
-                ax.plot(x, bands["q50"], label="median")
+                ax.plot(x, bands["q50"], color=accent, label="median")
             if "y" in pred:
-                ax.plot(x, pred["y"], ".", color="k", label="observed")
+                ax.plot(x, pred["y"], ".", color=ink, label="observed")
             ax.legend()
         else:
             # Without recorded bands, show each parameter's marginal with its 90% interval.
             for i in range(len(post.names)):
                 col = post.samples[:, i]
                 q05, q50, q95 = np.quantile(col, [0.05, 0.5, 0.95])
-                ax.errorbar([i], [q50], yerr=[[q50 - q05], [q95 - q50]], fmt="o", capsize=4)
+                ax.errorbar(
+                    [i], [q50], yerr=[[q50 - q05], [q95 - q50]], fmt="o", capsize=4, color=accent
+                )
             ax.set_xticks(range(len(post.names)), post.names)
             ax.set_title("posterior medians with 90% intervals")
         self.predictive.redraw()
@@ -212,7 +254,8 @@ class CalibrationPanel(QWidget):
             mids.append(q50)
             lows.append(q50 - q05)
             highs.append(q95 - q50)
-        ax.errorbar(xs, mids, yerr=[lows, highs], fmt="o-", capsize=4)
+        accent = current_theme().mpl("plot_accent")
+        ax.errorbar(xs, mids, yerr=[lows, highs], fmt="o-", capsize=4, color=accent)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("calibration #")
         ax.set_ylabel(name)

@@ -29,10 +29,12 @@ from twinflow_studio.ui.canvas_items import (
     PORT_COLORS,
     FastNodeItem,
     FastPipeItem,
+    LodTitle,
     TwinNode,
     restyle_selection,
 )
 from twinflow_studio.ui.document import Document
+from twinflow_studio.ui.themes import DARK, Theme
 
 KIND_MIME = "application/x-twinflow-kind"
 
@@ -93,6 +95,7 @@ class Canvas(QWidget):
     message = Signal(str)  # a reason or notice for the status bar
     kindDropped = Signal(str, QPointF)
     nodeActivated = Signal(str)
+    groupActivated = Signal(str)  # a group's id: its title was double-clicked
 
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -104,6 +107,7 @@ class Canvas(QWidget):
         self._backdrop_views: dict[str, BackdropNode] = {}
         self._states: dict[str, tuple[str, str]] = {}
         self.last_refusal = ""
+        self.theme: Theme = DARK
         doc.reset.connect(self.rebuild)
         doc.nodesAdded.connect(self._add_views)
         doc.nodesRemoved.connect(self._remove_views)
@@ -125,11 +129,11 @@ class Canvas(QWidget):
         self.graph.node_selection_changed.connect(self._selection_changed)
         self._styled_selection: set[QGraphicsItem] = set()
         self.graph.scene().selectionChanged.connect(self._restyle_selection)
-        self.graph.node_double_clicked.connect(
-            lambda n: self.nodeActivated.emit(getattr(n, "doc_id", ""))
-        )
+        self.graph.node_double_clicked.connect(self._double_clicked)
+        had_focus = old is not None and self.window().focusWidget() is self.viewer
         self.viewer = self.graph.viewer()
         self.viewer.setAcceptDrops(True)
+        self.setFocusProxy(self.viewer)  # keys (F, Tab, Delete) go to the canvas
         # NodeGraphQt's context menu and its Ctrl+Z/Ctrl+Shift+Z act on its own undo stack,
         # which the studio never uses: the Document's stack is the one.
         self.graph.disable_context_menu(True)
@@ -147,6 +151,9 @@ class Canvas(QWidget):
             old.widget.deleteLater()
             old.deleteLater()
         self._layout.addWidget(self.graph.widget)
+        if had_focus:  # Open rebuilds the viewer: the focus stays on the canvas
+            self.viewer.setFocus()
+        self._apply_canvas_colors()
         self._batch(lambda: self._add_views(list(self.doc.project.nodes)))
         self._rebuild_backdrops()
         view = self.doc.project.layout.get("view")
@@ -200,6 +207,7 @@ class Canvas(QWidget):
             x, y = self.doc.position(node_id)
             self.graph.add_node(view, pos=[x, y], selected=False, push_undo=False)
             self._views[node_id] = view
+            view.badge_rgb = self.theme.badge
             if node_id in self._states:
                 view.show_state(*self._states[node_id])
 
@@ -281,6 +289,9 @@ class Canvas(QWidget):
                 push_undo=False,
             )
             bd.set_size(float(data.get("w", 400)), float(data.get("h", 250)))
+            # BackdropNodeItem has no post_init of its own: add_node leaves it at the
+            # origin whatever ``pos`` says, so the frame is put in place here.
+            bd.view.xy_pos = [float(data.get("x", 0)), float(data.get("y", 0))]
             if "color" in data:
                 bd.view.color = (*data["color"][:3], 255)
             bd.view.setZValue(-10)
@@ -387,6 +398,15 @@ class Canvas(QWidget):
         if node_id:
             self.doc.change_node(node_id, "name", lambda n: setattr(n, "name", name), "Rename")
 
+    def _double_clicked(self, node: Any) -> None:
+        for bd_id, bd in self._backdrop_views.items():
+            if bd is node:
+                # After the click: a rename rebuilds the group's item, which is still
+                # handling this event.
+                QTimer.singleShot(0, self, lambda b=bd_id: self.groupActivated.emit(b))
+                return
+        self.nodeActivated.emit(getattr(node, "doc_id", ""))
+
     def _restyle_selection(self) -> None:
         self._styled_selection = restyle_selection(self.graph.scene(), self._styled_selection)
 
@@ -410,6 +430,18 @@ class Canvas(QWidget):
             self.graph.center_on([self._views[node_ids[0]]])
         self._selection_changed()
 
+    def frame_around(self, node_ids: list[str]) -> tuple[float, float, float, float] | None:
+        """(x, y, w, h) of a group frame around these nodes: room for its title bar above
+        them and a margin around."""
+        rects = [self._views[n].view.sceneBoundingRect() for n in node_ids if n in self._views]
+        if not rects:
+            return None
+        rect = rects[0]
+        for r in rects[1:]:
+            rect = rect.united(r)
+        rect.adjust(-30, -50, 30, 30)
+        return (rect.x(), rect.y(), rect.width(), rect.height())
+
     def zoom_to_fit(self) -> None:
         if not self._views:
             return
@@ -428,12 +460,51 @@ class Canvas(QWidget):
             local = self.viewer.rect().center()
         return self.viewer.mapToScene(local)
 
+    def node_rects(
+        self, exclude: set[str] | None = None
+    ) -> list[tuple[float, float, float, float]]:
+        """Where each node is on the canvas, (x, y, w, h) in scene coordinates."""
+        out = []
+        for node_id, view in self._views.items():
+            if exclude and node_id in exclude:
+                continue
+            r = view.view.sceneBoundingRect()
+            out.append((r.x(), r.y(), r.width(), r.height()))
+        return out
+
+    def placement_anchor(self) -> QPointF:
+        """Where a node added without a drop point should go: at the cursor when it is over
+        the canvas, else to the right of the selection, else at the middle of the view."""
+        local = self.viewer.mapFromGlobal(QCursor.pos())
+        if self.viewer.rect().contains(local):
+            return self.viewer.mapToScene(local)
+        selected = [self._views[n].view.sceneBoundingRect() for n in self.selected_ids()]
+        if selected:
+            box = selected[0]
+            for r in selected[1:]:
+                box = box.united(r)
+            return QPointF(box.right() + 60.0, box.top())
+        return self.viewer.mapToScene(self.viewer.viewport().rect().center())
+
     def view_state(self) -> dict[str, float]:
         r = self.viewer._scene_range
         return {"x": r.x(), "y": r.y(), "w": r.width(), "h": r.height()}
 
     def node_view(self, node_id: str) -> TwinNode | None:
         return self._views.get(node_id)
+
+    # ----- theme -----
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self._apply_canvas_colors()
+        for view in self._views.values():
+            view.set_badge_color(theme.badge)
+        self.viewer.viewport().update()
+
+    def _apply_canvas_colors(self) -> None:
+        self.graph.set_background_color(*self.theme.canvas)
+        self.graph.set_grid_color(*self.theme.grid)
+        LodTitle.color = self.theme.node_title
 
     # ----- run states -----
     def set_states(self, states: dict[str, tuple[str, str]]) -> None:

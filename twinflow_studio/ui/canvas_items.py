@@ -49,6 +49,7 @@ from PySide6.QtGui import (
     QColor,
     QFocusEvent,
     QFont,
+    QFontMetricsF,
     QKeyEvent,
     QPainter,
     QPen,
@@ -308,6 +309,47 @@ class FastPortItem(PortItem):
         painter.restore()
 
 
+class LodTitle(QGraphicsItem):
+    """A zoomed-out node's title: drawn above the node at a fixed size on screen (it ignores
+    the view's scale), shown only while the node is drawn as a proxy (level of detail)."""
+
+    MAX_W = 150.0
+    PIXEL_SIZE = 11
+    color: tuple[int, int, int] = (235, 236, 240)  # the canvas sets the theme's
+
+    def __init__(self, node: FastNodeItem) -> None:
+        super().__init__(node)
+        self._node = node
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setVisible(False)
+
+    def _font(self) -> QFont:
+        font = QFont(_default_label_font())
+        font.setPixelSize(self.PIXEL_SIZE)
+        font.setBold(True)
+        return font
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        h = self.PIXEL_SIZE + 6.0
+        return QRectF(-self.MAX_W / 2, -h - 2.0, self.MAX_W, h)
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None
+    ) -> None:
+        font = self._font()
+        metrics = QFontMetricsF(font)
+        viewer = self._node.viewer()
+        scale = viewer.transform().m11() if viewer is not None else 1.0
+        # Room for about two node widths, so neighbouring titles do not run into each other.
+        width = min(self.MAX_W, max(48.0, 1.9 * self._node.width * scale))
+        text = metrics.elidedText(self._node._text_item.text, Qt.TextElideMode.ElideRight, width)
+        rect = self.boundingRect()
+        painter.setFont(font)
+        painter.setPen(QColor(*self.color))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, text)
+
+
 class FastNodeItem(NodeItem):
     deferring = False
     deferred: dict[int, FastNodeItem] = {}
@@ -329,6 +371,24 @@ class FastNodeItem(NodeItem):
         self._widgets = OrderedDict()
         self._proxy_mode = False
         self._proxy_mode_threshold = 70
+        self._lod_title: LodTitle | None = None  # made the first time it is zoomed out
+        self.badge: QGraphicsSimpleTextItem | None = None  # run state, TwinNode's
+        self.badge_wanted = False
+
+    def set_proxy_mode(self, mode: bool) -> None:
+        # Zoomed far out, port names and the state text are too small to read and are
+        # dropped (the node's colour still shows its state); the title stays, at a size
+        # that can be read.
+        if mode is self._proxy_mode:
+            return
+        super().set_proxy_mode(mode)
+        if mode and self._lod_title is None:
+            self._lod_title = LodTitle(self)
+        if self._lod_title is not None:
+            self._lod_title.setPos(self._width / 2, 0.0)
+            self._lod_title.setVisible(mode)
+        if self.badge is not None:
+            self.badge.setVisible(self.badge_wanted and not mode)
 
     @NodeItem.icon.setter
     def icon(self, path: str | None = None) -> None:
@@ -554,6 +614,7 @@ class TwinNode(BaseNode):
     def show_state(self, state: str | None, text: str = "") -> None:
         """Colour the node by run state (None restores its kind colour) with a badge."""
         view = self.view
+        view.badge_wanted = state is not None
         if state is None:
             _set_color(view, self.base_color)
             if self._badge is not None:
@@ -561,11 +622,17 @@ class TwinNode(BaseNode):
         else:
             _set_color(view, STATE_COLORS.get(state, DEFAULT_NODE_COLOR))
             if self._badge is None:
-                self._badge = QGraphicsSimpleTextItem(view)
-                self._badge.setBrush(QBrush(QColor(230, 230, 230)))
+                self._badge = view.badge = QGraphicsSimpleTextItem(view)
+                self._badge.setBrush(QBrush(QColor(*self.badge_rgb)))
             self._badge.setText(text or state)
             self._badge.setPos(4, view.boundingRect().height() + 2)
-            self._badge.setVisible(True)
+            self._badge.setVisible(not view._proxy_mode)
         view.update()
 
+    def set_badge_color(self, rgb: tuple[int, int, int]) -> None:
+        self.badge_rgb = rgb
+        if self._badge is not None:
+            self._badge.setBrush(QBrush(QColor(*rgb)))
+
     base_color: tuple[int, int, int] = DEFAULT_NODE_COLOR
+    badge_rgb: tuple[int, int, int] = (225, 227, 230)  # the canvas sets the theme's

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from twinflow_studio.project import Node, Port, Project, TwinFileError, get_kind, validate
 from twinflow_studio.trust import TrustStore, inert_lineage, own_run_store
-from twinflow_studio.ui import clipboard
+from twinflow_studio.ui import clipboard, placement
 from twinflow_studio.ui.autolayout import layered_positions
 from twinflow_studio.ui.autosave import Autosaver, studio_home
 from twinflow_studio.ui.calibration_panel import CalibrationPanel
@@ -34,18 +34,22 @@ from twinflow_studio.ui.lineage_source import (
     RunStoreLineage,
 )
 from twinflow_studio.ui.palette import Palette, QuickAdd
+from twinflow_studio.ui.problem_text import describe as describe_problem
 from twinflow_studio.ui.prompts import Prompter
 from twinflow_studio.ui.properties import PropertiesPanel
 from twinflow_studio.ui.quit_guard import QuitGuard
 from twinflow_studio.ui.resources import ResourcesEditor
 from twinflow_studio.ui.run_panel import RunPanel
 from twinflow_studio.ui.runs import RunController
-from twinflow_studio.ui.themes import apply_theme, canvas_colors
+from twinflow_studio.ui.themes import apply_theme, theme
+from twinflow_studio.ui.toolbar import fit_progress_text, fixed_undo_actions
 from twinflow_studio.ui.trust_gate import TrustGate
+from twinflow_studio.ui.window_fit import WindowFit, scrolled
 
 APP_NAME = "TwinFlow Studio"
 MAX_RECENT = 10
 AUTOSAVE_MS = 15000
+MESSAGE_TIMEOUT_MS = 12000  # status bar messages go stale
 
 RUN_LOCK = (
     "A run is in progress: adding, deleting, connecting and pasting nodes and editing ports "
@@ -110,8 +114,12 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(self.docks["properties"], self.docks[name])
         self.docks["properties"].raise_()
         self.status_label = QLabel()
+        self.message_timeout_ms = MESSAGE_TIMEOUT_MS
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(lambda: self.show_message_cleared())
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
+        fit_progress_text(self.progress, "0000/0000 done, 000 running")
         self.progress.hide()
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.progress)
@@ -127,6 +135,8 @@ class MainWindow(QMainWindow):
         state = self.settings.value("windowState")
         if state is not None:
             self.restoreState(state)
+        self.window_fit = WindowFit(self)  # inside the screen; docks give way to the canvas
+        self.canvas.setFocus()  # not the palette's search: F, Tab, Delete act on the canvas
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(autosave_ms)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -137,7 +147,8 @@ class MainWindow(QMainWindow):
     def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{name}")  # saveState needs names
-        dock.setWidget(widget)
+        # Panels with tall content scroll, so the window still fits a small screen.
+        dock.setWidget(widget if name in ("palette", "properties") else scrolled(widget))
         self.addDockWidget(area, dock)
         self.docks[name] = dock
 
@@ -222,11 +233,14 @@ class MainWindow(QMainWindow):
             "Auto-layout",
         ):
             tools.addAction(self.actions_by_name[name])
-        tools.insertAction(self.actions_by_name["Run"], undo)
-        tools.insertAction(self.actions_by_name["Run"], redo)
-        # Through the document, which refuses a structural undo/redo while a run goes on.
+        # Fixed labels: the menu's "Undo <what>" would make the toolbar jump at every edit;
+        # through the document, which refuses a structural undo/redo while a run goes on.
+        tools.insertActions(
+            self.actions_by_name["Run"],
+            fixed_undo_actions(self, self.doc.undo, self.doc.undo_step, self.doc.redo_step),
+        )
         for action, step in ((undo, self.doc.undo_step), (redo, self.doc.redo_step)):
-            action.triggered.disconnect()
+            action.triggered.disconnect()  # the menu's and the shortcuts' steps too
             action.triggered.connect(lambda _checked=False, step=step: step())
         self._fill_recent()
 
@@ -242,10 +256,9 @@ class MainWindow(QMainWindow):
         self.canvas.message.connect(self.show_message)
         self.canvas.kindDropped.connect(self.add_node)
         self.canvas.nodeActivated.connect(lambda n: self.docks["properties"].raise_())
+        self.canvas.groupActivated.connect(self.rename_group)
         self.palette_panel.kindActivated.connect(
-            lambda k: self.add_node(
-                k, self.canvas.viewer.mapToScene(self.canvas.viewer.viewport().rect().center())
-            )
+            lambda k: self.add_node(k, self.canvas.placement_anchor())
         )
         self.quick_add.kindChosen.connect(lambda k: self.add_node(k, self._quick_pos))
         self.runs.states.connect(self.canvas.set_states)
@@ -254,6 +267,13 @@ class MainWindow(QMainWindow):
         self.runs.finished.connect(self._run_finished)
         self.runs.failedToStart.connect(self._run_refused)
         self.run_panel.nodeRequested.connect(self.point_at_node)
+        # A problem points at a node: show that node's properties, whatever tab was on top.
+        self.run_panel.nodeRequested.connect(lambda _n: self.docks["properties"].raise_())
+        self.run_panel.describe = lambda p: describe_problem(p, self.doc.project)
+        self.run_panel.node_label = lambda n: (
+            self.doc.project.nodes[n].label if n in self.doc.project.nodes else n
+        )
+        self.properties.message.connect(self.show_message)
         self.lineage.nodeSelected.connect(self.point_at_node)
 
     # ----- titles, messages -----
@@ -261,17 +281,22 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{self.doc.title}{'*' if self.doc.dirty else ''} — {APP_NAME}")
 
     def show_message(self, text: str) -> None:
+        """Show ``text`` in the status bar until the next message or the timeout."""
         self.status_label.setText(text)
         self.status_label.setToolTip(text)
+        self._message_timer.start(self.message_timeout_ms)
+
+    def show_message_cleared(self) -> None:
+        self.status_label.clear()
+        self.status_label.setToolTip("")
 
     def set_theme(self, name: str) -> None:
         self.theme = name
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, name)
-        background, grid = canvas_colors(name)
-        self.canvas.graph.set_background_color(*background)
-        self.canvas.graph.set_grid_color(*grid)
+        self.canvas.set_theme(theme(name))
+        self.calibration.set_theme(theme(name))
         self.settings.setValue("theme", name)
 
     # ----- files -----
@@ -425,9 +450,9 @@ class MainWindow(QMainWindow):
         inputs, outputs = DEFAULT_PORTS.get(kind.name, ([], [])) if kind.user_ports else ([], [])
         node = Node(node_id, kind.name, name="", inputs=list(inputs), outputs=list(outputs))
         p = pos if pos is not None else self.canvas.scene_cursor_pos()
-        if not self.doc.add_nodes(
-            [node], positions={node_id: (p.x(), p.y())}, text=f"Add {kind.label}"
-        ):
+        size = placement.estimated_size(len(node.input_ports()), len(node.output_ports()))
+        spot = placement.free_spot((p.x(), p.y()), size, self.canvas.node_rects())
+        if not self.doc.add_nodes([node], positions={node_id: spot}, text=f"Add {kind.label}"):
             return None
         self.canvas.select([node_id])
         return node_id
@@ -462,10 +487,22 @@ class MainWindow(QMainWindow):
             self.show_message("The clipboard holds no TwinFlow nodes")
             return []
         try:
-            nodes, edges, positions, profiles = clipboard.nodes_for_paste(self.doc.project, data)
+            nodes, edges, positions, profiles = clipboard.nodes_for_paste(
+                self.doc.project, data, (0.0, 0.0)
+            )
         except TwinFileError as exc:
             self.show_message(f"Cannot paste: {exc}")
             return []
+        # The copy goes beside its original (or whatever is there), never on top of it.
+        block = [
+            (
+                *positions[n.id],
+                *placement.estimated_size(len(n.input_ports()), len(n.output_ports())),
+            )
+            for n in nodes
+        ]
+        dx, dy = placement.free_offset(block, self.canvas.node_rects(), (40.0, 40.0))
+        positions = {n: (x + dx, y + dy) for n, (x, y) in positions.items()}
         if not self.doc.add_nodes(nodes, edges, positions, f"Paste {len(nodes)} node(s)", profiles):
             return []
         ids = [n.id for n in nodes]
@@ -483,31 +520,43 @@ class MainWindow(QMainWindow):
         self.doc.move_nodes(positions)
         self.canvas.zoom_to_fit()
 
-    def group_selection(self, title: str = "Group") -> str | None:
+    def group_selection(self, title: str | None = None) -> str | None:
+        """Frame the selected nodes in a titled group (asks for the title when none given)."""
         ids = self.canvas.selected_ids()
-        if not ids:
+        frame = self.canvas.frame_around(ids)
+        if frame is None:
             self.show_message("Select nodes to group into a backdrop")
             return None
-        rects = [self.canvas.node_view(n).view.sceneBoundingRect() for n in ids]
-        rect = rects[0]
-        for r in rects[1:]:
-            rect = rect.united(r)
-        rect.adjust(-30, -50, 30, 30)
         existing = self.doc.backdrops()
+        if title is None:
+            title = self.prompter.text("Group", "Title of the group:", f"Group {len(existing) + 1}")
+            if title is None:
+                return None
         bd_id = clipboard.unique_id("group", {str(b["id"]) for b in existing})
+        x, y, w, h = frame
         existing.append(
             {
                 "id": bd_id,
-                "title": title,
-                "x": rect.x(),
-                "y": rect.y(),
-                "w": rect.width(),
-                "h": rect.height(),
+                "title": title.strip() or "Group",
+                "x": x,
+                "y": y,
+                "w": w,
+                "h": h,
                 "nodes": sorted(ids),
             }
         )
         self.doc.set_backdrops(existing, "Group into backdrop")
         return bd_id
+
+    def rename_group(self, group_id: str) -> None:
+        groups = [dict(g) for g in self.doc.backdrops()]  # edited copies, not the document's
+        for group in groups:
+            if str(group["id"]) == group_id:
+                title = self.prompter.text("Group", "Title of the group:", str(group["title"]))
+                if title is not None and title.strip() and title.strip() != group["title"]:
+                    group["title"] = title.strip()
+                    self.doc.set_backdrops(groups, "Rename group")
+                return
 
     def remove_backdrops(self) -> None:
         chosen = set(self.canvas.selected_backdrops())
@@ -518,7 +567,7 @@ class MainWindow(QMainWindow):
 
     def _selection_changed(self, ids: list[str]) -> None:
         node_id = ids[0] if len(ids) == 1 else None
-        self.properties.show_node(node_id)
+        self.properties.show_selection(ids)
         self.lineage.show_node(node_id)
         if node_id and node_id in self.run_panel.lines:
             self.run_panel.show_node_log(node_id)
@@ -684,6 +733,7 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
         self.progress.setFormat(f"{done}/{total} done, {running} running")
+        fit_progress_text(self.progress, self.progress.text())
 
     def _run_finished(self, summary: dict) -> None:
         self.progress.hide()

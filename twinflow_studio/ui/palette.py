@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QLineEdit,
@@ -27,6 +27,9 @@ class _KindList(QListWidget):
         super().__init__()
         self.setDragEnabled(True)
         self.setDragDropMode(QListWidget.DragDropMode.DragOnly)
+        # A narrow palette elides long names (the tooltip has the kind's doc) instead of
+        # scrolling sideways.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
     def mimeData(self, items: list[QListWidgetItem]) -> QMimeData:  # noqa: N802 (Qt API)
         data = QMimeData()
@@ -69,8 +72,20 @@ class Palette(QWidget):
         layout.addWidget(self.list)
         self.search.textChanged.connect(self.list.fill)
         self.search.returnPressed.connect(self._activate_current)
+        self.search.installEventFilter(self)
         self.list.itemActivated.connect(self._activate_item)
         self.list.fill("")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if (
+            watched is self.search
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() == Qt.Key.Key_Escape
+            and self.search.text()
+        ):
+            self.search.clear()  # Esc clears the search, as in every search box
+            return True
+        return False
 
     def kinds_shown(self) -> list[str]:
         return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from twinflow_studio.project.trust import TrustReason, grants
 
@@ -72,6 +72,11 @@ class Prompter:
         path = Path(name)
         return path if path.suffix == ".twin" else path.with_suffix(".twin")
 
+    def text(self, title: str, label: str, default: str = "") -> str | None:
+        """A line of text (a name, a title); None when cancelled."""
+        value, ok = QInputDialog.getText(self.parent, title, label, text=default)
+        return value if ok else None
+
 
 class ScriptedPrompter(Prompter):
     """Answers from a script, in order; records each question asked (for tests and demos)."""
@@ -108,6 +113,9 @@ class ScriptedPrompter(Prompter):
 
     def save_path(self, start: str = "") -> Path | None:
         return self._next("save_path", start, None)  # type: ignore[return-value]
+
+    def text(self, title: str, label: str, default: str = "") -> str | None:
+        return self._next("text", f"{title}: {label}", default)  # type: ignore[return-value]
 
 
 def trust_box(parent: QWidget | None, title: str, reasons: list[TrustReason]) -> QMessageBox:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -27,8 +28,19 @@ from twinflow_studio.project.identifiers import identifier_problem
 from twinflow_studio.project.kinds import PORT_TYPES
 from twinflow_studio.project.validate import check_param
 from twinflow_studio.ui.document import Document
+from twinflow_studio.ui.problem_text import in_panel
+from twinflow_studio.ui.themes import current_theme
+from twinflow_studio.ui.wheel_guard import guard_wheel
 
-ERROR_STYLE = "border: 1px solid #d04040;"
+CAN_FAIL = {"timeout_s"}  # fields (besides parameters) whose typed value can be refused
+
+
+def error_style() -> str:
+    return f"border: 1px solid {current_theme().hex('error')};"
+
+
+def error_color() -> str:
+    return f"color: {current_theme().hex('error')};"
 
 
 def parse_value(spec: ParamSpec, text: str) -> Any:
@@ -64,6 +76,8 @@ def format_value(value: Any) -> str:
 
 
 class PropertiesPanel(QWidget):
+    message = Signal(str)  # a notice for the status bar
+
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.doc = doc
@@ -71,6 +85,10 @@ class PropertiesPanel(QWidget):
         self._own_edit = False
         self.editors: dict[str, QWidget] = {}
         self.errors: dict[str, QLabel] = {}
+        self.labels: dict[str, str] = {}
+        # Typed values that could not be applied (not valid), by field: left behind when
+        # the selection changes, they are reported rather than silently dropped.
+        self.unapplied: dict[str, tuple[str, str]] = {}
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         self.scroll = QScrollArea()
@@ -91,14 +109,23 @@ class PropertiesPanel(QWidget):
             self._refresh_problems()
 
     # ----- building -----
-    def show_node(self, node_id: str | None) -> None:
+    def show_selection(self, node_ids: list[str]) -> None:
+        if len(node_ids) > 1:
+            self.show_node(None, f"{len(node_ids)} nodes selected.")
+        else:
+            self.show_node(node_ids[0] if node_ids else None)
+
+    def show_node(self, node_id: str | None, placeholder: str = "") -> None:
+        self._report_unapplied(node_id)
         self.node_id = node_id if node_id in self.doc.project.nodes else None
-        self.editors, self.errors = {}, {}
+        self.editors, self.errors, self.labels = {}, {}, {}
         body = QWidget()
         self.form = QFormLayout(body)
         self.scroll.setWidget(body)
         if self.node_id is None:
-            self.form.addRow(QLabel("Select a node to edit its properties."))
+            hint = QLabel(placeholder or "Select a node to edit its properties.")
+            hint.setWordWrap(True)
+            self.form.addRow(hint)
             return
         node = self.doc.project.nodes[self.node_id]
         kind = get_kind(node.kind)
@@ -107,7 +134,7 @@ class PropertiesPanel(QWidget):
         if kind is not None:
             doc_label = QLabel(kind.doc)
             doc_label.setWordWrap(True)
-            doc_label.setStyleSheet("color: gray;")
+            doc_label.setStyleSheet(f"color: {current_theme().hex('muted')};")
             self.form.addRow(doc_label)
         self.form.addRow("Id", QLabel(node.id))
         name = QLineEdit(node.name)
@@ -152,15 +179,39 @@ class PropertiesPanel(QWidget):
             self.form.addRow(self._ports_editor(node))
         self.problems = QLabel()
         self.problems.setWordWrap(True)
-        self.problems.setStyleSheet("color: #d04040;")
+        self.problems.setStyleSheet(error_color())
         self.form.addRow(self.problems)
         self._refresh_problems()
+        guard_wheel(body)
+
+    def _report_unapplied(self, next_node: str | None) -> None:
+        if not self.unapplied or next_node == self.node_id:
+            return
+        node = self.doc.project.nodes.get(self.node_id or "")
+        who = node.label if node is not None else (self.node_id or "")
+        parts = [f"{field} {text!r} ({reason})" for field, (text, reason) in self.unapplied.items()]
+        self.unapplied = {}
+        self.message.emit(f"{who}: not applied, not valid: " + "; ".join(parts))
 
     def _add(self, key: str, label: str, editor: QWidget) -> None:
         error = QLabel()
-        error.setStyleSheet("color: #d04040;")
-        error.setWordWrap(True)
+        error.setStyleSheet(error_color())
+        # One line, always reserved: an error appearing or going away must not move the
+        # fields below it (the next click would land on another field). The whole text
+        # is in the tooltip.
+        error.setWordWrap(False)
+        error.setFixedHeight(error.fontMetrics().height() + 2)
+        error.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        policy = error.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        error.setSizePolicy(policy)
         error.hide()
+        if isinstance(editor, QLineEdit):  # the error border must not change its height
+            editor.setFixedHeight(editor.sizeHint().height())
+        if key not in CAN_FAIL and not key.startswith("params."):
+            policy.setRetainSizeWhenHidden(False)  # no error can show there
+            error.setSizePolicy(policy)
+        self.labels[key] = label.rstrip(" *")
         box = QWidget()
         lay = QVBoxLayout(box)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -300,19 +351,26 @@ class PropertiesPanel(QWidget):
         if editor is None or label is None:
             return
         label.setText(message or "")
+        label.setToolTip(message or "")
         label.setVisible(bool(message))
-        editor.setStyleSheet(ERROR_STYLE if message else "")
+        editor.setStyleSheet(error_style() if message else "")
         editor.setToolTip(message or "")
+        if not message:
+            self.unapplied.pop(self.labels.get(key, key), None)
+
+    def _unapplied(self, key: str, text: str, reason: str) -> None:
+        self._show_error(key, reason)
+        self.unapplied[self.labels.get(key, key)] = (text, reason)
 
     def _edit_param_text(self, spec: ParamSpec, text: str) -> None:
         try:
             value = parse_value(spec, text)
         except ValueError as exc:
-            self._show_error(f"params.{spec.name}", str(exc))
+            self._unapplied(f"params.{spec.name}", text, str(exc))
             return  # nothing invalid reaches the project; the text stays for fixing
-        self._edit_param(spec, value)
+        self._edit_param(spec, value, text)
 
-    def _edit_param(self, spec: ParamSpec, value: Any) -> None:
+    def _edit_param(self, spec: ParamSpec, value: Any, text: str | None = None) -> None:
         if self.node_id is None:
             return
         node = self.doc.project.nodes[self.node_id]
@@ -321,6 +379,7 @@ class PropertiesPanel(QWidget):
             reason = "is required"
         self._show_error(f"params.{spec.name}", reason)
         if reason and reason != "is required":
+            self._unapplied(f"params.{spec.name}", text or format_value(value), reason)
             return
 
         def mutate(n: Node) -> None:
@@ -335,10 +394,10 @@ class PropertiesPanel(QWidget):
         try:
             value = float(text) if text.strip() else None
         except ValueError:
-            self._show_error("timeout_s", f"expected a number of seconds, found {text!r}")
+            self._unapplied("timeout_s", text, "expected a number of seconds")
             return
         if value is not None and value <= 0:
-            self._show_error("timeout_s", "must be greater than 0")
+            self._unapplied("timeout_s", text, "must be greater than 0")
             return
         self._show_error("timeout_s", None)
         self._edit("timeout_s", lambda n: setattr(n, "timeout_s", value))
@@ -351,7 +410,7 @@ class PropertiesPanel(QWidget):
         except RuntimeError:  # the form was rebuilt
             return
         found = [p for p in validate(self.doc.project) if p.node_id == self.node_id]
-        self.problems.setText("\n".join(f"• {p.path}: {p.message}" for p in found))
+        self.problems.setText("\n".join(f"• {in_panel(p)}" for p in found))
 
     def error_text(self, key: str) -> str:
         label = self.errors.get(key)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 from twinflow_studio.project import HardwareProfile, TargetConfig, validate
 from twinflow_studio.project.model import DEFAULT_MAX_OUTPUT_MIB, DEFAULT_PIDS_LIMIT
 from twinflow_studio.ui.document import Document
+from twinflow_studio.ui.themes import current_theme
 
 PROFILE_COLS = ["name", "vcpus", "memory_mib", "gpus", "arch", "pids_limit", "max_output_mib"]
 TARGET_COLS = ["name", "kind", "vcpus", "memory_mib", "gpus", "arch", "options"]
@@ -152,14 +153,16 @@ class ResourcesEditor(QWidget):
         try:
             profiles, targets = self.read()
         except ValueError as exc:
-            self.status.setText(f"<span style='color:#d04040'>{exc}</span>")
+            self.status.setText(f"<span style='color:{current_theme().hex('error')}'>{exc}</span>")
             return False
         probe = self.doc.project.copy()
         probe.profiles, probe.targets = profiles, targets
         problems = [p for p in validate(probe) if p.path.startswith(("profiles.", "targets."))]
         if problems:
             self.status.setText(
-                "<span style='color:#d04040'>" + "<br>".join(str(p) for p in problems) + "</span>"
+                f"<span style='color:{current_theme().hex('error')}'>"
+                + "<br>".join(str(p) for p in problems)
+                + "</span>"
             )
             return False
         self.doc.set_resources(profiles, targets)

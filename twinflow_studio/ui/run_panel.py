@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -28,6 +29,10 @@ class RunPanel(QWidget):
     def __init__(self, runs: RunController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runs = runs
+        # How problems and nodes are named to a person; the window names them as the
+        # canvas does.
+        self.describe: Callable[[Problem], str] = str
+        self.node_label: Callable[[str], str] = lambda node_id: node_id
         self.lines: dict[str, list[str]] = {}
         self.tabs = QTabWidget()
         log_box = QWidget()
@@ -100,12 +105,16 @@ class RunPanel(QWidget):
         else:
             text = self.lines.get(node_id, [])
         self.log.setPlainText("\n".join(text[-MAX_LINES:]))
+        # Follow the tail, as the unfiltered log does while lines arrive.
+        bar = self.log.verticalScrollBar()
+        bar.setValue(bar.maximum())
 
     def _finished(self, summary: dict[str, Any]) -> None:
         self.summary.setPlainText(summary_text(summary))
         self.problems.clear()
         for failed in summary.get("failed", []):
-            self._add_problem(failed["node"], f"{failed['node']}: {failed.get('error')}")
+            label = self.node_label(failed["node"])
+            self._add_problem(failed["node"], f"{label}: {failed.get('error')}")
         self.tabs.setCurrentIndex(2 if summary.get("failed") else 1)
 
     def _failed_to_start(self, message: str, problems: list[Problem]) -> None:
@@ -115,7 +124,7 @@ class RunPanel(QWidget):
     def show_problems(self, problems: list[Problem]) -> None:
         self.problems.clear()
         for p in problems:
-            self._add_problem(p.node_id, str(p))
+            self._add_problem(p.node_id, self.describe(p))
         self.tabs.setCurrentIndex(2)
 
     def _add_problem(self, node_id: str | None, text: str) -> None:

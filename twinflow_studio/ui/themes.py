@@ -1,20 +1,89 @@
-"""Dark and light themes (Fusion style with a palette); the canvas follows the theme."""
+"""Dark and light themes (Fusion style with a palette). Every colour the studio draws with
+comes from the current ``Theme``: the canvas, run-state badges, error and muted text, and
+the matplotlib figures of the calibration panel."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-THEMES = ("dark", "light")
+RGB = tuple[int, int, int]
 
 
-def apply_theme(app: QApplication, name: str) -> None:
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    window: RGB
+    base: RGB
+    text: RGB
+    muted: RGB
+    error: RGB
+    canvas: RGB
+    grid: RGB
+    badge: RGB  # run-state text under nodes, on the canvas
+    node_title: RGB  # titles of zoomed-out nodes, on the canvas
+    plot_ink: RGB
+    plot_accent: RGB
+
+    def hex(self, field: str) -> str:
+        return QColor(*getattr(self, field)).name()
+
+    def mpl(self, field: str) -> tuple[float, float, float]:
+        r, g, b = getattr(self, field)
+        return (r / 255, g / 255, b / 255)
+
+
+DARK = Theme(
+    name="dark",
+    window=(45, 48, 53),
+    base=(35, 37, 41),
+    text=(220, 222, 225),
+    muted=(150, 154, 160),
+    error=(240, 110, 110),
+    canvas=(33, 33, 36),
+    grid=(45, 45, 50),
+    badge=(225, 227, 230),
+    node_title=(235, 236, 240),
+    plot_ink=(215, 218, 222),
+    plot_accent=(95, 160, 235),
+)
+LIGHT = Theme(
+    name="light",
+    window=(239, 239, 239),
+    base=(255, 255, 255),
+    text=(20, 20, 20),
+    muted=(100, 100, 105),
+    error=(185, 30, 30),
+    canvas=(235, 236, 240),
+    grid=(215, 216, 222),
+    badge=(35, 38, 45),
+    node_title=(25, 27, 32),
+    plot_ink=(25, 25, 25),
+    plot_accent=(30, 100, 180),
+)
+THEMES = {"dark": DARK, "light": LIGHT}
+_CURRENT: list[Theme] = [DARK]
+
+
+def theme(name: str) -> Theme:
+    return THEMES.get(name, DARK)
+
+
+def current_theme() -> Theme:
+    return _CURRENT[0]
+
+
+def apply_theme(app: QApplication, name: str) -> Theme:
+    chosen = theme(name)
+    _CURRENT[0] = chosen
     app.setStyle("Fusion")
-    if name != "dark":
+    if chosen.name != "dark":
         app.setPalette(app.style().standardPalette())
-        return
+        return chosen
     p = QPalette()
-    base, window, text = QColor(35, 37, 41), QColor(45, 48, 53), QColor(220, 222, 225)
+    base, window, text = QColor(*chosen.base), QColor(*chosen.window), QColor(*chosen.text)
     for role, color in (
         (QPalette.ColorRole.Window, window),
         (QPalette.ColorRole.WindowText, text),
@@ -31,8 +100,10 @@ def apply_theme(app: QApplication, name: str) -> None:
     ):
         p.setColor(role, color)
     app.setPalette(p)
+    return chosen
 
 
-def canvas_colors(name: str) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+def canvas_colors(name: str) -> tuple[RGB, RGB]:
     """(background, grid) colours of the canvas for a theme."""
-    return ((33, 33, 36), (45, 45, 50)) if name == "dark" else ((235, 236, 240), (215, 216, 222))
+    chosen = theme(name)
+    return chosen.canvas, chosen.grid
