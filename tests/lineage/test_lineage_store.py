@@ -194,6 +194,8 @@ def test_graphson_round_trip(make_store, tmp_path):
     path = tmp_path / "export" / "lineage.json"
     counts = store.export_graphson(path)
     assert counts["vertices"] >= len(expected[0]) and counts["edges"] >= len(expected[1])
+    # One record per line for any line reader: U+2028 or \x1c in a value stays escaped.
+    assert path.read_bytes().isascii()
 
     # graphersal reads the file as TinkerPop GraphSON 3.0.
     loaded = graphersal.Graph.from_graphson(str(path))

@@ -102,7 +102,9 @@ def export_graphson(conn: RemoteConnection, path: Path) -> dict[str, int]:
             if v["id"] in out_e:
                 line["outE"] = out_e[v["id"]]
             line["properties"] = properties
-            handle.write(json.dumps(line, ensure_ascii=False, sort_keys=False) + "\n")
+            # ASCII only: a reader that splits lines at U+2028, U+0085 or \x1c (as
+            # str.splitlines does) must still see one record per line.
+            handle.write(json.dumps(line, ensure_ascii=True, sort_keys=False) + "\n")
     tmp.replace(path)
     return {"vertices": len(vertices), "edges": len(edges)}
 
