@@ -513,6 +513,7 @@ def test_ctrl_c_on_a_headless_run_ends_a_worker_stuck_in_c(tmp_path: Path) -> No
             "--run",
             str(tmp_path / "p.twin"),
             "--no-lineage",
+            "--trust",
         ],
         stderr=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
