@@ -279,3 +279,89 @@ DRIFT_CHECK = register_kind(
         tags=("drift",),
     )
 )
+
+_FILTERS = "twinflow_studio.twinstat.nodes_estimation"
+_UNCERTAINTY = "twinflow_studio.twinstat.nodes_uncertainty"
+
+STATE_ESTIMATION = register_kind(
+    NodeKind(
+        name="state_estimation",
+        label="State estimation (Kalman / particle filter)",
+        category="Calibration",
+        doc="Estimates the states and parameters of a state-space model row by row over a time "
+        "series: linear Kalman filter (kf), unscented Kalman filter (ukf) or bootstrap particle "
+        "filter (pf). Each run continues from the filter state the last successful run left, "
+        "over the rows after its last time only.",
+        params=(
+            ParamSpec("method", "str", default="ukf", choices=("kf", "ukf", "pf")),
+            ParamSpec("time_column", "str", required=True, doc="Time of each row (increasing)"),
+            ParamSpec("y_columns", "list", required=True, doc="Measured column(s)"),
+            ParamSpec(
+                "states",
+                "list",
+                required=True,
+                doc="Initial distribution of each state at the first row. " + _PRIORS_DOC,
+            ),
+            ParamSpec(
+                "parameters",
+                "list",
+                default=[],
+                doc="Prior of each parameter estimated with the states (theta). " + _PRIORS_DOC,
+            ),
+            ParamSpec(
+                "transition", "str", default="", doc="ukf/pf: module:function fx(x, dt, theta) -> x"
+            ),
+            ParamSpec(
+                "measurement",
+                "str",
+                default="",
+                doc="ukf/pf: module:function hx(x) -> y (default: the first len(y_columns) states)",
+            ),
+            ParamSpec("F", "list", default=[], doc="kf: transition matrix over states+parameters"),
+            ParamSpec("H", "list", default=[], doc="kf: measurement matrix"),
+            ParamSpec(
+                "process_noise",
+                "any",
+                default={},
+                doc="{name: sd} (others 0) or a covariance matrix; per row for kf, per unit of "
+                "time for ukf/pf (variance sd² dt)",
+            ),
+            ParamSpec(
+                "measurement_noise",
+                "any",
+                required=True,
+                doc="sd of every measurement, {column: sd}, or a covariance matrix",
+            ),
+            ParamSpec("n_particles", "int", default=1000, doc="pf: number of particles"),
+            ParamSpec(
+                "resample_threshold",
+                "float",
+                default=0.5,
+                doc="pf: resample when the effective sample size falls below this share",
+            ),
+            ParamSpec(
+                "sigma_points",
+                "dict",
+                default={},
+                doc="ukf: Merwe scaled sigma points {alpha: 0.5, beta: 2, kappa: 0}",
+            ),
+            ParamSpec("n_draws", "int", default=2000, doc="kf/ukf: draws in the posterior"),
+            ParamSpec(
+                "incremental",
+                "bool",
+                default=True,
+                doc="Continue from the last run's filter state (false: start over every run)",
+            ),
+            ParamSpec("data_files", "str", default="all", choices=("latest", "all")),
+            _SEED,
+        ),
+        inputs=(PortSpec("data", "dataframe"),),
+        outputs=(
+            PortSpec("estimates", "dataframe"),
+            PortSpec("posterior", "posterior"),
+            PortSpec("summary", "json"),
+        ),
+        executor=f"{_FILTERS}:run_state_estimation",
+        tags=("calibration", "filter"),
+    )
+)
