@@ -365,3 +365,92 @@ STATE_ESTIMATION = register_kind(
         tags=("calibration", "filter"),
     )
 )
+
+PROPAGATE = register_kind(
+    NodeKind(
+        name="propagate",
+        label="Propagate uncertainty",
+        category="Calibration",
+        doc="Pushes posterior draws through a simulation f(theta, x) and outputs predictive "
+        "quantile bands at the data's rows: Monte Carlo, or a polynomial-chaos expansion "
+        "(chaospy) with its error against a Monte Carlo check.",
+        params=(
+            _CALLABLE,
+            ParamSpec("x_columns", "list", default=[], doc="Model input column(s) of the data"),
+            _PARAMETER_NAMES,
+            ParamSpec("method", "str", default="monte_carlo", choices=("monte_carlo", "pce")),
+            ParamSpec("n_draws", "int", default=500, doc="Monte Carlo: posterior draws"),
+            ParamSpec("pce_order", "int", default=3, doc="pce: total polynomial order"),
+            ParamSpec(
+                "mc_check_draws",
+                "int",
+                default=200,
+                doc="pce: Monte Carlo draws the expansion is checked against (0: no check)",
+            ),
+            ParamSpec(
+                "quantiles", "list", default=[0.05, 0.5, 0.95], doc="Band quantiles in (0, 1)"
+            ),
+            ParamSpec(
+                "noise_sd",
+                "float",
+                default=0.0,
+                doc="Measurement noise added to each draw (bands of observations, not of the "
+                "model mean)",
+            ),
+            _SEED,
+        ),
+        inputs=(
+            PortSpec("posterior", "posterior"),
+            PortSpec("data", "dataframe", required=False, doc="Rows to predict at"),
+        ),
+        outputs=(PortSpec("bands", "dataframe"), PortSpec("summary", "json")),
+        executor=f"{_UNCERTAINTY}:run_propagate",
+        tags=("uncertainty",),
+    )
+)
+
+SENSITIVITY = register_kind(
+    NodeKind(
+        name="sensitivity",
+        label="Sobol sensitivity",
+        category="Calibration",
+        doc="First- and total-order Sobol indices (SALib) of a simulation f(theta, x) over the "
+        "priors, with confidence intervals and a bar chart; 'selected' lists the most "
+        "influential parameters (the ones worth calibrating).",
+        params=(
+            _CALLABLE,
+            ParamSpec("priors", "list", required=True, doc=_PRIORS_DOC),
+            ParamSpec("x_columns", "list", default=[], doc="Model input column(s) of the data"),
+            ParamSpec(
+                "n_base",
+                "int",
+                default=1024,
+                doc="Base sample size (a power of 2); the model runs n_base x (d + 2) times",
+            ),
+            ParamSpec(
+                "aggregate",
+                "str",
+                default="mean",
+                choices=("mean", "variance_weighted"),
+                doc="Several outputs: indices of their mean, or per output weighted by variance",
+            ),
+            ParamSpec(
+                "select_top_k",
+                "int",
+                default=0,
+                doc="How many parameters 'selected' keeps, by total order (0: all, ranked)",
+            ),
+            ParamSpec("num_resamples", "int", default=100, doc="Bootstrap resamples for the CIs"),
+            ParamSpec("conf_level", "float", default=0.95, doc="Confidence level of the CIs"),
+            _SEED,
+        ),
+        inputs=(PortSpec("data", "dataframe", required=False, doc="Rows the model runs at"),),
+        outputs=(
+            PortSpec("indices", "json"),
+            PortSpec("table", "dataframe"),
+            PortSpec("figure", "file"),
+        ),
+        executor=f"{_UNCERTAINTY}:run_sensitivity",
+        tags=("uncertainty", "sensitivity"),
+    )
+)
