@@ -377,6 +377,12 @@ PROPAGATE = register_kind(
         params=(
             _CALLABLE,
             ParamSpec("x_columns", "list", default=[], doc="Model input column(s) of the data"),
+            ParamSpec(
+                "parameters",
+                "dict",
+                default={},
+                doc="Fixed values of parameters the posterior does not hold (or overrides)",
+            ),
             _PARAMETER_NAMES,
             ParamSpec("method", "str", default="monte_carlo", choices=("monte_carlo", "pce")),
             ParamSpec("n_draws", "int", default=500, doc="Monte Carlo: posterior draws"),

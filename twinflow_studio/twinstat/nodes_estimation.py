@@ -299,7 +299,7 @@ def run_state_estimation(ctx: TaskContext) -> dict[str, Any]:
         "seed": seed,
     }
     path = post.save(ctx.output_dir / "posterior.npz")
-    est_path = ctx.output_dir / "estimates.csv"
+    est_path = ctx.output_dir / "estimates.csv"  # the folder exists: save() made it
     estimates.to_csv(est_path, index=False)
     summary = post.summary()
     summary.update(

@@ -52,21 +52,37 @@ def _quantiles(ctx: TaskContext) -> list[float]:
 
 
 def _draws(ctx: TaskContext, post: Posterior) -> tuple[list[str], np.ndarray]:
-    """The posterior samples of the callable's parameters, in its order (an inferred noise
-    sigma is not a model parameter)."""
+    """Parameter vectors in the callable's order: posterior samples, with the node's fixed
+    ``parameters`` filled in (an inferred noise sigma is not a model parameter)."""
     inferred = post.meta.get("noise", {}).get("inferred") is True
+    fixed = _param(ctx, "parameters", {})
+    if not isinstance(fixed, dict) or any(
+        isinstance(v, bool) or not isinstance(v, (int, float)) for v in fixed.values()
+    ):
+        raise TwinStatError("must be a mapping of parameter name to number", field="parameters")
     names = _param(ctx, "parameter_names", [])
     if names:
         names = _columns(names, "parameter_names")
+    elif len(fixed) <= 1:
+        names = [n for n in post.names if not (inferred and n == "sigma") and n not in fixed]
+        names += list(fixed)
     else:
-        names = [n for n in post.names if not (inferred and n == "sigma")]
-    missing = [n for n in names if n not in post.names]
+        raise TwinStatError(
+            "give 'parameter_names' to fix the order the callable expects", field="parameter_names"
+        )
+    missing = [n for n in names if n not in post.names and n not in fixed]
     if missing:
         raise TwinStatError(
-            f"{missing} not in the posterior, which has {post.names}", field="parameter_names"
+            f"{missing} neither in the posterior ({post.names}) nor in 'parameters'",
+            field="parameter_names",
         )
-    idx = [post.names.index(n) for n in names]
-    return names, post.samples[:, idx]
+    columns = [
+        np.full(post.samples.shape[0], float(fixed[n]))
+        if n in fixed
+        else post.samples[:, post.names.index(n)]
+        for n in names
+    ]
+    return names, np.column_stack(columns)
 
 
 @_executor
@@ -118,6 +134,7 @@ def run_propagate(ctx: TaskContext) -> dict[str, Any]:
     out["sd"] = bands.sd
     for q, values in bands.quantiles.items():
         out[f"q{round(q * 100):02d}"] = values
+    ctx.output_dir.mkdir(parents=True, exist_ok=True)
     path = ctx.output_dir / "bands.csv"
     out.to_csv(path, index=False)
     ctx.metrics.update({"model_evaluations": batch.calls, "mean_sd": float(np.mean(bands.sd))})
@@ -151,6 +168,7 @@ def run_sensitivity(ctx: TaskContext) -> dict[str, Any]:
             "ST_conf": result.st_conf,
         }
     )
+    ctx.output_dir.mkdir(parents=True, exist_ok=True)
     table_path = ctx.output_dir / "indices.csv"
     table.to_csv(table_path, index=False)
     figure = bar_chart(result, ctx.output_dir / "sobol.png", f"Sobol indices: {ctx.node_id}")
