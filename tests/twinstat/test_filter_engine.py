@@ -11,6 +11,7 @@ import pandas as pd
 
 from twinflow_studio.engine import Engine
 from twinflow_studio.project import Node, Project, validate
+from twinflow_studio.twinstat.data import read_frame
 from twinflow_studio.twinstat.posterior import Posterior
 
 COOLING_FX = "twinflow_studio.twinstat.models_dynamic:cooling_fx"
@@ -107,7 +108,7 @@ async def test_filter_continues_across_runs_and_feeds_propagation(tmp_path):
     assert summary["continued_from"] == 4.75 and summary["rows_total"] == 40
     log = (second.run_dir / "ukf" / "log.txt").read_text()
     assert "continuing from the filter state at t=4.75" in log
-    estimates = pd.read_csv(local(second.output("ukf", "estimates").uri))
+    estimates = read_frame(local(second.output("ukf", "estimates").uri))
     assert len(estimates) == 40 and estimates["t"].is_monotonic_increasing
     k = summary["parameters"]["k"]
     assert k["q05"] < 0.35 < k["q95"]

@@ -6,6 +6,7 @@ import pytest
 from twinstat_helpers import artifact, make_ctx, output_artifact
 
 from twinflow_studio.twinstat import nodes
+from twinflow_studio.twinstat.data import read_frame
 from twinflow_studio.twinstat.errors import TwinStatError
 from twinflow_studio.twinstat.filters import FilterSetup, run_filter
 from twinflow_studio.twinstat.models_dynamic import cooling_fx, first_state, oscillator_fx
@@ -85,11 +86,12 @@ def test_linear_kalman_filter_equals_batch_gaussian_conditioning(tmp_path):
     ctx = make_ctx(
         tmp_path,
         "state_estimation",
-        kf_params(),
+        kf_params(estimates_format="csv"),
         {"data": artifact("data", "dataframe", tmp_path / "lin.csv")},
     )
     out = run_state_estimation(ctx)
-    est = pd.read_csv(out["estimates"])
+    assert out["estimates"].suffix == ".csv"  # full float precision in text too
+    est = read_frame(out["estimates"])
     means, covs = closed_form(frame["y"].to_numpy())
     np.testing.assert_allclose(est[["pos", "vel"]].to_numpy(), means, rtol=0, atol=1e-8)
     np.testing.assert_allclose(est["pos_sd"] ** 2, covs[:, 0, 0], rtol=0, atol=1e-8)
@@ -130,7 +132,7 @@ def test_linear_kalman_filter_resumes_exactly_where_it_stopped(tmp_path):
     two = run_state_estimation(ctx)
     assert two["summary"]["rows_processed"] == 12 and two["summary"]["rows_skipped"] == 18
     assert any("continuing from the filter state at t=17" in line for line in ctx.logs)
-    est = pd.read_csv(two["estimates"])
+    est = read_frame(two["estimates"])
     assert len(est) == 30
     means, _ = closed_form(frame["y"].to_numpy())
     np.testing.assert_allclose(est[["pos", "vel"]].to_numpy(), means, atol=1e-8)

@@ -353,6 +353,13 @@ STATE_ESTIMATION = register_kind(
                 doc="Continue from the last run's filter state (false: start over every run)",
             ),
             ParamSpec("data_files", "str", default="all", choices=("latest", "all")),
+            ParamSpec(
+                "estimates_format",
+                "str",
+                default="parquet",
+                choices=("parquet", "csv"),
+                doc="File format of the estimates table",
+            ),
             _SEED,
         ),
         inputs=(PortSpec("data", "dataframe"),),

@@ -165,21 +165,29 @@ def _run_kf(
 
 
 class _Augmented:
-    """The user's ``fx``/``hx`` lifted to the augmented state ``[x, theta]`` for filterpy."""
+    """The user's ``fx``/``hx`` lifted to the augmented state ``[x, theta]`` for filterpy.
+
+    These run once per sigma point per step, so they do no more than the lifting: a model
+    returning the wrong shape fails the slice assignment, reported by the filter loop."""
 
     def __init__(self, setup: FilterSetup) -> None:
         assert setup.fx is not None and setup.hx is not None
         self.fx, self.hx, self.nx, self.m = setup.fx, setup.hx, setup.nx, len(setup.y_names)
+        observed = getattr(setup.hx, "observes_first", None)
+        if observed is not None:
+            self.h = self._first  # type: ignore[method-assign]
 
     def f(self, s: np.ndarray, dt: float) -> np.ndarray:
         out = s.copy()
-        out[: self.nx] = np.asarray(self.fx(s[: self.nx], dt, s[self.nx :]), dtype=float).reshape(
-            self.nx
-        )
+        nx = self.nx
+        out[:nx] = self.fx(s[:nx], dt, s[nx:])
         return out
 
     def h(self, s: np.ndarray) -> np.ndarray:
         return np.asarray(self.hx(s[: self.nx]), dtype=float).reshape(self.m)
+
+    def _first(self, s: np.ndarray) -> np.ndarray:
+        return s[: self.m]
 
 
 def sigma_points(n: int, spec: dict[str, float]) -> MerweScaledSigmaPoints:
@@ -220,7 +228,8 @@ def _run_ukf(
                 ukf.sigmas_f = points.sigma_points(ukf.x, ukf.P)
             else:
                 dt = times[i] - last_t
-                if dt != last_dt:  # evenly spaced data: Q is scaled once
+                # Evenly spaced data: Q is scaled once (read-back times differ in the last bit).
+                if not abs(dt - last_dt) <= 1e-12 * abs(dt):
                     ukf.Q = q * dt
                     last_dt = dt
                 ukf.predict(dt=dt)
@@ -237,6 +246,11 @@ def _run_ukf(
             "give more process noise, a wider initial distribution or other sigma_points",
             field="process_noise",
         ) from None
+    except (ValueError, TypeError, ArithmeticError, IndexError, KeyError) as exc:
+        raise TwinStatError(
+            f"the model failed at time {times[i]:g}: {type(exc).__name__}: {exc}",
+            field="transition",
+        ) from exc
     cp = _next_checkpoint(start, times, ukf.x, ukf.P)
     return _gaussian_result(times, means, covs, cp, {"updates": int(observed.sum())})
 
