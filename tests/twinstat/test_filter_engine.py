@@ -129,3 +129,15 @@ async def test_filter_continues_across_runs_and_feeds_propagation(tmp_path):
     bands = pd.read_csv(local(second.output("bands", "bands").uri))
     assert len(bands) == 40 and (bands["q05"] <= bands["q50"]).all()
     assert (bands["q50"] <= bands["q95"]).all()
+
+
+def test_filter_model_callables_need_trust(tmp_path):
+    """The transition and measurement are code the run imports: a project naming them needs
+    the user's trust like any callable."""
+    from twinflow_studio.project.trust import trust_reasons
+
+    project = twin(tmp_path)
+    project.nodes["ukf"].params["measurement"] = "mymodels:hx"
+    where = {r.where for r in trust_reasons(project, str(tmp_path))}
+    assert {"nodes.ukf.params.transition", "nodes.ukf.params.measurement"} <= where
+    assert "nodes.bands.params.callable" in where and "nodes.sobol.params.callable" in where
