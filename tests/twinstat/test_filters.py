@@ -136,6 +136,27 @@ def test_linear_kalman_filter_resumes_exactly_where_it_stopped(tmp_path):
     assert len(est) == 30
     means, _ = closed_form(frame["y"].to_numpy())
     np.testing.assert_allclose(est[["pos", "vel"]].to_numpy(), means, atol=1e-8)
+    # Nothing new (say only n_draws changed): the state and history are handed on as they are.
+    idle = run_state_estimation(
+        make_ctx(
+            tmp_path,
+            "state_estimation",
+            kf_params(n_draws=50),
+            {"data": artifact("data", "dataframe", tmp_path / "all.csv")},
+            previous={
+                "posterior": artifact("posterior", "posterior", two["posterior"]),
+                "estimates": artifact("estimates", "dataframe", two["estimates"]),
+            },
+            attempt_dir="idle",
+        )
+    )
+    assert idle["summary"]["rows_processed"] == 0 and idle["summary"]["rows_total"] == 30
+    assert len(read_frame(idle["estimates"])) == 30
+    resting = Posterior.load(idle["posterior"])
+    assert resting.samples.shape == (50, 2)
+    np.testing.assert_array_equal(
+        resting.extras["cov"], Posterior.load(two["posterior"]).extras["cov"]
+    )
     # Changed settings start over rather than mixing two filters.
     again = make_ctx(
         tmp_path,

@@ -110,7 +110,7 @@ def run_filter(
     """Filter the rows ``(times[i], z[i])`` (times increasing, after ``start.t``); a row with a
     missing value is a prediction only."""
     times = np.asarray(times, dtype=float)
-    z = np.asarray(z, dtype=float).reshape(len(times), -1)
+    z = np.asarray(z, dtype=float).reshape(len(times), len(setup.y_names))
     if len(times) and np.any(np.diff(times) <= 0):
         raise TwinStatError("times must increase strictly from row to row", field="time_column")
     if setup.method == "kf":
