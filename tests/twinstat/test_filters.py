@@ -415,3 +415,22 @@ def test_filter_posterior_is_a_calibration_prior_and_a_drift_check_input(tmp_pat
         )
     )["report"]
     assert report["drifted"] is False
+
+
+def test_a_damaged_filter_state_is_not_resumed(tmp_path):
+    linear_data(tmp_path / "lin.csv")
+    data = {"data": artifact("data", "dataframe", tmp_path / "lin.csv")}
+    first = run_state_estimation(make_ctx(tmp_path, "state_estimation", kf_params(), data))
+    post = Posterior.load(first["posterior"])
+    post.extras["cov"] = np.zeros((3, 3))  # not this filter's shape
+    bad = post.save(tmp_path / "bad.npz")
+    ctx = make_ctx(
+        tmp_path,
+        "state_estimation",
+        kf_params(),
+        data,
+        previous={"posterior": artifact("posterior", "posterior", bad)},
+        attempt_dir="again",
+    )
+    assert run_state_estimation(ctx)["summary"]["rows_processed"] == 25
+    assert any("does not fit this filter: starting over" in line for line in ctx.logs)

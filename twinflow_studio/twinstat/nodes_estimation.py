@@ -164,8 +164,18 @@ def _setup(ctx: TaskContext) -> FilterSetup:
     return setup
 
 
+def _fits(ex: dict[str, np.ndarray], n: int) -> bool:
+    """Whether checkpoint arrays (read back from the run store) have this filter's shapes."""
+    ok = ex["mean"].shape == (n,) and ex["cov"].shape == (n, n)
+    if "particles" in ex or "weights" in ex:
+        p, w = ex.get("particles"), ex.get("weights")
+        ok = ok and p is not None and w is not None and p.ndim == 2 and p.shape[1] == n
+        ok = ok and w.shape == (p.shape[0],) and bool(np.isfinite(w).all()) and w.sum() > 0
+    return ok and all(np.isfinite(a).all() for a in ex.values())
+
+
 def _resume(
-    ctx: TaskContext, config: str, incremental: bool
+    ctx: TaskContext, config: str, incremental: bool, n: int
 ) -> tuple[Checkpoint | None, pd.DataFrame | None]:
     """The checkpoint and estimates of this node's last successful run, when they were made
     with the same settings."""
@@ -182,12 +192,16 @@ def _resume(
     if not isinstance(info, dict) or "mean" not in ex or "cov" not in ex:
         ctx.log("the previous posterior holds no filter state: starting over")
         return None, None
-    if info.get("config") != config:
+    if info.get("config") != config or not isinstance(info.get("t"), (int, float)):
         ctx.log("filter settings changed since the last run: starting over")
+        return None, None
+    steps = info.get("steps")
+    if not _fits(ex, n) or isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        ctx.log("the previous filter state does not fit this filter: starting over")
         return None, None
     start = Checkpoint(
         t=float(info["t"]),
-        steps=int(info["steps"]),
+        steps=steps,
         mean=ex["mean"],
         cov=ex["cov"],
         particles=ex.get("particles"),
@@ -258,12 +272,13 @@ def run_state_estimation(ctx: TaskContext) -> dict[str, Any]:
     setup = _setup(ctx)
     time_column = _required(ctx, "time_column")
     frame = _frame(ctx, "data", files=_param(ctx, "data_files", "all"))
-    require_columns(frame, [time_column, *setup.y_names], "y_columns")
+    require_columns(frame, [time_column], "time_column")
+    require_columns(frame, setup.y_names, "y_columns")
     frame = frame.sort_values(time_column, kind="stable")
     times_all = column_array(frame, time_column, "time_column")
     config = hash_value({k: ctx.params.get(k) for k in _CONFIG_KEYS})
     incremental = bool(_param(ctx, "incremental", True))
-    start, history = _resume(ctx, config, incremental)
+    start, history = _resume(ctx, config, incremental, setup.n)
     keep = np.ones(len(frame), dtype=bool) if start is None else times_all > start.t
     skipped = int((~keep).sum())
     rows = frame[keep]
