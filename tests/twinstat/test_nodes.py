@@ -56,6 +56,9 @@ def test_all_kinds_are_registered_with_importable_executors():
         "surrogate",
         "calibration",
         "drift_check",
+        "state_estimation",
+        "propagate",
+        "sensitivity",
     ]:
         kind = get_kind(name)
         assert kind is not None, name

@@ -63,3 +63,11 @@ def output_artifact(port: str, type_: str, value: Any, tmp: Path) -> InputArtifa
     if isinstance(value, Path):
         return artifact(port, type_, value)
     return json_artifact(tmp, port, value)
+
+
+def cooling_k(theta, t):
+    """Newton cooling from 85 toward 20 degrees with only the rate k unknown (theta = (k,))."""
+    import numpy as np
+
+    k = np.asarray(theta, dtype=float)[..., 0, None]
+    return 20.0 + 65.0 * np.exp(-k * np.asarray(t, dtype=float))

@@ -59,3 +59,40 @@ def test_posterior_figures_and_history(window, qt_loop, tmp_path):
     assert len(medians) == 2 and medians[0] < 1.5 < medians[1]
     panel.param.setCurrentText("ambient")
     assert panel.history.figure.axes[0].get_ylabel() == "ambient"
+
+
+def test_sensitivity_node_shows_its_sobol_bar_chart(window, qt_loop, tmp_path):
+    folder = tmp_path / "sens"
+    folder.mkdir()
+    p = Project(name="sensitivity")
+    p.add_node(
+        Node(
+            "sobol",
+            "sensitivity",
+            params={
+                "callable": "twinflow_studio.twinstat.models:ishigami",
+                "priors": [
+                    {"name": f"x{i}", "dist": "uniform", "low": -3.14159, "high": 3.14159}
+                    for i in (1, 2, 3)
+                ],
+                "n_base": 256,
+                "select_top_k": 2,
+            },
+        )
+    )
+    save(p, folder / "sens.twin")
+    window.open_path(folder / "sens.twin")
+    window.canvas.select(["sobol"])
+    assert "No Sobol indices recorded for sobol" in window.calibration.info.text()
+    run_to_end(qt_loop, window.run_all())
+    window.runs.flush()
+    assert window.runs.last_summary["status"] == "succeeded"
+    window.canvas.select([])
+    window.canvas.select(["sobol"])
+    panel = window.calibration
+    assert "sobol: Sobol indices of run" in panel.info.text()
+    assert panel.tabs.currentWidget() is panel.sensitivity
+    (ax,) = panel.sensitivity.figure.axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["x1", "x2", "x3"]
+    assert len(ax.patches) == 6  # S1 and ST bars for three parameters
+    assert "x1" in ax.get_title() and "x2" in ax.get_title() and "x3" not in ax.get_title()

@@ -294,3 +294,191 @@ DRIFT_CHECK = register_kind(
         tags=("drift",),
     )
 )
+
+_FILTERS = "twinflow_studio.twinstat.nodes_estimation"
+_UNCERTAINTY = "twinflow_studio.twinstat.nodes_uncertainty"
+
+STATE_ESTIMATION = register_kind(
+    NodeKind(
+        name="state_estimation",
+        label="State estimation (Kalman / particle filter)",
+        category="Calibration",
+        doc="Estimates the states and parameters of a state-space model row by row over a time "
+        "series: linear Kalman filter (kf), unscented Kalman filter (ukf) or bootstrap particle "
+        "filter (pf). Each run continues from the filter state the last successful run left, "
+        "over the rows after its last time only.",
+        params=(
+            ParamSpec("method", "str", default="ukf", choices=("kf", "ukf", "pf")),
+            ParamSpec("time_column", "str", required=True, doc="Time of each row (increasing)"),
+            ParamSpec("y_columns", "list", required=True, doc="Measured column(s)"),
+            ParamSpec(
+                "states",
+                "list",
+                required=True,
+                doc="Initial distribution of each state at the first row. " + _PRIORS_DOC,
+            ),
+            ParamSpec(
+                "parameters",
+                "list",
+                default=[],
+                doc="Prior of each parameter estimated with the states (theta). " + _PRIORS_DOC,
+            ),
+            ParamSpec(
+                "transition", "str", default="", doc="ukf/pf: module:function fx(x, dt, theta) -> x"
+            ),
+            ParamSpec(
+                "measurement",
+                "str",
+                default="",
+                doc="ukf/pf: module:function hx(x) -> y (default: the first len(y_columns) states)",
+            ),
+            ParamSpec("F", "list", default=[], doc="kf: transition matrix over states+parameters"),
+            ParamSpec("H", "list", default=[], doc="kf: measurement matrix"),
+            ParamSpec(
+                "process_noise",
+                "any",
+                default={},
+                doc="{name: sd} (others 0) or a covariance matrix; per row for kf, per unit of "
+                "time for ukf/pf (variance sd² dt)",
+            ),
+            ParamSpec(
+                "measurement_noise",
+                "any",
+                required=True,
+                doc="sd of every measurement, {column: sd}, or a covariance matrix",
+            ),
+            ParamSpec("n_particles", "int", default=1000, doc="pf: number of particles"),
+            ParamSpec(
+                "resample_threshold",
+                "float",
+                default=0.5,
+                doc="pf: resample when the effective sample size falls below this share",
+            ),
+            ParamSpec(
+                "sigma_points",
+                "dict",
+                default={},
+                doc="ukf: Merwe scaled sigma points {alpha: 0.5, beta: 2, kappa: 0}",
+            ),
+            ParamSpec("n_draws", "int", default=2000, doc="kf/ukf: draws in the posterior"),
+            ParamSpec(
+                "incremental",
+                "bool",
+                default=True,
+                doc="Continue from the last run's filter state (false: start over every run)",
+            ),
+            ParamSpec("data_files", "str", default="all", choices=("latest", "all")),
+            ParamSpec(
+                "estimates_format",
+                "str",
+                default="parquet",
+                choices=("parquet", "csv"),
+                doc="File format of the estimates table",
+            ),
+            _SEED,
+        ),
+        inputs=(PortSpec("data", "dataframe"),),
+        outputs=(
+            PortSpec("estimates", "dataframe"),
+            PortSpec("posterior", "posterior"),
+            PortSpec("summary", "json"),
+        ),
+        executor=f"{_FILTERS}:run_state_estimation",
+        tags=("calibration", "filter"),
+    )
+)
+
+PROPAGATE = register_kind(
+    NodeKind(
+        name="propagate",
+        label="Propagate uncertainty",
+        category="Calibration",
+        doc="Pushes posterior draws through a simulation f(theta, x) and outputs predictive "
+        "quantile bands at the data's rows: Monte Carlo, or a polynomial-chaos expansion "
+        "(chaospy) with its error against a Monte Carlo check.",
+        params=(
+            _CALLABLE,
+            ParamSpec("x_columns", "list", default=[], doc="Model input column(s) of the data"),
+            ParamSpec(
+                "parameters",
+                "dict",
+                default={},
+                doc="Fixed values of parameters the posterior does not hold (or overrides)",
+            ),
+            _PARAMETER_NAMES,
+            ParamSpec("method", "str", default="monte_carlo", choices=("monte_carlo", "pce")),
+            ParamSpec("n_draws", "int", default=500, doc="Monte Carlo: posterior draws"),
+            ParamSpec("pce_order", "int", default=3, doc="pce: total polynomial order"),
+            ParamSpec(
+                "mc_check_draws",
+                "int",
+                default=200,
+                doc="pce: Monte Carlo draws the expansion is checked against (0: no check)",
+            ),
+            ParamSpec(
+                "quantiles", "list", default=[0.05, 0.5, 0.95], doc="Band quantiles in (0, 1)"
+            ),
+            ParamSpec(
+                "noise_sd",
+                "float",
+                default=0.0,
+                doc="Measurement noise added to each draw (bands of observations, not of the "
+                "model mean)",
+            ),
+            _SEED,
+        ),
+        inputs=(
+            PortSpec("posterior", "posterior"),
+            PortSpec("data", "dataframe", required=False, doc="Rows to predict at"),
+        ),
+        outputs=(PortSpec("bands", "dataframe"), PortSpec("summary", "json")),
+        executor=f"{_UNCERTAINTY}:run_propagate",
+        tags=("uncertainty",),
+    )
+)
+
+SENSITIVITY = register_kind(
+    NodeKind(
+        name="sensitivity",
+        label="Sobol sensitivity",
+        category="Calibration",
+        doc="First- and total-order Sobol indices (SALib) of a simulation f(theta, x) over the "
+        "priors, with confidence intervals and a bar chart; 'selected' lists the most "
+        "influential parameters (the ones worth calibrating).",
+        params=(
+            _CALLABLE,
+            ParamSpec("priors", "list", required=True, doc=_PRIORS_DOC),
+            ParamSpec("x_columns", "list", default=[], doc="Model input column(s) of the data"),
+            ParamSpec(
+                "n_base",
+                "int",
+                default=1024,
+                doc="Base sample size (a power of 2); the model runs n_base x (d + 2) times",
+            ),
+            ParamSpec(
+                "aggregate",
+                "str",
+                default="mean",
+                choices=("mean", "variance_weighted"),
+                doc="Several outputs: indices of their mean, or per output weighted by variance",
+            ),
+            ParamSpec(
+                "select_top_k",
+                "int",
+                default=0,
+                doc="How many parameters 'selected' keeps, by total order (0: all, ranked)",
+            ),
+            ParamSpec("num_resamples", "int", default=100, doc="Bootstrap resamples for the CIs"),
+            ParamSpec("conf_level", "float", default=0.95, doc="Confidence level of the CIs"),
+            _SEED,
+        ),
+        inputs=(PortSpec("data", "dataframe", required=False, doc="Rows the model runs at"),),
+        outputs=(
+            PortSpec("indices", "json"),
+            PortSpec("table", "dataframe"),
+            PortSpec("figure", "file"),
+        ),
+        executor=f"{_UNCERTAINTY}:run_sensitivity",
+        tags=("uncertainty", "sensitivity"),
+    )
+)

@@ -20,7 +20,7 @@ from twinflow_studio.project.placement import PlacementError, resolve_target
 
 DEFAULT_DOCKER_URLS = ("", "unix:///var/run/docker.sock", "unix://var/run/docker.sock")
 # Parameters of the TwinStat kinds that name a Python function to import and call.
-CALLABLE_PARAMS = ("callable", "model")
+CALLABLE_PARAMS = ("callable", "model", "transition", "measurement")
 # Estimators are imported by path too; scikit-learn's own classes are installed code.
 TRUSTED_ESTIMATOR_PACKAGES = ("sklearn",)
 # Values that Batch resolves from your account's secrets when the job starts.

@@ -12,6 +12,7 @@ import numpy as np
 from twinflow_studio.twinstat.errors import TwinStatError
 
 POSTERIOR_FORMAT = "twinflow-twinstat-posterior/1"
+_EXTRA = "extra__"
 
 
 @dataclass
@@ -22,6 +23,8 @@ class Posterior:
     chain: np.ndarray  # (n_steps, n_walkers, ndim), the whole chain for trace plots
     diagnostics: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    # Arrays a producer keeps with its posterior (a filter's checkpoint); readers ignore them.
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         params = {}
@@ -61,6 +64,7 @@ class Posterior:
                 log_prob=self.log_prob,
                 chain=self.chain,
                 meta=np.array(json.dumps(meta, default=_json_default)),
+                **{_EXTRA + k: v for k, v in self.extras.items()},
             )
         return path
 
@@ -71,6 +75,9 @@ class Posterior:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
                 arrays = {k: data[k] for k in ("samples", "log_prob", "chain")}
+                extras = {
+                    k.removeprefix(_EXTRA): data[k] for k in data.files if k.startswith(_EXTRA)
+                }
         except (OSError, ValueError, KeyError) as exc:
             raise TwinStatError(
                 f"{path.name} is not a posterior artifact: {exc}", field=field_name
@@ -81,6 +88,7 @@ class Posterior:
             names=list(meta["names"]),
             diagnostics=meta.get("diagnostics", {}),
             meta=meta.get("meta", {}),
+            extras=extras,
             **arrays,
         )
 

@@ -103,11 +103,13 @@ class CalibrationPanel(QWidget):
         self.param = QComboBox()
         self.tabs = QTabWidget()
         self.trace, self.pair, self.predictive, self.history = _Plot(), _Plot(), _Plot(), _Plot()
+        self.sensitivity = _Plot()
         for title, w in (
             ("Trace", self.trace),
             ("Pair plot", self.pair),
             ("Predictive", self.predictive),
             ("History", self.history),
+            ("Sensitivity", self.sensitivity),
         ):
             self.tabs.addTab(w, title)
         lay = QVBoxLayout(self)
@@ -143,9 +145,11 @@ class CalibrationPanel(QWidget):
                     self.runs.append((run_id, Posterior.load(path)))
                 except Exception as exc:  # a damaged artifact is reported, not fatal
                     self.info.setText(f"{path}: {exc}")
-        for plot in (self.trace, self.pair, self.predictive, self.history):
+        for plot in (self.trace, self.pair, self.predictive, self.history, self.sensitivity):
             plot.figure.clear()
             plot.redraw()
+        if node_id and self._show_sensitivity(project, project_dir, node_id, store_root):
+            return
         if not self.runs:
             if node_id:
                 self.info.setText(f"No posterior recorded for {node_id} yet.")
@@ -173,6 +177,26 @@ class CalibrationPanel(QWidget):
         self._draw_pair(post)
         self._draw_predictive(post)
         self._draw_history()
+
+    def _show_sensitivity(
+        self, project: Project, project_dir: Path, node_id: str, store_root: Path | None
+    ) -> bool:
+        """A sensitivity node: its latest Sobol indices as a bar chart."""
+        from twinflow_studio.ui.sensitivity_view import draw_indices, latest_indices
+
+        node = project.nodes.get(node_id)
+        if node is None or node.kind != "sensitivity":
+            return False
+        found = latest_indices(project, project_dir, node_id, store_root)
+        if found is None:
+            self.info.setText(f"No Sobol indices recorded for {node_id} yet.")
+            return True
+        run_id, data = found
+        self.info.setText(f"{node_id}: Sobol indices of run {run_id}")
+        draw_indices(self.sensitivity.figure, data)
+        self.sensitivity.redraw()
+        self.tabs.setCurrentWidget(self.sensitivity)
+        return True
 
     def _draw_trace(self, post: Any) -> None:
         chain = post.chain
