@@ -28,7 +28,7 @@ import twinflow_studio
 from twinflow_studio.project.hashing import hash_value
 
 # Parameters whose string value names Python code ('module:attr', or 'module.attr').
-CODE_PARAMS = ("callable", "model", "estimator")
+CODE_PARAMS = ("callable", "model", "estimator", "transition", "measurement")
 _IMPORT_PATH = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*(:[A-Za-z_][\w.]*)?$")
 _PACKAGE_DIR = Path(twinflow_studio.__file__).resolve().parent
 

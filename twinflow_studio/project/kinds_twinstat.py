@@ -384,6 +384,7 @@ STATE_ESTIMATION = register_kind(
             PortSpec("summary", "json"),
         ),
         executor=f"{_FILTERS}:run_state_estimation",
+        target_kinds=PYTHON_TARGETS,
         tags=("calibration", "filter"),
     )
 )
@@ -433,6 +434,7 @@ PROPAGATE = register_kind(
         ),
         outputs=(PortSpec("bands", "dataframe"), PortSpec("summary", "json")),
         executor=f"{_UNCERTAINTY}:run_propagate",
+        target_kinds=PYTHON_TARGETS,
         tags=("uncertainty",),
     )
 )
@@ -479,6 +481,7 @@ SENSITIVITY = register_kind(
             PortSpec("figure", "file"),
         ),
         executor=f"{_UNCERTAINTY}:run_sensitivity",
+        target_kinds=PYTHON_TARGETS,
         tags=("uncertainty", "sensitivity"),
     )
 )
