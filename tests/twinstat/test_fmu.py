@@ -124,8 +124,10 @@ def test_design_sets_simulate_one_block_each(tmp_path):
         Node(
             "design",
             "lhs_design",
-            params={"priors": [{"name": "k", "dist": "uniform", "low": 0.1, "high": 1.0}],
-                    "n_points": 4},
+            params={
+                "priors": [{"name": "k", "dist": "uniform", "low": 0.1, "high": 1.0}],
+                "n_points": 4,
+            },
         )
     )
     project.connect("design", "design", "sim", "design")

@@ -160,9 +160,7 @@ class FmuModel:
         self.inputs = list(inputs)
         config = node_config(options)
         config["outputs"] = [output]
-        config["start_values"] = {
-            **config["start_values"], **{p: 0.0 for p in self.parameters}
-        }
+        config["start_values"] = {**config["start_values"], **{p: 0.0 for p in self.parameters}}
         config["input_columns"] = {name: name for name in self.inputs}
         try:
             problems = fmu_run.check_names(fmu_run.describe(Path(fmu)), config)
@@ -196,9 +194,7 @@ class FmuModel:
             )
         order = np.argsort(times, kind="stable")
         sorted_times = times[order]
-        signal = (
-            InputSignal(self.inputs, sorted_times, table[order, 1:]) if self.inputs else None
-        )
+        signal = InputSignal(self.inputs, sorted_times, table[order, 1:]) if self.inputs else None
         unique = np.unique(sorted_times)
         step = self._config.get("output_interval") or (
             float(np.min(np.diff(unique))) if len(unique) > 1 else None
@@ -235,8 +231,13 @@ def simulate(
     path = Path(fmu)
     stat = path.stat()
     key = (
-        str(path.resolve()), stat.st_size, stat.st_mtime_ns, tuple(parameters), output,
-        tuple(inputs), repr(sorted(options.items())),
+        str(path.resolve()),
+        stat.st_size,
+        stat.st_mtime_ns,
+        tuple(parameters),
+        output,
+        tuple(inputs),
+        repr(sorted(options.items())),
     )
     with _MODELS_LOCK:
         model = _MODELS.get(key)
@@ -248,9 +249,7 @@ def simulate(
 simulate.vectorized = False  # type: ignore[attr-defined]
 
 
-def calibration_model(
-    artifact: InputArtifact, spec: Any, prior_names: Sequence[str]
-) -> FmuModel:
+def calibration_model(artifact: InputArtifact, spec: Any, prior_names: Sequence[str]) -> FmuModel:
     """The calibration node's model when an FMU is connected: ``spec`` is its ``fmu`` param,
     ``{"output": var, "parameters": [...] (default: the priors' names), "inputs": [...]}``
     plus any simulation setting of the fmu node."""

@@ -91,8 +91,20 @@ def build_fmu(
         shutil.copy(_TEMPLATE, work / "model.c")
         binary = work / f"{model_name}.so"
         done = subprocess.run(
-            [gcc, "-shared", "-fPIC", "-O2", "-I", str(work), "-I", str(headers),
-             str(work / "model.c"), "-o", str(binary), "-lm"],
+            [
+                gcc,
+                "-shared",
+                "-fPIC",
+                "-O2",
+                "-I",
+                str(work),
+                "-I",
+                str(headers),
+                str(work / "model.c"),
+                "-o",
+                str(binary),
+                "-lm",
+            ],
             capture_output=True,
             text=True,
         )
@@ -182,8 +194,10 @@ def _model_description(
         )
         if has_start:
             real.append(f'start="{float(var.start)!r}"')
-        rows.append(f"    <ScalarVariable {' '.join(attrs)}>\n      <Real {' '.join(real)}/>\n"
-                    "    </ScalarVariable>")
+        rows.append(
+            f"    <ScalarVariable {' '.join(attrs)}>\n      <Real {' '.join(real)}/>\n"
+            "    </ScalarVariable>"
+        )
     outputs = [i + 1 for i, v in enumerate(variables) if v.causality == "output"]
     der_rows = [index[d.name] + 1 for d in derivs]
     units = sorted({v.unit for v in variables if v.unit})

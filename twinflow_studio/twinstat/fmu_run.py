@@ -423,9 +423,7 @@ def run_node(
         except (OSError, ValueError) as exc:
             raise FmuError(f"cannot read JSON: {exc}", "design") from exc
         named = design_sets(design)
-    columns, rows, summary = simulate_table(
-        inputs["fmu"], config, named, signal, check_cancelled
-    )
+    columns, rows, summary = simulate_table(inputs["fmu"], config, named, signal, check_cancelled)
     write_table(output_dir / "results.csv", columns, rows)
     summary["rows"] = int(len(rows))
     return summary
