@@ -7,6 +7,7 @@ the executor, the container adapter, and the callable wrapper.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -265,3 +266,52 @@ def calibration_model(artifact: InputArtifact, spec: Any, prior_names: Sequence[
             field="fmu.parameters",
         )
     return FmuModel(artifact.path, parameters, spec["output"], spec.get("inputs") or (), **options)
+
+
+# ---- what the studio shows ----------------------------------------------------------------
+
+
+def node_fmu_file(project: Any, node_id: str, project_dir: Path | None) -> Path | None:
+    """The FMU file an ``fmu`` node (or a calibration) is wired to: the local path of the data
+    source feeding its ``fmu`` port, if it lies inside the project folder (an opened project
+    is untrusted: nothing outside its folder is read to show it)."""
+    if project_dir is None:
+        return None
+    for edge in project.incoming(node_id):
+        if edge.target_port != "fmu":
+            continue
+        source = project.nodes.get(edge.source)
+        location = str(source.params.get("path") or "") if source is not None else ""
+        if not source or source.kind != "datasource" or not location or "://" in location:
+            return None
+        root = Path(project_dir).resolve()
+        path = (root / location).resolve()
+        return path if path.is_relative_to(root) and path.is_file() else None
+    return None
+
+
+def fmu_overview(
+    project: Any, node_id: str, project_dir: Path | None
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """(description, problems) of a node's FMU for the properties panel; reads only the XML.
+    The problems name the parameter at fault, as a run would."""
+    path = node_fmu_file(project, node_id, project_dir)
+    if path is None:
+        return None, []
+    stat = path.stat()
+    try:
+        info = _describe_cached(str(path), stat.st_size, stat.st_mtime_ns)
+    except FmuError as exc:
+        return None, [f"{exc.field}: {exc.reason}"]
+    node = project.nodes[node_id]
+    try:
+        config = node_config(node.params) if node.kind == "fmu" else {}
+    except TwinStatError as exc:
+        return info, [f"{exc.field}: {exc.reason}"]
+    return info, [f"{field}: {message}" for field, message in fmu_run.check_names(info, config)]
+
+
+@functools.lru_cache(maxsize=16)
+def _describe_cached(path: str, size: int, mtime_ns: int) -> dict[str, Any]:
+    """The panel asks on every keystroke; the file's size and mtime key its version."""
+    return fmu_run.describe(Path(path))
