@@ -190,3 +190,36 @@ def test_calibration_through_the_fmu_recovers_k(tmp_path):
     k = summary["parameters"]["k"]
     assert k["q05"] < 0.42 < k["q95"], k
     assert abs(k["mean"] - 0.42) < 0.03
+
+
+def test_running_an_fmu_in_process_needs_trust(tmp_path):
+    """An FMU is native code: a headless run of a project that simulates one in-process
+    needs --trust (exit 2 naming the reason); in a container it does not."""
+    import subprocess
+    import sys
+
+    from twinflow_studio.project import save
+    from twinflow_studio.project.trust import trust_reasons
+
+    cooling_fmu(tmp_path / "cooling.fmu")
+    project = fmu_project("cooling.fmu", {"stop_time": 1.0})
+    reasons = trust_reasons(project, str(tmp_path))
+    assert [(r.category, r.where) for r in reasons] == [("native", "nodes.sim")]
+    project.nodes["sim"].target = "docker"
+    assert trust_reasons(project, str(tmp_path)) == []
+    project.nodes["sim"].target = None
+    save(project, tmp_path / "fmu.twin")
+    done = subprocess.run(
+        [sys.executable, "-m", "twinflow_studio", "--run", str(tmp_path / "fmu.twin")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "loads and runs the FMU from model in-process" in done.stderr
+    assert "Traceback" not in done.stderr
+    trusted = subprocess.run(
+        [sys.executable, "-m", "twinflow_studio", "--run", str(tmp_path / "fmu.twin"), "--trust"],
+        capture_output=True,
+        text=True,
+    )
+    assert trusted.returncode == 0, trusted.stderr
