@@ -223,3 +223,25 @@ def test_running_an_fmu_in_process_needs_trust(tmp_path):
         text=True,
     )
     assert trusted.returncode == 0, trusted.stderr
+
+
+def test_the_runner_script_is_part_of_the_code_identity(tmp_path):
+    """The simulation code (fmu_run.py) runs in-process and in containers alike: its hash
+    is in the node's code identity on every target, so editing it reruns the node."""
+    from twinflow_studio.engine.executors import code_hash_of
+    from twinflow_studio.engine.targets.container_kinds import adapt
+    from twinflow_studio.engine.targets.inprocess import InProcessTarget
+    from twinflow_studio.project.hashing import hash_file, hash_value
+    from twinflow_studio.twinstat import fmu_run
+
+    project = fmu_project("cooling.fmu", {})
+    node = project.nodes["sim"]
+    runner_sha = hash_file(Path(fmu_run.__file__))
+    assert adapt(node, node.params, "/in", "/out")[2] == runner_sha
+    target = InProcessTarget(project.targets["local"])
+    try:
+        identity = asyncio.run(target.code_identity(node, node.params, tmp_path))
+    finally:
+        asyncio.run(target.close())
+    executor = "twinflow_studio.twinstat.fmu:run_fmu"
+    assert identity == hash_value({"executor": code_hash_of(executor), "runner": runner_sha})

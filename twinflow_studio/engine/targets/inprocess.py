@@ -16,6 +16,7 @@ from typing import Any
 from twinflow_studio.engine.errors import TaskFailed
 from twinflow_studio.engine.executors import code_hash_of, import_callable
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
+from twinflow_studio.engine.targets.container_kinds import adapt
 from twinflow_studio.engine.task import TaskCancelled, TaskContext
 from twinflow_studio.engine.workers import WorkerPool
 from twinflow_studio.project.hashing import hash_path, hash_value
@@ -49,6 +50,9 @@ class InProcessTarget(Target):
             parts = {"executor": executor and code_hash_of(executor)}
             if callable_path:
                 parts["callable"] = code_hash_of(callable_path)
+            if kind is not None and kind.container:
+                # The runner a container kind shares with its containers is its code too.
+                parts["runner"] = adapt(node, params, "", "")[2]
             self._identities[key] = hash_value(parts)
         return self._identities[key]
 
