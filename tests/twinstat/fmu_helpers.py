@@ -13,7 +13,9 @@ T0 = 90.0
 T_AMB = 20.0
 
 
-def cooling_fmu(path: Path, *, rate_unit: str = "1/s", extra: str = "") -> Path:
+def cooling_fmu(
+    path: Path, *, rate_unit: str = "1/s", extra: str = "", fmi_version: str = "2.0"
+) -> Path:
     """Newton cooling dT/dt = -k (T - T_amb): T(t) = T_amb + (T0 - T_amb) exp(-k t)."""
     return build_fmu(
         path,
@@ -27,6 +29,7 @@ def cooling_fmu(path: Path, *, rate_unit: str = "1/s", extra: str = "") -> Path:
         "    der_T = -k * (T - T_amb);" + extra,
         description="Newton cooling",
         default_experiment=(0.0, 10.0, 0.1),
+        fmi_version=fmi_version,
     )
 
 

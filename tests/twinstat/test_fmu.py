@@ -36,9 +36,10 @@ def test_describe_reads_variables_causality_and_units_without_loading(tmp_path):
     assert by_name["T"]["causality"] == "output" and by_name["T"]["unit"] == "degC"
 
 
+@pytest.mark.parametrize("fmi_version", ["2.0", "3.0"])
 @pytest.mark.parametrize("fmi_type, tolerance", [("cs", 1e-9), ("me", 1e-4)])
-def test_node_matches_the_closed_form(tmp_path, fmi_type, tolerance):
-    cooling_fmu(tmp_path / "cooling.fmu")
+def test_node_matches_the_closed_form(tmp_path, fmi_type, tolerance, fmi_version):
+    cooling_fmu(tmp_path / "cooling.fmu", fmi_version=fmi_version)
     project = fmu_project(
         "cooling.fmu",
         {
@@ -57,10 +58,12 @@ def test_node_matches_the_closed_form(tmp_path, fmi_type, tolerance):
     assert np.max(np.abs(frame["T"] - cooling_exact(frame["time"], 0.5))) < tolerance * 70
     summary = json.loads(artifact_path(result.output("sim", "summary")).read_text())
     assert summary["fmi_type"] == ("CoSimulation" if fmi_type == "cs" else "ModelExchange")
+    assert summary["fmi_version"] == fmi_version
 
 
-def test_input_series_from_a_table_drive_the_fmu(tmp_path):
-    cooling_fmu(tmp_path / "cooling.fmu")
+@pytest.mark.parametrize("fmi_version", ["2.0", "3.0"])
+def test_input_series_from_a_table_drive_the_fmu(tmp_path, fmi_version):
+    cooling_fmu(tmp_path / "cooling.fmu", fmi_version=fmi_version)
     t = np.linspace(0, 6, 61)
     pd.DataFrame({"t": t, "ambient": np.full_like(t, 35.0)}).to_csv(tmp_path / "u.csv", index=False)
     project = fmu_project(
@@ -141,8 +144,9 @@ def test_design_sets_simulate_one_block_each(tmp_path):
         assert np.allclose(block["T"], cooling_exact(block["time"], values["k"]), atol=1e-9)
 
 
-def test_fmu_model_is_a_calibration_callable(tmp_path):
-    fmu = cooling_fmu(tmp_path / "cooling.fmu")
+@pytest.mark.parametrize("fmi_version", ["2.0", "3.0"])
+def test_fmu_model_is_a_calibration_callable(tmp_path, fmi_version):
+    fmu = cooling_fmu(tmp_path / "cooling.fmu", fmi_version=fmi_version)
     t = np.linspace(0, 5, 11)
     model = FmuModel(fmu, ["k"], "T")
     assert np.allclose(model(np.array([0.2]), t), cooling_exact(t, 0.2), atol=1e-9)

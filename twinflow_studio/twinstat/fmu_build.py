@@ -22,7 +22,11 @@ from xml.sax.saxutils import quoteattr
 
 from twinflow_studio.twinstat.errors import TwinStatError
 
-_TEMPLATE = Path(__file__).with_name("fmu_c") / "fmi2_model.c"
+_TEMPLATES = {
+    "2.0": Path(__file__).with_name("fmu_c") / "fmi2_model.c",
+    "3.0": Path(__file__).with_name("fmu_c") / "fmi3_model.c",
+}
+_BINARY_DIRS = {"2.0": "binaries/linux64", "3.0": "binaries/x86_64-linux"}
 _CAUSALITIES = ("parameter", "input", "output", "local")
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
@@ -54,8 +58,12 @@ def build_fmu(
     description: str = "",
     max_substep: float = 1e-3,
     default_experiment: tuple[float, float, float] = (0.0, 10.0, 0.01),
+    fmi_version: str = "2.0",
 ) -> Path:
-    """Compile ``equations`` into ``path`` (an .fmu); returns ``path``."""
+    """Compile ``equations`` into ``path`` (an FMI ``fmi_version`` .fmu); returns ``path``."""
+    if fmi_version not in _TEMPLATES:
+        raise TwinStatError(f"use one of {sorted(_TEMPLATES)}", field="fmi_version")
+    template = _TEMPLATES[fmi_version]
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", model_name):
         raise TwinStatError("must be a C identifier", field="model_name")
     names = [v.name for v in variables]
@@ -76,9 +84,8 @@ def build_fmu(
     header = _header(model_name, variables, index, derivs, equations, max_substep)
     guid = "{" + hashlib.sha256(header.encode()).hexdigest()[:32] + "}"
     header = header.replace("@GUID@", guid)
-    xml = _model_description(
-        model_name, guid, variables, index, derivs, description, default_experiment
-    )
+    describe = _model_description if fmi_version == "2.0" else _model_description3
+    xml = describe(model_name, guid, variables, index, derivs, description, default_experiment)
     gcc = shutil.which("gcc") or shutil.which("cc")
     if gcc is None:
         raise TwinStatError("no C compiler (gcc) on PATH; apt-get install -y gcc", field="gcc")
@@ -88,7 +95,11 @@ def build_fmu(
     with tempfile.TemporaryDirectory(prefix="twinflow-fmu-") as tmp:
         work = Path(tmp)
         (work / "model.h").write_text(header, encoding="utf-8")
-        shutil.copy(_TEMPLATE, work / "model.c")
+        shutil.copy(template, work / "model.c")
+        sources = [str(work / "model.c")]
+        if fmi_version == "3.0":
+            (work / "stubs.c").write_text(_fmi3_stubs(headers, template), encoding="utf-8")
+            sources.append(str(work / "stubs.c"))
         binary = work / f"{model_name}.so"
         done = subprocess.run(
             [
@@ -100,7 +111,7 @@ def build_fmu(
                 str(work),
                 "-I",
                 str(headers),
-                str(work / "model.c"),
+                *sources,
                 "-o",
                 str(binary),
                 "-lm",
@@ -116,9 +127,9 @@ def build_fmu(
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
             for member, data in (
                 ("modelDescription.xml", xml.encode("utf-8")),
-                (f"binaries/linux64/{model_name}.so", binary.read_bytes()),
+                (f"{_BINARY_DIRS[fmi_version]}/{model_name}.so", binary.read_bytes()),
                 ("sources/model.h", header.encode("utf-8")),
-                ("sources/model.c", _TEMPLATE.read_bytes()),
+                ("sources/model.c", template.read_bytes()),
             ):
                 info = zipfile.ZipInfo(member, date_time=_ZIP_TIME)
                 info.compress_type = zipfile.ZIP_DEFLATED
@@ -145,6 +156,7 @@ def _header(
 #define MODEL_GUID "@GUID@"
 #define N_REALS {len(variables)}
 #define N_STATES {len(derivs)}
+#define TIME_VR {len(variables)}
 #define MAX_SUBSTEP {float(max_substep)!r}
 static const double START[N_REALS] = {{{starts}}};
 static const int STATE_VR[] = {{{states}}};
@@ -229,3 +241,93 @@ def _model_description(
   </ModelStructure>
 </fmiModelDescription>
 """
+
+
+def _model_description3(
+    model_name: str,
+    guid: str,
+    variables: Sequence[Variable],
+    index: dict[str, int],
+    derivs: Sequence[Variable],
+    description: str,
+    experiment: tuple[float, float, float],
+) -> str:
+    """FMI 3.0: Float64 variables (value reference = position), time last."""
+    states = {d.derivative_of for d in derivs}
+    rows = []
+    for i, var in enumerate(variables):
+        attrs = [f"name={quoteattr(var.name)}", f'valueReference="{i}"']
+        if var.description:
+            attrs.append(f"description={quoteattr(var.description)}")
+        attrs.append(f'causality="{var.causality}"')
+        if var.causality == "parameter":
+            attrs += ['variability="fixed"', 'initial="exact"']
+        else:
+            attrs.append('variability="continuous"')
+            if var.name in states:
+                attrs.append('initial="exact"')
+            elif var.causality == "output":
+                attrs.append('initial="calculated"')
+        if var.unit:
+            attrs.append(f"unit={quoteattr(var.unit)}")
+        if var.derivative_of:
+            attrs.append(f'derivative="{index[var.derivative_of]}"')
+        if var.start is not None and (
+            var.causality in ("parameter", "input") or var.name in states
+        ):
+            attrs.append(f'start="{float(var.start)!r}"')
+        rows.append(f"    <Float64 {' '.join(attrs)}/>")
+    rows.append(
+        f'    <Float64 name="time" valueReference="{len(variables)}" causality="independent" '
+        'variability="continuous"/>'
+    )
+    structure = [
+        f'    <Output valueReference="{i}"/>'
+        for i, v in enumerate(variables)
+        if v.causality == "output"
+    ]
+    structure += [
+        f'    <ContinuousStateDerivative valueReference="{index[d.name]}"/>' for d in derivs
+    ]
+    structure += [f'    <InitialUnknown valueReference="{index[d.name]}"/>' for d in derivs]
+    units = sorted({v.unit for v in variables if v.unit})
+    unit_defs = (
+        "  <UnitDefinitions>\n"
+        + "\n".join(f"    <Unit name={quoteattr(u)}/>" for u in units)
+        + "\n  </UnitDefinitions>\n"
+        if units
+        else ""
+    )
+    start, stop, step = experiment
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<fmiModelDescription fmiVersion="3.0" modelName={quoteattr(model_name)}
+  instantiationToken="{guid}" description={quoteattr(description)}
+  generationTool="twinflow_studio.twinstat.fmu_build">
+  <ModelExchange modelIdentifier="{model_name}"/>
+  <CoSimulation modelIdentifier="{model_name}" canHandleVariableCommunicationStepSize="true"
+    canReturnEarlyAfterIntermediateUpdate="false" providesIntermediateUpdate="false"/>
+{unit_defs}  <DefaultExperiment startTime="{start!r}" stopTime="{stop!r}" stepSize="{step!r}"/>
+  <ModelVariables>
+{chr(10).join(rows)}
+  </ModelVariables>
+  <ModelStructure>
+{chr(10).join(structure)}
+  </ModelStructure>
+</fmiModelDescription>
+"""
+
+
+def _fmi3_stubs(headers: Path, template: Path) -> str:
+    """fmpy binds every FMI 3.0 function when it loads the library: the ones the wrapper does
+    not offer (other types, clocks, FMU states) exist and return fmi3Error. Compiled apart
+    from the FMI headers, so one signature serves them all (their arguments are unused)."""
+    header = (headers / "fmi3Functions.h").read_text(encoding="utf-8")
+    declared = re.findall(r"#define (fmi3\w+)\s+fmi3FullName\(", header)
+    defined = set(re.findall(r"^\S.*?\b(fmi3\w+)\(", template.read_text(), re.MULTILINE))
+    lines = ["/* FMI 3.0 functions this FMU does not offer: they fail (fmi3Error = 3). */"]
+    lines += [
+        f'__attribute__((visibility("default"))) int {name}(void) {{ return 3; }}'
+        for name in declared
+        if name not in defined
+    ]
+    return "\n".join(lines) + "\n"
