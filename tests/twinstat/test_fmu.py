@@ -249,3 +249,35 @@ def test_the_runner_script_is_part_of_the_code_identity(tmp_path):
         asyncio.run(target.close())
     executor = "twinflow_studio.twinstat.fmu:run_fmu"
     assert identity == hash_value({"executor": code_hash_of(executor), "runner": runner_sha})
+
+
+def test_a_long_simulation_stops_when_the_node_is_cancelled(tmp_path):
+    """In-process, a thread cannot be killed: the node asks for cancellation after every
+    FMU step, so a cancelled or timed-out node stops within a step, not at the end."""
+    import threading
+    import time
+
+    from twinflow_studio.engine.task import InputArtifact, TaskCancelled, TaskContext
+    from twinflow_studio.twinstat.fmu import run_fmu
+
+    fmu = cooling_fmu(tmp_path / "cooling.fmu")
+    out = tmp_path / "out"
+    out.mkdir()
+    ctx = TaskContext(
+        run_id="r",
+        node_id="sim",
+        node_kind="fmu",
+        params={"stop_time": 1e6, "output_interval": 0.01},  # 10^8 steps: hours
+        inputs={"fmu": InputArtifact("fmu", "file", fmu, "0" * 64)},
+        output_ports={"results": "dataframe", "summary": "json"},
+        output_dir=out,
+        project_dir=tmp_path,
+        log=lambda _line: None,
+    )
+    timer = threading.Timer(0.5, ctx.cancelled.set)
+    began = time.monotonic()
+    timer.start()
+    with pytest.raises(TaskCancelled):
+        run_fmu(ctx)
+    assert time.monotonic() - began < 10
+    assert not (out / "results.csv").exists()

@@ -205,14 +205,27 @@ class Simulator:
         start_values: dict[str, float],
         signal: InputSignal | None = None,
         grid: tuple[float | None, float | None, float | None] = (None, None, None),
+        check_cancelled: Callable[[], None] | None = None,
     ) -> np.ndarray:
-        """One simulation; a structured array with ``time`` and the outputs."""
+        """One simulation; a structured array with ``time`` and the outputs.
+        ``check_cancelled`` is asked after every step: what it raises stops the simulation
+        and is raised again here."""
         from fmpy import simulate_fmu
 
         start, stop, interval = grid
         cfg = self.config
+        stopped: list[BaseException] = []
+
+        def step_finished(_time: float, _recorder: Any) -> bool:
+            try:
+                check_cancelled()  # type: ignore[misc]
+            except Exception as exc:  # a cancelled task: stop fmpy's loop, raise it after
+                stopped.append(exc)
+                return False
+            return True
+
         try:
-            return simulate_fmu(
+            result = simulate_fmu(
                 self.unzipdir,
                 validate=False,
                 start_time=start,
@@ -227,11 +240,15 @@ class Simulator:
                 output=self.outputs,
                 model_description=self.md,
                 fmu_instance=self._fmu(),
+                step_finished=step_finished if check_cancelled is not None else None,
             )
         except FmuError:
             raise
         except Exception as exc:  # the FMU itself failed: say so, with fmpy's reason
             raise FmuError(f"simulation failed: {type(exc).__name__}: {exc}", "fmu") from exc
+        if stopped:
+            raise stopped[0]
+        return result
 
     def close(self) -> None:
         if self._instance is not None:
@@ -280,7 +297,7 @@ def simulate_table(
     config: dict[str, Any],
     named_sets: list[dict[str, float]],
     signal: InputSignal | None,
-    check_cancelled: Callable[[], None] = lambda: None,
+    check_cancelled: Callable[[], None] | None = None,
 ) -> tuple[list[str], np.ndarray, dict[str, Any]]:
     """Every parameter set simulated: columns, rows (one block per set) and a summary."""
     sets = parameter_sets(config, named_sets)
@@ -288,8 +305,9 @@ def simulate_table(
     blocks = []
     with Simulator(fmu, config) as sim:
         for i, values in enumerate(sets):
-            check_cancelled()
-            result = sim.run(values, signal, grid)
+            if check_cancelled is not None:
+                check_cancelled()
+            result = sim.run(values, signal, grid, check_cancelled)
             block = np.column_stack([result[name] for name in ("time", *sim.outputs)])
             if len(sets) > 1:
                 block = np.column_stack([np.full(len(block), float(i)), block])
@@ -398,7 +416,7 @@ def run_node(
     inputs: dict[str, Path],
     output_dir: Path,
     config: dict[str, Any],
-    check_cancelled: Callable[[], None] = lambda: None,
+    check_cancelled: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """The whole node: read the inputs, simulate, write ``results`` and return the summary."""
     if "fmu" not in inputs:
