@@ -72,3 +72,28 @@ def test_an_fmu_outside_the_project_folder_is_not_read(qtbot, tmp_path):
     panel = panel_for(qtbot, inner, "../cooling.fmu", {"outputs": ["Temp"]})
     assert panel.findChild(QTableWidget, "fmu-variables") is None
     assert "Temp" not in panel.problems.text()
+
+
+def test_a_calibration_fed_an_fmu_shows_it_and_checks_its_fmu_spec(qtbot, tmp_path):
+    cooling_fmu(tmp_path / "cooling.fmu")
+    project = Project(name="fmu-cal")
+    project.add_node(Node("model", "datasource", params={"path": "cooling.fmu"}))
+    project.add_node(
+        Node(
+            "cal",
+            "calibration",
+            params={
+                "priors": [{"name": "rate", "dist": "uniform", "low": 0.0, "high": 1.0}],
+                "y_column": "T",
+                "noise": {"sigma": 1.0},
+                "fmu": {"output": "T", "inputs": ["T_amb"]},
+            },
+        )
+    )
+    project.connect("model", "data", "cal", "fmu")
+    panel = PropertiesPanel(Document(project, tmp_path / "cal.twin"))
+    qtbot.addWidget(panel)
+    panel.show_node("cal")
+    assert ("k", "parameter", "fixed", "1/s") in table_rows(panel)
+    # theta defaults to the priors' names: 'rate' is no variable of the FMU.
+    assert "fmu.parameters: 'rate' is not a variable of FMU 'cooling'" in panel.problems.text()

@@ -159,18 +159,11 @@ class FmuModel:
         self.parameters = list(parameters)
         self.output = output
         self.inputs = list(inputs)
-        config = node_config(options)
-        config["outputs"] = [output]
-        config["start_values"] = {**config["start_values"], **{p: 0.0 for p in self.parameters}}
-        config["input_columns"] = {name: name for name in self.inputs}
+        config = _model_config(self.parameters, output, self.inputs, options)
         try:
-            problems = fmu_run.check_names(fmu_run.describe(Path(fmu)), config)
+            problems = model_problems(fmu_run.describe(Path(fmu)), config, self.parameters)
             if problems:
-                field, message = problems[0]
-                field = {"start_values": "fmu.parameters", "outputs": "fmu.output"}.get(
-                    field, "fmu.inputs" if field == "input_columns" else f"fmu.{field}"
-                )
-                raise TwinStatError(message, field=field)
+                raise TwinStatError(problems[0][1], field=problems[0][0])
             config["start_values"] = {
                 k: v for k, v in config["start_values"].items() if k not in self.parameters
             }
@@ -211,6 +204,33 @@ class FmuModel:
 
     def close(self) -> None:
         self._sim.close()
+
+
+def _model_config(
+    parameters: Sequence[str], output: str, inputs: Sequence[str], options: dict[str, Any]
+) -> dict[str, Any]:
+    config = node_config(options)
+    config["outputs"] = [output]
+    config["start_values"] = {**config["start_values"], **{p: 0.0 for p in parameters}}
+    config["input_columns"] = {name: name for name in inputs}
+    return config
+
+
+def model_problems(
+    description: dict[str, Any], config: dict[str, Any], parameters: Sequence[str]
+) -> list[tuple[str, str]]:
+    """check_names for an FMU used as f(theta, x), with the fields of the ``fmu`` spec."""
+    out = []
+    for field, message in fmu_run.check_names(description, config):
+        if field == "start_values":
+            named = message.split("'")[1] if "'" in message else ""
+            field = "fmu.parameters" if named in parameters else "fmu.start_values"
+        else:
+            field = {"outputs": "fmu.output", "input_columns": "fmu.inputs"}.get(
+                field, f"fmu.{field}"
+            )
+        out.append((field, message))
+    return out
 
 
 _MODELS: dict[tuple[Any, ...], FmuModel] = {}
@@ -305,10 +325,20 @@ def fmu_overview(
         return None, [f"{exc.field}: {exc.reason}"]
     node = project.nodes[node_id]
     try:
-        config = node_config(node.params) if node.kind == "fmu" else {}
+        if node.kind == "fmu":
+            found = fmu_run.check_names(info, node_config(node.params))
+        else:  # a calibration: its 'fmu' spec names the output, parameters and inputs
+            spec = node.params.get("fmu") or {}
+            if not isinstance(spec, dict) or not isinstance(spec.get("output"), str):
+                return info, ["fmu: give {'output': variable, 'parameters': [...], ...}"]
+            names = [p.get("name") for p in node.params.get("priors") or [] if isinstance(p, dict)]
+            parameters = list(spec.get("parameters") or names)
+            options = {k: v for k, v in spec.items() if k not in ("output", "parameters", "inputs")}
+            config = _model_config(parameters, spec["output"], spec.get("inputs") or [], options)
+            found = model_problems(info, config, parameters)
     except TwinStatError as exc:
         return info, [f"{exc.field}: {exc.reason}"]
-    return info, [f"{field}: {message}" for field, message in fmu_run.check_names(info, config)]
+    return info, [f"{field}: {message}" for field, message in found]
 
 
 @functools.lru_cache(maxsize=16)
