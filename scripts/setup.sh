@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
-if ! "$PY" -c "import twinflow_studio, PySide6, NodeGraphQt, qasync, moto, pytest_timeout" \
+if ! "$PY" -c "import twinflow_studio, PySide6, NodeGraphQt, qasync, moto, pytest_timeout, fmpy, skops, hypothesis, filterpy, chaospy, SALib" \
     >/dev/null 2>&1 || [ "${TWINFLOW_REINSTALL:-}" = 1 ]; then
   echo "setup: pip install -e .[gui,dev]"
   "$PY" -m pip install --disable-pip-version-check -q -e ".[gui,dev]"
@@ -31,4 +31,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
+fi
+
+# The FMU tests and examples compile their small FMUs from C.
+if ! command -v gcc >/dev/null 2>&1; then
+  echo "setup: apt-get install -y gcc"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null
 fi

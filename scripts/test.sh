@@ -10,6 +10,7 @@ mkdir -p "$TWINFLOW_SERVICE_LOGS"
 bash scripts/setup.sh
 bash scripts/services/docker.sh
 bash scripts/services/base-image.sh
+bash scripts/services/fmpy-image.sh
 if [ -f scripts/services/moto.sh ]; then
   TWINFLOW_MOTO_URL="$(bash scripts/services/moto.sh | tail -n 1)"
   export TWINFLOW_MOTO_URL

@@ -68,6 +68,22 @@ def base_image(docker_client: object) -> str:
 
 
 @pytest.fixture(scope="session")
+def fmpy_image(base_image: str, docker_client: object) -> str:
+    """The base image plus fmpy, for fmu nodes on Docker/Batch; built from cached wheels
+    by scripts/services/fmpy-image.sh when missing."""
+    import docker.errors
+
+    image = os.environ.get("TWINFLOW_FMPY_IMAGE", "twinflow/fmpy:bookworm")
+    try:
+        docker_client.images.get(image)  # type: ignore[attr-defined]
+    except docker.errors.ImageNotFound:
+        script = ROOT / "scripts" / "services" / "fmpy-image.sh"
+        done = subprocess.run(["bash", str(script)], capture_output=True, text=True)
+        require(done.returncode == 0, f"cannot build {image}: {done.stderr[-500:]}")
+    return image
+
+
+@pytest.fixture(scope="session")
 def moto_url() -> str:
     url = os.environ.get("TWINFLOW_MOTO_URL", "")
     require(bool(url), "TWINFLOW_MOTO_URL is not set; run scripts/services/moto.sh")

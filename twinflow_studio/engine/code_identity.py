@@ -254,9 +254,40 @@ def executor_identity(executor: str | None) -> str | None:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:  # a frozen app ships bytecode only: then the version stands for it
         digest = None
-    return hash_value(
-        {"executor": executor, "source": digest, "version": twinflow_studio.__version__}
-    )
+    identity = {"executor": executor, "source": digest, "version": twinflow_studio.__version__}
+    helpers = own_helpers(module)
+    if helpers:  # e.g. fmu_run.py, which containers run too: editing it reruns the node
+        identity["helpers"] = helpers
+    return hash_value(identity)
+
+
+OWN_HELPERS = "twinflow_studio.twinstat."
+
+
+def own_helpers(module: str) -> dict[str, str]:
+    """The TwinStat modules an executor module imports (statically, transitively), by the
+    hash of their source: what the executor runs besides its own file."""
+    found: dict[str, str] = {}
+    stack = [module]
+    while stack:
+        name = stack.pop()
+        if name in found or not name.startswith(OWN_HELPERS):
+            continue
+        path = _PACKAGE_DIR.joinpath(*name.split(".")[1:]).with_suffix(".py")
+        try:
+            data = path.read_bytes()
+            tree = ast.parse(data)
+        except (OSError, SyntaxError, ValueError):
+            continue  # a package folder, or bytecode only in a frozen app
+        found[name] = hashlib.sha256(data).hexdigest()
+        for item in ast.walk(tree):
+            if isinstance(item, ast.ImportFrom) and item.module and not item.level:
+                stack.append(item.module)
+                stack.extend(f"{item.module}.{alias.name}" for alias in item.names)
+            elif isinstance(item, ast.Import):
+                stack.extend(alias.name for alias in item.names)
+    found.pop(module, None)  # its own file is the identity's "source"
+    return dict(sorted(found.items()))
 
 
 def snapshot(executor: str | None, params: dict[str, Any], project_dir: Path) -> CodeSnapshot:

@@ -52,6 +52,9 @@ class NodeKind:
     # Which target kinds can run it; the first is the default.
     target_kinds: tuple[str, ...] = ("inprocess",)
     executor: str | None = None
+    # A non-container kind that may also run on Docker/Batch names the adapter giving its
+    # image, command and extra inputs there: "module:function(params, inputs_dir, outputs_dir)".
+    container: str | None = None
     extension_point: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
 

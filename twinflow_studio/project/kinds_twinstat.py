@@ -243,6 +243,13 @@ CALIBRATION = register_kind(
                 doc="When data is a folder: only the newest file, or all files",
             ),
             ParamSpec("figures", "bool", default=True, doc="Write trace, pair, predictive PNGs"),
+            ParamSpec(
+                "fmu",
+                "dict",
+                default={},
+                doc="With an FMU connected: {'output': var, 'parameters': [FMU vars in prior "
+                "order], 'inputs': [FMU inputs fed by x_columns[1:]]}; x_columns[0] is time",
+            ),
             _SEED,
         ),
         inputs=(
@@ -254,6 +261,7 @@ CALIBRATION = register_kind(
                 required=False,
                 doc="An explicit earlier posterior to use as the prior",
             ),
+            PortSpec("fmu", "file", required=False, doc="An FMU as the model (see 'fmu')"),
         ),
         outputs=(
             PortSpec("posterior", "posterior"),
@@ -483,5 +491,58 @@ SENSITIVITY = register_kind(
         executor=f"{_UNCERTAINTY}:run_sensitivity",
         target_kinds=PYTHON_TARGETS,
         tags=("uncertainty", "sensitivity"),
+    )
+)
+
+FMU = register_kind(
+    NodeKind(
+        name="fmu",
+        label="FMU simulation",
+        category="Models",
+        doc="Simulates an FMI 2.0/3.0 co-simulation or model-exchange FMU with fmpy: start values "
+        "from params, a posterior (mean or draws) or a design; input time series from a table; "
+        "outputs the chosen variables over time. On Docker/Batch it runs in 'image' (fmpy).",
+        params=(
+            ParamSpec("outputs", "list", default=[], doc="Variables to record (default: outputs)"),
+            ParamSpec("start_values", "dict", default={}, doc="FMU variable -> start value"),
+            ParamSpec(
+                "parameter_map",
+                "dict",
+                default={},
+                doc="Posterior/design name -> FMU variable (default: same name)",
+            ),
+            ParamSpec("input_columns", "dict", default={}, doc="FMU input -> column of 'inputs'"),
+            ParamSpec("time_column", "str", default="time", doc="Time column of 'inputs'"),
+            ParamSpec("start_time", "float", default=None, doc="Default: inputs or the FMU's"),
+            ParamSpec("stop_time", "float", default=None, doc="Default: inputs or the FMU's"),
+            ParamSpec("output_interval", "float", default=None, doc="Sampling interval"),
+            ParamSpec("fmi_type", "str", default="auto", choices=("auto", "cs", "me")),
+            ParamSpec("solver", "str", default="CVode", choices=("CVode", "Euler")),
+            ParamSpec("step_size", "float", default=None, doc="Euler step (model exchange)"),
+            ParamSpec("relative_tolerance", "float", default=None),
+            ParamSpec(
+                "posterior",
+                "str",
+                default="mean",
+                choices=("mean", "draws"),
+                doc="With a posterior: simulate its mean or n_draws draws",
+            ),
+            ParamSpec("n_draws", "int", default=20),
+            _SEED,
+            ParamSpec(
+                "image", "str", default="twinflow/fmpy:bookworm", doc="Image on Docker/Batch"
+            ),
+        ),
+        inputs=(
+            PortSpec("fmu", "file", doc="The .fmu (its content hash is part of the cache key)"),
+            PortSpec("inputs", "dataframe", required=False, doc="Input time series"),
+            PortSpec("posterior", "posterior", required=False),
+            PortSpec("design", "json", required=False, doc="Parameter sets (lhs_design)"),
+        ),
+        outputs=(PortSpec("results", "dataframe"), PortSpec("summary", "json")),
+        target_kinds=(*PYTHON_TARGETS, "docker", "batch"),
+        executor="twinflow_studio.twinstat.fmu:run_fmu",
+        container="twinflow_studio.twinstat.fmu:container_task",
+        tags=("deductive", "fmu"),
     )
 )

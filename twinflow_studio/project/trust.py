@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from twinflow_studio.project.kinds import get_kind
+from twinflow_studio.project.kinds import PYTHON_TARGETS, get_kind
 from twinflow_studio.project.model import Node, Project, TargetConfig
 from twinflow_studio.project.placement import PlacementError, resolve_target
 
@@ -28,6 +28,7 @@ SECRET_ARNS = ("arn:aws:secretsmanager:", "arn:aws:ssm:")
 
 CATEGORIES = {
     "python": "run Python code (its own modules included) with your user's rights",
+    "native": "load and run the native code of the FMUs it simulates, on this machine",
     "lineage": "send lineage records to a database the project names",
     "run_store": "write runs outside the project folder",
     "docker": "talk to a Docker engine the project names",
@@ -110,6 +111,25 @@ def _python_reasons(node: Node) -> list[TrustReason]:
             )
         )
     return out
+
+
+def _fmu_reasons(project: Project, node: Node, target: TargetConfig | None) -> list[TrustReason]:
+    """An FMU is a shared library: simulating it on a local worker (thread or process) runs
+    its code with your rights (in a container it runs there, like any image's code)."""
+    if target is None or target.kind not in PYTHON_TARGETS:
+        return []
+    sources = [e.source for e in project.edges if e.target == node.id and e.target_port == "fmu"]
+    if node.kind != "fmu" and not sources:
+        return []
+    names = ", ".join(sorted(sources)) or "its fmu input"
+    return [
+        TrustReason(
+            "native",
+            f"nodes.{node.id}",
+            f"node {node.id!r} loads and runs the FMU from {names} on this machine",
+            names,
+        )
+    ]
 
 
 def _endpoint(options: Mapping[str, Any], name: str) -> str:
@@ -252,6 +272,7 @@ def trust_reasons(
                 placed[alike] = None
         if placed[alike] is not None:
             users.setdefault(str(placed[alike]), []).append(node.id)
+            out += _fmu_reasons(project, node, project.targets.get(str(placed[alike])))
     for name, nodes in sorted(users.items()):
         target = project.targets.get(name)
         if target is not None:

@@ -416,6 +416,13 @@ def run_calibration(ctx: TaskContext) -> dict[str, Any]:
 
         fn.vectorized = True  # type: ignore[attr-defined]
         model_desc = "surrogate"
+    elif "fmu" in ctx.inputs:
+        from twinflow_studio.twinstat.fmu import calibration_model
+
+        if x is None:
+            raise TwinStatError("name the time column (then the FMU inputs)", field="x_columns")
+        fn = calibration_model(ctx.inputs["fmu"], _param(ctx, "fmu", {}), base.names)
+        model_desc = f"fmu:{ctx.inputs['fmu'].sha256[:12]}"
     elif model_path:
         fn = import_callable(model_path, "model")
         model_desc = model_path

@@ -28,6 +28,7 @@ from twinflow_studio.project.identifiers import identifier_problem
 from twinflow_studio.project.kinds import PORT_TYPES
 from twinflow_studio.project.validate import check_param
 from twinflow_studio.ui.document import Document
+from twinflow_studio.ui.fmu_view import fmu_panel, fmu_problems
 from twinflow_studio.ui.problem_text import in_panel
 from twinflow_studio.ui.themes import current_theme
 from twinflow_studio.ui.wheel_guard import guard_wheel
@@ -177,6 +178,10 @@ class PropertiesPanel(QWidget):
         if kind is not None and kind.user_ports:
             self.form.addRow(QLabel("<b>Ports</b>"))
             self.form.addRow(self._ports_editor(node))
+        if kind is not None and any(p.name == "fmu" for p in kind.inputs):
+            view = fmu_panel(self.doc.project, node.id, self.doc.path)
+            if view is not None:
+                self.form.addRow(view)
         self.problems = QLabel()
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet(error_color())
@@ -410,7 +415,9 @@ class PropertiesPanel(QWidget):
         except RuntimeError:  # the form was rebuilt
             return
         found = [p for p in validate(self.doc.project) if p.node_id == self.node_id]
-        self.problems.setText("\n".join(f"• {in_panel(p)}" for p in found))
+        lines = [f"• {in_panel(p)}" for p in found]
+        lines += [f"• {line}" for line in fmu_problems(self.doc, self.node_id)]
+        self.problems.setText("\n".join(lines))
 
     def error_text(self, key: str) -> str:
         label = self.errors.get(key)

@@ -36,6 +36,7 @@ from twinflow_studio.engine.targets.batch_jobdefs import JobDefinitions, job_def
 from twinflow_studio.engine.targets.batch_logs import LogFollower
 from twinflow_studio.engine.targets.batch_poller import TERMINAL, JobPoller, PollError
 from twinflow_studio.engine.targets.batch_s3 import ArtifactStager
+from twinflow_studio.engine.targets.container_kinds import adapt, adapt_spec
 from twinflow_studio.project.hashing import hash_value
 from twinflow_studio.project.model import Node, TargetConfig
 
@@ -131,7 +132,9 @@ class BatchTarget(Target):
     async def code_identity(self, node: Node, params: dict[str, Any], project_dir: Path) -> str:
         # The registry resolves the tag when the job starts; pin a digest (image@sha256:...)
         # for the cache to be exact.
-        return hash_value({"image": str(params.get("image", ""))})
+        params, _, code = adapt(node, params, INPUTS_DIR, OUTPUTS_DIR)
+        identity = {"image": str(params.get("image", ""))}
+        return hash_value(identity if code is None else {**identity, "code": code})
 
     # -- running ---------------------------------------------------------------------------
 
@@ -159,6 +162,7 @@ class BatchTarget(Target):
     async def _run_job(self, spec: TaskSpec, items: list[Any] | None) -> list[TaskResult]:
         assert self._options is not None and self._clients is not None
         assert self._stager is not None and self._jobdefs is not None
+        spec = adapt_spec(spec, INPUTS_DIR, OUTPUTS_DIR)
         options = self._options
         count = 1 if items is None else len(items)
         base = options.key("runs", spec.run_id, spec.node.id, f"attempt-{spec.attempt}")

@@ -25,6 +25,7 @@ from twinflow_studio.engine.command import render_command
 from twinflow_studio.engine.env import NodeEnv, masking, resolve_env
 from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
+from twinflow_studio.engine.targets.container_kinds import adapt, adapt_spec
 from twinflow_studio.project.container_caps import cap_add_problems, normalized_caps
 from twinflow_studio.project.hashing import hash_value
 from twinflow_studio.project.model import Node, TargetConfig
@@ -71,8 +72,10 @@ class DockerTarget(Target):
             await asyncio.to_thread(self._client.close)
 
     async def code_identity(self, node: Node, params: dict[str, Any], project_dir: Path) -> str:
+        params, _, code = adapt(node, params, INPUTS_DIR, OUTPUTS_DIR)
         image = str(params.get("image", ""))
-        return hash_value({"image": await self._image_id(image)})
+        identity = {"image": await self._image_id(image)}
+        return hash_value(identity if code is None else {**identity, "code": code})
 
     async def _image_id(self, image: str) -> str:
         if image not in self._image_ids:
@@ -92,6 +95,7 @@ class DockerTarget(Target):
         return self._image_ids[image]
 
     async def execute(self, spec: TaskSpec) -> TaskResult:
+        spec = adapt_spec(spec, INPUTS_DIR, OUTPUTS_DIR)
         image = str(spec.params["image"])
         await self._image_id(image)
         env = resolve_env(spec.node.id, spec.params.get("env"))
