@@ -18,6 +18,7 @@ import pandas as pd
 from twinflow_studio.engine.task import InputArtifact, TaskContext
 from twinflow_studio.project.hashing import hash_path
 from twinflow_studio.twinstat import artifacts
+from twinflow_studio.twinstat.adaptive import adapt_prior
 from twinflow_studio.twinstat.calibration import BatchModel, Noise, calibrate, predictive
 from twinflow_studio.twinstat.data import column_array, read_frame
 from twinflow_studio.twinstat.drift import error_metric
@@ -336,17 +337,47 @@ def _with_noise(priors: PriorSet, noise: Noise) -> PriorSet:
     return PriorSet([*priors.priors, noise.prior])
 
 
+def _adaptive_settings(spec: dict[str, Any]) -> dict[str, float] | None:
+    """``sequential.adaptive``: true (defaults), false, or {alpha, max_widen, settle}."""
+    value = spec.get("adaptive", True)
+    if value is False:
+        return None
+    settings = {"alpha": 0.01, "max_widen": 16.0, "settle": 0.5}
+    if value is True:
+        return settings
+    if not isinstance(value, dict) or set(value) - set(settings):
+        raise TwinStatError(
+            f"must be true, false or a mapping with keys {sorted(settings)}",
+            field="sequential.adaptive",
+        )
+    for key, number in value.items():
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise TwinStatError(f"{key!r} must be a number", field="sequential.adaptive")
+        settings[key] = float(number)
+    if not (0 < settings["alpha"] < 1 and 0 < settings["settle"] < 1):
+        raise TwinStatError("alpha and settle must lie in (0, 1)", field="sequential.adaptive")
+    if settings["max_widen"] < 2:
+        raise TwinStatError("max_widen must be at least 2", field="sequential.adaptive")
+    return settings
+
+
 def _sequential_prior(
     ctx: TaskContext, base: PriorSet, data_sha: str
-) -> tuple[PriorSet, dict[str, Any]]:
+) -> tuple[PriorSet, dict[str, Any], Any]:
     """The prior for this run: the previous posterior (explicit ``prior`` input, else this
-    node's last output) fitted by the configured approximation, or the base priors."""
-    spec = _param(ctx, "sequential", {"mode": "normal"})
+    node's last output) fitted by the configured approximation, or the base priors; and a
+    function widening that fit by a factor (None when there is no previous posterior)."""
+    result = _sequential_prior_inner(ctx, base, data_sha)
+    return result if len(result) == 3 else (*result, None)
+
+
+def _sequential_prior_inner(ctx: TaskContext, base: PriorSet, data_sha: str) -> tuple[Any, ...]:
+    spec = _param(ctx, "sequential", {"mode": "mvn"})
     if not isinstance(spec, dict):
         raise TwinStatError(
             "must be a mapping like {'mode': 'normal', 'inflate': 1.0}", field="sequential"
         )
-    mode = spec.get("mode", "normal")
+    mode = spec.get("mode", "mvn")
     if mode == "off":
         return base, {"source": "priors"}
     inflate = spec.get("inflate", 1.0)
@@ -373,12 +404,17 @@ def _sequential_prior(
         return base, {"source": "priors", "reason": "same data as the previous posterior"}
     ctx.log(f"sequential update: prior from the {source} posterior ({mode}, inflate {inflate})")
     updated = priors_from_samples(base, previous.samples, mode, float(inflate))
-    return updated, {
+
+    def widen(factor: float) -> PriorSet:
+        return priors_from_samples(base, previous.samples, mode, float(inflate) * factor)
+
+    info = {
         "source": source,
         "mode": mode,
         "inflate": inflate,
         "previous_data_sha256": previous.meta.get("data_sha256"),
     }
+    return updated, info, widen
 
 
 @_executor
@@ -391,7 +427,7 @@ def run_calibration(ctx: TaskContext) -> dict[str, Any]:
     noise = _noise(_required(ctx, "noise"), frame)
     full_base = _with_noise(base, noise)
     data_sha = _input(ctx, "data").sha256
-    full, seq_info = _sequential_prior(ctx, full_base, data_sha)
+    full, seq_info, widen = _sequential_prior(ctx, full_base, data_sha)
 
     model_path = _param(ctx, "model", "")
     x_columns = _param(ctx, "x_columns", [])
@@ -428,6 +464,25 @@ def run_calibration(ctx: TaskContext) -> dict[str, Any]:
     vectorize = None if vectorize_param == "auto" else bool(vectorize_param)
     seed = _int(ctx, "seed", 0)
     batch = BatchModel(fn, x if x is not None else np.empty(0), len(y), vectorize)
+
+    adaptive = _adaptive_settings(_param(ctx, "sequential", {}) or {})
+    if widen is not None and adaptive is not None:
+        check_model = batch if vectorize is not None else BatchModel(fn, batch.x, len(y))
+        if vectorize is None:
+            check_model.probe(full.sample(np.random.default_rng(seed), 2)[:, : base.ndim])
+        full, check = adapt_prior(
+            full, widen, full_base, check_model, y, noise, seed=seed, **adaptive
+        )
+        seq_info["adaptive"] = check
+        ctx.metrics["predictive_p_value"] = check["check"]["p_value"]
+        ctx.metrics["system_changed"] = check["changed"]
+        if check["changed"]:
+            how = (
+                "restarting from the base priors"
+                if check.get("restart")
+                else (f"prior widened {check['widen']:g}x")
+            )
+            ctx.log(f"adaptive recalibration: {check['reason']}; {how}")
 
     def progress(done: int, total: int) -> None:
         ctx.check_cancelled()
