@@ -50,7 +50,8 @@ def run_sequence(
 ) -> list[Update]:
     """One seeded repeat: batch i is drawn from ``truths[i]``; returns each posterior's
     5 % / 95 % quantiles per parameter (update 0 is the first calibration from the base)."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # the data: the same whichever sampler runs
+    sample_rng = np.random.default_rng([seed, 1])
     base = parse_priors(BASE)
     noise = Noise(sigma=SIGMA)
     prior: PriorSet = base
@@ -89,14 +90,14 @@ def run_sequence(
                 full_priors=prior,
             ).samples
         else:
-            samples = importance_posterior(prior, batch, y, rng)
+            samples = importance_posterior(prior, batch, y, sample_rng)
         q05, q95 = np.quantile(samples, [0.05, 0.95], axis=0)
         out.append(Update(q05=q05, q95=q95, changed=changed))
     return out
 
 
 def importance_posterior(
-    prior: PriorSet, batch: BatchModel, y: np.ndarray, rng: np.random.Generator, n: int = 20000
+    prior: PriorSet, batch: BatchModel, y: np.ndarray, rng: np.random.Generator, n: int = 12000
 ) -> np.ndarray:
     """Posterior draws by sampling-importance-resampling from the prior: exact up to Monte
     Carlo error and vectorized, so hundreds of repeats fit in a CI budget. Used to check the
