@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --run: trust PROJECT for this run (its Python code, databases and "
         "endpoints); see docs/security.md",
     )
+    parser.add_argument(
+        "--fire",
+        metavar="TRIGGER",
+        help="queue a fire of the manual TRIGGER of PROJECT (the positional argument) for the "
+        "running --watch or live studio to pick up, and exit",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -74,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("use either --run or --validate, not both")
     if args.validate:
         return _validate(Path(args.validate))
+    if args.fire:
+        return _fire(args.fire, args.project)
     if args.run:
         return _run(args)
     if args.watch or args.param or args.only or args.json or args.trust:
@@ -91,6 +99,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         return _fail(problem)
     return launch(Path(args.project) if args.project else None)
+
+
+def _fire(trigger_id: str, project_path: str | None) -> int:
+    from twinflow_studio.twinstat.live_state import request_fire
+
+    if not project_path:
+        return _fail("--fire TRIGGER needs the PROJECT whose trigger to fire")
+    path = Path(project_path)
+    project = _load(path)
+    if project is None:
+        return EXIT_BAD_INPUT
+    kinds = {str(t.get("id")): t.get("kind") for t in project.triggers if isinstance(t, dict)}
+    if kinds.get(trigger_id) != "manual":
+        manual = sorted(k for k, v in kinds.items() if v == "manual") or ["none"]
+        what = "is not a manual trigger" if trigger_id in kinds else "is not a trigger"
+        return _fail(f"{path}: {trigger_id!r} {what} of this project (manual: {', '.join(manual)})")
+    request = request_fire(path.resolve().parent, trigger_id, "twinflow-studio --fire")
+    print(f"queued: {request}", file=sys.stderr)
+    return 0
 
 
 def _fail(message: str) -> int:
