@@ -147,3 +147,85 @@ def test_fire_names_what_is_wrong(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "'nope' is not a trigger" in missing.stderr
     assert cli("--fire", "poke").returncode == 2
     assert "Traceback" not in wrong.stderr + missing.stderr
+
+
+def write_cooling(path: Path, k: float, seed: int) -> None:
+    import numpy as np
+
+    t = np.linspace(0, 12, 30)
+    y = 20.0 + 70.0 * np.exp(-k * t) + np.random.default_rng(seed).normal(0, 1.0, t.size)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("t,temp\n" + "".join(f"{a},{b}\n" for a, b in zip(t, y, strict=True)))
+    os.replace(tmp, path)
+
+
+def test_watch_json_prints_the_twin_status_after_each_run(tmp_path: Path) -> None:
+    (tmp_path / "incoming").mkdir()
+    write_cooling(tmp_path / "incoming" / "001.csv", 0.35, 0)
+    p = Project("status")
+    p.add_node(Node("sensor", "datasource", params={"path": "incoming"}))
+    p.add_node(
+        Node(
+            "calib",
+            "calibration",
+            params={
+                "model": "twinflow_studio.twinstat.models:newton_cooling",
+                "x_columns": ["t"],
+                "y_column": "temp",
+                "noise": {"sigma": 1.0},
+                "priors": [
+                    {"name": "k", "dist": "lognormal", "mu": -1.2, "sigma": 0.5},
+                    {"name": "t_env", "dist": "uniform", "low": 0, "high": 40},
+                    {"name": "t0", "dist": "uniform", "low": 50, "high": 120},
+                ],
+                "n_steps": 300,
+                "figures": False,
+            },
+        )
+    )
+    p.connect("sensor", "data", "calib", "data")
+    p.triggers = [
+        {"id": "drop", "kind": "new_data", "config": {"path": "incoming", "pattern": "*.csv"}}
+    ]
+    save(p, tmp_path / "p.twin")
+    env = dict(os.environ, TWINFLOW_WATCH_POLL_S="0.1")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "twinflow_studio",
+            "--run",
+            str(tmp_path / "p.twin"),
+            "--trust",
+            "--watch",
+            "--json",
+            "--no-lineage",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stdout is not None
+    out = proc.stdout
+    threading.Thread(target=lambda: [lines.put(x) for x in out], daemon=True).start()
+    try:
+        first = json.loads(lines.get(timeout=120))
+        write_cooling(tmp_path / "incoming" / "002.csv", 0.35, 1)
+        second = json.loads(lines.get(timeout=120))
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+    assert first["status"] == "succeeded" and first["trigger"] is None
+    assert second["trigger"]["kind"] == "new_data"
+    history = second["twin"]["parameters"]["calib"]["k"]
+    assert len(history) == 2 and history[1]["trigger"]["id"] == "drop"
+    for point in history:
+        assert point["q05"] < point["q50"] < point["q95"]
+        assert point["q05"] < 0.35 < point["q95"]
+    assert second["twin"]["last_data"] is not None
+    window = second["twin"]["predictive"]["calib"]
+    assert len(window["observed"]) == len(window["q50"]) == 30
+    assert window["run_id"] == second["run_id"]

@@ -204,7 +204,7 @@ def _run(args: argparse.Namespace) -> int:
     result = asyncio.run(_run_async(project, path, args, overrides, progress))
     if result is None:
         return EXIT_INTERRUPTED
-    if args.json:
+    if args.json and not args.watch:  # --watch printed a status line per run
         print(json.dumps(result.summary, indent=2, sort_keys=True, default=str))
     if result.status == "succeeded":
         return EXIT_OK
@@ -271,18 +271,25 @@ async def _run_async(
         }
         if not args.watch:
             return await engine.run(project, **kwargs)
-        from twinflow_studio.twinstat.watch import watch_project
+        from twinflow_studio.twinstat.watch import status_line, watch_project
 
         first: list[Any] = []
 
+        def report(result: Any) -> None:
+            if args.json:  # one line per run: the twin's status after it
+                print(status_line(project, path.resolve().parent, result), flush=True)
+
         async def initial_run() -> None:
             first.append(await engine.run(project, **kwargs))
+            report(first[0])
             if first[0].status == "cancelled":
                 stop.set()
             else:
                 print("watching for triggers; Ctrl-C stops", file=sys.stderr, flush=True)
 
-        await watch_project(project, engine, stop, run_kwargs=kwargs, initial=initial_run)
+        await watch_project(
+            project, engine, stop, run_kwargs=kwargs, initial=initial_run, on_result=report
+        )
         return first[0] if first else None
     finally:
         if lineage is not None:

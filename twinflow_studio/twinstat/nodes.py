@@ -417,6 +417,22 @@ def _sequential_prior_inner(ctx: TaskContext, base: PriorSet, data_sha: str) -> 
     return updated, info, widen
 
 
+def _observed_vs_predicted(
+    x: np.ndarray, y: np.ndarray, bands: dict[str, np.ndarray], label: str, cap: int = 1000
+) -> dict[str, Any]:
+    """The latest window's observations and predictive bands for the twin status (the last
+    ``cap`` points: the status is a glance, the figure has them all)."""
+    x2 = np.asarray(x, dtype=float)
+    x_first = x2.reshape(len(y), -1)[:, 0] if x2.size else np.arange(len(y), dtype=float)
+    keep = slice(max(0, len(y) - cap), len(y))
+    return {
+        "x_label": label,
+        "x": x_first[keep].tolist(),
+        "observed": np.asarray(y, dtype=float)[keep].tolist(),
+        **{k: np.asarray(bands[k], dtype=float)[keep].tolist() for k in ("q05", "q50", "q95")},
+    }
+
+
 @_executor
 def run_calibration(ctx: TaskContext) -> dict[str, Any]:
     base = parse_priors(_required(ctx, "priors"))
@@ -534,16 +550,15 @@ def run_calibration(ctx: TaskContext) -> dict[str, Any]:
 
     figures = ctx.output_dir / "figures"
     figures.mkdir(parents=True, exist_ok=True)
+    eval_model = BatchModel(fn, batch.x, len(y), batch.vectorized)
+    bands = predictive(posterior, eval_model, base.ndim, seed=seed)
+    label = ", ".join(_columns(x_columns, "x_columns")) if x_columns else "observation"
+    x_plot = x if x is not None else np.arange(len(y))
+    summary["predictive"] = _observed_vs_predicted(x_plot, y, bands, label)
     if _param(ctx, "figures", True):
-        n_model = base.ndim
-        eval_model = BatchModel(fn, batch.x, len(y), batch.vectorized)
-        bands = predictive(posterior, eval_model, n_model, seed=seed)
         trace_plot(posterior, figures / "trace.png")
         pair_plot(posterior, figures / "pair.png", seed=seed)
-        label = ", ".join(_columns(x_columns, "x_columns")) if x_columns else "observation"
-        predictive_plot(
-            x if x is not None else np.arange(len(y)), y, bands, figures / "predictive.png", label
-        )
+        predictive_plot(x_plot, y, bands, figures / "predictive.png", label)
     d = posterior.diagnostics
     if "surrogate" in ctx.inputs:
         ctx.metrics["surrogate_validation_rmse"] = surrogate.validation.get("validation_rmse")
