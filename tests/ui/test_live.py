@@ -206,3 +206,38 @@ def test_status_tab_plots_parameter_history_in_theme_colours(make_window, tmp_pa
     from matplotlib.colors import to_hex
 
     assert to_hex(axes[0].yaxis.label.get_color()) == fg
+
+
+def test_live_again_resumes_and_runs_saved_edits(make_window, qt_loop, tmp_path, monkeypatch):
+    """Stop, a file lands and the project is edited and saved while not live: going live again
+    runs once for the new file (not for the old one), with the saved edit."""
+    monkeypatch.setenv("TWINFLOW_WATCH_POLL_S", "0.1")
+    twin = live_project(tmp_path / "proj")
+    window = make_window(trust=["yes", "yes"])  # the edited code is asked about again
+    assert window.open_path(twin)
+    window.toggle_live()
+    spin_until(qt_loop, lambda: (tmp_path / "proj" / ".twinflow" / "live" / "state.json").exists())
+    qt_loop.run_until_complete(window.toggle_live())
+    assert not window.live.live and window.live.history == []
+
+    (tmp_path / "proj" / "incoming" / "b.csv").write_text("x\n2\n")
+    (tmp_path / "proj" / "live_mod2.py").write_text(
+        "def count(folder):\n    return 100 + len(list(folder.glob('*.csv')))\n"
+    )
+    window.doc.change_node("n", "params", lambda n: n.params.update(callable="live_mod2:count"))
+    assert window.save()
+    window.toggle_live()
+    spin_until(
+        qt_loop,
+        lambda: bool(window.live.history) and window.live.history[-1]["status"] == "succeeded",
+    )
+    qt_loop.run_until_complete(asyncio.sleep(0.6))  # more polls: nothing else fires
+    qt_loop.run_until_complete(window.toggle_live())
+    assert len(window.live.history) == 1
+    entry = window.live.history[0]
+    assert entry["cause"]["detail"]["added"] == ["b.csv"]
+    run = json.loads(
+        (tmp_path / "proj" / ".twinflow" / "runs" / entry["run_id"] / "run.json").read_text()
+    )
+    out = run["nodes"]["n"]["outputs"]["out"][len("file://") :]
+    assert json.loads(Path(out).read_text()) == 102  # the saved edit ran

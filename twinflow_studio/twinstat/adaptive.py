@@ -82,21 +82,15 @@ def adapt_prior(
     max_widen: float = 16.0,
     settle: float = 0.5,
     seed: int = 0,
-    forced: str | None = None,
 ) -> tuple[PriorSet, dict[str, Any]]:
-    """The prior for this update and a report of the check (see the module doc for the rule).
-
-    ``forced`` (a reason, e.g. a drift report that says drifted) skips the test: the system
-    is known to have changed, so widening starts without waiting for the data to say so."""
+    """The prior for this update and a report of the check (see the module doc for the rule)."""
     rng = np.random.default_rng(seed)
     first = predictive_check(carried, batch, y, noise, rng)
     info: dict[str, Any] = {"alpha": alpha, "check": first, "changed": False, "widen": 1.0}
-    if forced is None and first["p_value"] >= alpha:
+    if first["p_value"] >= alpha:
         return carried, info
     info["changed"] = True
-    info["reason"] = (
-        forced or f"new data surprising under the previous posterior (p={first['p_value']:.2g})"
-    )
+    info["reason"] = f"new data surprising under the previous posterior (p={first['p_value']:.2g})"
     factor = 2.0
     while factor <= max_widen:
         candidate = widen(factor)
