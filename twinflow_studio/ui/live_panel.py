@@ -76,8 +76,12 @@ class LivePanel(QWidget):
         lay.addWidget(self.queue, 1)
         self.status_info = QLabel("No status yet.")
         self.status_info.setWordWrap(True)
-        self.figure = Figure(figsize=(5, 4), layout="constrained")
+        self.figure = Figure(figsize=(4, 2), layout="constrained")
         self.plot = FigureCanvasQTAgg(self.figure)
+        # A docked panel must not ask for room: the canvas keeps its size when it is added.
+        self.plot.setMinimumSize(80, 60)
+        self.table.setMinimumHeight(60)
+        self.queue.setMinimumHeight(40)
         status = QWidget()
         slay = QVBoxLayout(status)
         slay.addWidget(self.status_info)

@@ -111,9 +111,10 @@ class MainWindow(QMainWindow):
         )
         self._dock("runs", "Run", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._dock("live", "Live", self.live_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.tabifyDockWidget(self.docks["runs"], self.docks["live"])
         for name in ("resources", "lineage", "calibration"):
             self.tabifyDockWidget(self.docks["properties"], self.docks[name])
+        self.tabifyDockWidget(self.docks["runs"], self.docks["live"])
+        self.docks["live"].hide()  # shown on going live (or from View): the layout stays as it was
         self.docks["properties"].raise_()
         self.status_label = QLabel()
         self.progress = QProgressBar()
@@ -728,6 +729,7 @@ class MainWindow(QMainWindow):
             self.show_message(problem)
         else:
             self.show_message("Live: the project's triggers are armed")
+            self.docks["live"].show()
             self.docks["live"].raise_()
         self._live_changed()
         return None
