@@ -367,41 +367,36 @@ def _sequential_prior(
     """The prior for this run: the previous posterior (explicit ``prior`` input, else this
     node's last output) fitted by the configured approximation, or the base priors; and a
     function widening that fit by a factor (None when there is no previous posterior)."""
-    result = _sequential_prior_inner(ctx, base, data_sha)
-    return result if len(result) == 3 else (*result, None)
-
-
-def _sequential_prior_inner(ctx: TaskContext, base: PriorSet, data_sha: str) -> tuple[Any, ...]:
     spec = _param(ctx, "sequential", {"mode": "mvn"})
     if not isinstance(spec, dict):
         raise TwinStatError(
-            "must be a mapping like {'mode': 'normal', 'inflate': 1.0}", field="sequential"
+            "must be a mapping like {'mode': 'mvn', 'inflate': 1.0}", field="sequential"
         )
     mode = spec.get("mode", "mvn")
     if mode == "off":
-        return base, {"source": "priors"}
+        return base, {"source": "priors"}, None
     inflate = spec.get("inflate", 1.0)
     if isinstance(inflate, bool) or not isinstance(inflate, (int, float)) or inflate <= 0:
         raise TwinStatError("'inflate' must be a number > 0", field="sequential")
     source = "prior" if "prior" in ctx.inputs else "previous"
     artifact = ctx.inputs.get("prior") or ctx.previous_outputs.get("posterior")
     if artifact is None:
-        return base, {"source": "priors"}
+        return base, {"source": "priors"}, None
     if source == "previous" and not _unchanged(artifact):
         # This node's last output is not a cache hit the engine verified: check it here.
         ctx.log("the previous posterior changed on disk since it was stored: starting from priors")
-        return base, {"source": "priors", "reason": "previous posterior changed on disk"}
+        return base, {"source": "priors", "reason": "previous posterior changed on disk"}, None
     previous = Posterior.load(artifact.path, field_name=source)
     if previous.names != base.names:
         ctx.log(
             f"previous posterior has parameters {previous.names}, priors have "
             f"{base.names}: starting from the priors"
         )
-        return base, {"source": "priors", "reason": "parameters changed"}
+        return base, {"source": "priors", "reason": "parameters changed"}, None
     if source == "previous" and previous.meta.get("data_sha256") == data_sha:
         # Same data again (e.g. only sampler settings changed): reusing the posterior as the
         # prior would count the data twice.
-        return base, {"source": "priors", "reason": "same data as the previous posterior"}
+        return base, {"source": "priors", "reason": "same data as the previous posterior"}, None
     ctx.log(f"sequential update: prior from the {source} posterior ({mode}, inflate {inflate})")
     updated = priors_from_samples(base, previous.samples, mode, float(inflate))
 
