@@ -82,6 +82,7 @@ class LivePanel(QWidget):
         self.plot.setMinimumSize(80, 60)
         self.table.setMinimumHeight(60)
         self.queue.setMinimumHeight(40)
+        self.setMinimumSize(120, 80)  # overrides the layout's hint: small screens keep working
         status = QWidget()
         slay = QVBoxLayout(status)
         slay.addWidget(self.status_info)
