@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --run: trust PROJECT for this run (its Python code, databases and "
         "endpoints); see docs/security.md",
     )
+    parser.add_argument(
+        "--fire",
+        metavar="TRIGGER",
+        help="queue a fire of the manual TRIGGER of PROJECT (the positional argument) for the "
+        "running --watch or live studio to pick up, and exit",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -75,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("use either --run or --validate, not both")
     if args.validate:
         return _validate(Path(args.validate))
+    if args.fire:
+        return _fire(args.fire, args.project)
     if args.run:
         return _run(args)
     if args.watch or args.param or args.only or args.json or args.trust:
@@ -92,6 +100,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         return _fail(problem)
     return launch(Path(args.project) if args.project else None)
+
+
+def _fire(trigger_id: str, project_path: str | None) -> int:
+    from twinflow_studio.twinstat.live_state import request_fire
+
+    if not project_path:
+        return _fail("--fire TRIGGER needs the PROJECT whose trigger to fire")
+    path = Path(project_path)
+    project = _load(path)
+    if project is None:
+        return EXIT_BAD_INPUT
+    kinds = {str(t.get("id")): t.get("kind") for t in project.triggers if isinstance(t, dict)}
+    if kinds.get(trigger_id) != "manual":
+        manual = sorted(k for k, v in kinds.items() if v == "manual") or ["none"]
+        what = "is not a manual trigger" if trigger_id in kinds else "is not a trigger"
+        return _fail(f"{path}: {trigger_id!r} {what} of this project (manual: {', '.join(manual)})")
+    request = request_fire(path.resolve().parent, trigger_id, "twinflow-studio --fire")
+    print(f"queued: {request}", file=sys.stderr)
+    return 0
 
 
 def _fail(message: str) -> int:
@@ -215,7 +242,7 @@ def _run(args: argparse.Namespace) -> int:
     result = asyncio.run(_run_async(project, path, args, overrides, progress))
     if result is None:
         return EXIT_INTERRUPTED
-    if args.json:
+    if args.json and not args.watch:  # --watch printed a status line per run
         print(json.dumps(result.summary, indent=2, sort_keys=True, default=str))
     if result.status == "succeeded":
         return EXIT_OK
@@ -282,18 +309,25 @@ async def _run_async(
         }
         if not args.watch:
             return await engine.run(project, **kwargs)
-        from twinflow_studio.twinstat.watch import watch_project
+        from twinflow_studio.twinstat.watch import status_line, watch_project
 
         first: list[Any] = []
 
+        def report(result: Any) -> None:
+            if args.json:  # one line per run: the twin's status after it
+                print(status_line(project, path.resolve().parent, result), flush=True)
+
         async def initial_run() -> None:
             first.append(await engine.run(project, **kwargs))
+            report(first[0])
             if first[0].status == "cancelled":
                 stop.set()
             else:
                 print("watching for triggers; Ctrl-C stops", file=sys.stderr, flush=True)
 
-        await watch_project(project, engine, stop, run_kwargs=kwargs, initial=initial_run)
+        await watch_project(
+            project, engine, stop, run_kwargs=kwargs, initial=initial_run, on_result=report
+        )
         return first[0] if first else None
     finally:
         if lineage is not None:

@@ -416,3 +416,37 @@ def test_drift_check_reports_crossing(tmp_path):
         reports.append(nodes.run_drift_check(dctx)["report"])
     assert reports[0]["drifted"] is False and reports[0]["value"] < 1.5
     assert reports[1]["drifted"] is True and reports[1]["value"] > 2.0
+
+
+def test_default_sequential_update_is_joint_and_adapts_to_a_step(tmp_path):
+    """The default carries the joint posterior (mvn in log/logit space, correlations kept);
+    a step in k is noticed by the predictive check, the prior widened, and k follows."""
+    params = calibration_params(n_steps=800, figures=False)
+    previous = {}
+    runs = []
+    for step, k in enumerate([0.35, 0.35, 0.55]):
+        csv = cooling_csv(tmp_path / f"b{step}.csv", truth={**COOLING_TRUTH, "k": k}, seed=step)
+        ctx = make_ctx(
+            tmp_path,
+            "calibration",
+            params,
+            {"data": artifact("data", "dataframe", csv)},
+            previous=previous,
+            attempt_dir=f"run{step}",
+        )
+        out = nodes.run_calibration(ctx)
+        runs.append((out["summary"], ctx.metrics, ctx.logs))
+        previous = {"posterior": artifact("posterior", "posterior", out["posterior"])}
+    carried = runs[1][0]["prior"]
+    assert [p["approximation"] for p in carried] == ["mvn", "mvn", "mvn"]
+    assert [p["transform"] for p in carried] == ["log_low", "logit", "logit"]
+    assert abs(carried[0]["correlation"][1]) > 0.2  # k and T_env move together
+    assert runs[1][1]["system_changed"] is False
+    source = runs[2][0]["prior_source"]
+    adaptive = source["adaptive"]
+    # A jump this large (0.35 -> 0.55) is past 16x widening: the update restarts from the base.
+    assert adaptive["changed"] is True and adaptive.get("restart") is True, adaptive
+    assert adaptive["check"]["p_value"] < 0.01
+    assert any("adaptive recalibration" in line for line in runs[2][2])
+    k = runs[2][0]["parameters"]["k"]
+    assert k["q05"] <= 0.55 <= k["q95"], k

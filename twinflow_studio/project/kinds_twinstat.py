@@ -232,8 +232,12 @@ CALIBRATION = register_kind(
             ParamSpec(
                 "sequential",
                 "dict",
-                default={"mode": "normal", "inflate": 1.0},
-                doc="mode normal | kde | off; inflate widens the carried-over prior",
+                default={"mode": "mvn", "inflate": 1.0, "adaptive": True},
+                doc=(
+                    "mode mvn (joint, default) | kde | normal (independent) | off; inflate "
+                    "widens the carried-over prior by hand; adaptive widens it when the new "
+                    "data are surprising (true, false or {alpha, max_widen, settle})"
+                ),
             ),
             ParamSpec(
                 "data_files",

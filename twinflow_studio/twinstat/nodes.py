@@ -18,6 +18,7 @@ import pandas as pd
 from twinflow_studio.engine.task import InputArtifact, TaskContext
 from twinflow_studio.project.hashing import hash_path
 from twinflow_studio.twinstat import artifacts
+from twinflow_studio.twinstat.adaptive import adapt_prior
 from twinflow_studio.twinstat.calibration import BatchModel, Noise, calibrate, predictive
 from twinflow_studio.twinstat.data import column_array, read_frame
 from twinflow_studio.twinstat.drift import error_metric
@@ -336,48 +337,94 @@ def _with_noise(priors: PriorSet, noise: Noise) -> PriorSet:
     return PriorSet([*priors.priors, noise.prior])
 
 
+def _adaptive_settings(spec: dict[str, Any]) -> dict[str, float] | None:
+    """``sequential.adaptive``: true (defaults), false, or {alpha, max_widen, settle}."""
+    value = spec.get("adaptive", True)
+    if value is False:
+        return None
+    settings = {"alpha": 0.01, "max_widen": 16.0, "settle": 0.5}
+    if value is True:
+        return settings
+    if not isinstance(value, dict) or set(value) - set(settings):
+        raise TwinStatError(
+            f"must be true, false or a mapping with keys {sorted(settings)}",
+            field="sequential.adaptive",
+        )
+    for key, number in value.items():
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise TwinStatError(f"{key!r} must be a number", field="sequential.adaptive")
+        settings[key] = float(number)
+    if not (0 < settings["alpha"] < 1 and 0 < settings["settle"] < 1):
+        raise TwinStatError("alpha and settle must lie in (0, 1)", field="sequential.adaptive")
+    if settings["max_widen"] < 2:
+        raise TwinStatError("max_widen must be at least 2", field="sequential.adaptive")
+    return settings
+
+
 def _sequential_prior(
     ctx: TaskContext, base: PriorSet, data_sha: str
-) -> tuple[PriorSet, dict[str, Any]]:
+) -> tuple[PriorSet, dict[str, Any], Any]:
     """The prior for this run: the previous posterior (explicit ``prior`` input, else this
-    node's last output) fitted by the configured approximation, or the base priors."""
-    spec = _param(ctx, "sequential", {"mode": "normal"})
+    node's last output) fitted by the configured approximation, or the base priors; and a
+    function widening that fit by a factor (None when there is no previous posterior)."""
+    spec = _param(ctx, "sequential", {"mode": "mvn"})
     if not isinstance(spec, dict):
         raise TwinStatError(
-            "must be a mapping like {'mode': 'normal', 'inflate': 1.0}", field="sequential"
+            "must be a mapping like {'mode': 'mvn', 'inflate': 1.0}", field="sequential"
         )
-    mode = spec.get("mode", "normal")
+    mode = spec.get("mode", "mvn")
     if mode == "off":
-        return base, {"source": "priors"}
+        return base, {"source": "priors"}, None
     inflate = spec.get("inflate", 1.0)
     if isinstance(inflate, bool) or not isinstance(inflate, (int, float)) or inflate <= 0:
         raise TwinStatError("'inflate' must be a number > 0", field="sequential")
     source = "prior" if "prior" in ctx.inputs else "previous"
     artifact = ctx.inputs.get("prior") or ctx.previous_outputs.get("posterior")
     if artifact is None:
-        return base, {"source": "priors"}
+        return base, {"source": "priors"}, None
     if source == "previous" and not _unchanged(artifact):
         # This node's last output is not a cache hit the engine verified: check it here.
         ctx.log("the previous posterior changed on disk since it was stored: starting from priors")
-        return base, {"source": "priors", "reason": "previous posterior changed on disk"}
+        return base, {"source": "priors", "reason": "previous posterior changed on disk"}, None
     previous = Posterior.load(artifact.path, field_name=source)
     if previous.names != base.names:
         ctx.log(
             f"previous posterior has parameters {previous.names}, priors have "
             f"{base.names}: starting from the priors"
         )
-        return base, {"source": "priors", "reason": "parameters changed"}
+        return base, {"source": "priors", "reason": "parameters changed"}, None
     if source == "previous" and previous.meta.get("data_sha256") == data_sha:
         # Same data again (e.g. only sampler settings changed): reusing the posterior as the
         # prior would count the data twice.
-        return base, {"source": "priors", "reason": "same data as the previous posterior"}
+        return base, {"source": "priors", "reason": "same data as the previous posterior"}, None
     ctx.log(f"sequential update: prior from the {source} posterior ({mode}, inflate {inflate})")
     updated = priors_from_samples(base, previous.samples, mode, float(inflate))
-    return updated, {
+
+    def widen(factor: float) -> PriorSet:
+        return priors_from_samples(base, previous.samples, mode, float(inflate) * factor)
+
+    info = {
         "source": source,
         "mode": mode,
         "inflate": inflate,
         "previous_data_sha256": previous.meta.get("data_sha256"),
+    }
+    return updated, info, widen
+
+
+def _observed_vs_predicted(
+    x: np.ndarray, y: np.ndarray, bands: dict[str, np.ndarray], label: str, cap: int = 1000
+) -> dict[str, Any]:
+    """The latest window's observations and predictive bands for the twin status (the last
+    ``cap`` points: the status is a glance, the figure has them all)."""
+    x2 = np.asarray(x, dtype=float)
+    x_first = x2.reshape(len(y), -1)[:, 0] if x2.size else np.arange(len(y), dtype=float)
+    keep = slice(max(0, len(y) - cap), len(y))
+    return {
+        "x_label": label,
+        "x": x_first[keep].tolist(),
+        "observed": np.asarray(y, dtype=float)[keep].tolist(),
+        **{k: np.asarray(bands[k], dtype=float)[keep].tolist() for k in ("q05", "q50", "q95")},
     }
 
 
@@ -391,7 +438,7 @@ def run_calibration(ctx: TaskContext) -> dict[str, Any]:
     noise = _noise(_required(ctx, "noise"), frame)
     full_base = _with_noise(base, noise)
     data_sha = _input(ctx, "data").sha256
-    full, seq_info = _sequential_prior(ctx, full_base, data_sha)
+    full, seq_info, widen = _sequential_prior(ctx, full_base, data_sha)
 
     model_path = _param(ctx, "model", "")
     x_columns = _param(ctx, "x_columns", [])
@@ -435,6 +482,25 @@ def run_calibration(ctx: TaskContext) -> dict[str, Any]:
     vectorize = None if vectorize_param == "auto" else bool(vectorize_param)
     seed = _int(ctx, "seed", 0)
     batch = BatchModel(fn, x if x is not None else np.empty(0), len(y), vectorize)
+
+    adaptive = _adaptive_settings(_param(ctx, "sequential", {}) or {})
+    if widen is not None and adaptive is not None:
+        check_model = batch if vectorize is not None else BatchModel(fn, batch.x, len(y))
+        if vectorize is None:
+            check_model.probe(full.sample(np.random.default_rng(seed), 2)[:, : base.ndim])
+        full, check = adapt_prior(
+            full, widen, full_base, check_model, y, noise, seed=seed, **adaptive
+        )
+        seq_info["adaptive"] = check
+        ctx.metrics["predictive_p_value"] = check["check"]["p_value"]
+        ctx.metrics["system_changed"] = check["changed"]
+        if check["changed"]:
+            how = (
+                "restarting from the base priors"
+                if check.get("restart")
+                else (f"prior widened {check['widen']:g}x")
+            )
+            ctx.log(f"adaptive recalibration: {check['reason']}; {how}")
 
     def progress(done: int, total: int) -> None:
         ctx.check_cancelled()
@@ -486,16 +552,15 @@ def run_calibration(ctx: TaskContext) -> dict[str, Any]:
 
     figures = ctx.output_dir / "figures"
     figures.mkdir(parents=True, exist_ok=True)
+    eval_model = BatchModel(fn, batch.x, len(y), batch.vectorized)
+    bands = predictive(posterior, eval_model, base.ndim, seed=seed)
+    label = ", ".join(_columns(x_columns, "x_columns")) if x_columns else "observation"
+    x_plot = x if x is not None else np.arange(len(y))
+    summary["predictive"] = _observed_vs_predicted(x_plot, y, bands, label)
     if _param(ctx, "figures", True):
-        n_model = base.ndim
-        eval_model = BatchModel(fn, batch.x, len(y), batch.vectorized)
-        bands = predictive(posterior, eval_model, n_model, seed=seed)
         trace_plot(posterior, figures / "trace.png")
         pair_plot(posterior, figures / "pair.png", seed=seed)
-        label = ", ".join(_columns(x_columns, "x_columns")) if x_columns else "observation"
-        predictive_plot(
-            x if x is not None else np.arange(len(y)), y, bands, figures / "predictive.png", label
-        )
+        predictive_plot(x_plot, y, bands, figures / "predictive.png", label)
     d = posterior.diagnostics
     if "surrogate" in ctx.inputs:
         ctx.metrics["surrogate_validation_rmse"] = surrogate.validation.get("validation_rmse")

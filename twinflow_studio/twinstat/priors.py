@@ -204,51 +204,6 @@ class PriorSet:
         return [p.to_dict() for p in self.priors]
 
 
-class KdePriorSet(PriorSet):
-    """A joint prior from a Gaussian KDE of earlier posterior samples (keeps correlations),
-    restricted to the original priors' support so physical bounds survive the update."""
-
-    def __init__(self, base: Sequence[Prior], samples: np.ndarray, inflate: float = 1.0) -> None:
-        super().__init__(base)
-        self.samples = np.asarray(samples, dtype=float)
-        self.kde = stats.gaussian_kde(self.samples.T)
-        if inflate != 1.0:
-            self.kde.set_bandwidth(self.kde.factor * inflate)
-        self.inflate = inflate
-
-    def logpdf(self, theta: np.ndarray) -> np.ndarray:
-        theta = np.atleast_2d(theta)
-        inside = np.ones(theta.shape[0], dtype=bool)
-        for i, (lo, hi) in enumerate(self.bounds):
-            inside &= (theta[:, i] >= lo) & (theta[:, i] <= hi)
-        out = np.full(theta.shape[0], -np.inf)
-        if inside.any():
-            out[inside] = self.kde.logpdf(theta[inside].T)
-        return out
-
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        out = np.empty((0, self.ndim))
-        while out.shape[0] < n:
-            draw = self.kde.resample(2 * n, seed=rng).T
-            keep = np.isfinite(self.logpdf(draw))
-            out = np.vstack([out, draw[keep]])
-        return out[:n]
-
-    def ppf(self, q: np.ndarray) -> np.ndarray:
-        # Quantiles of the marginal samples: good enough to lay out a design over.
-        q = np.atleast_2d(q)
-        return np.column_stack([np.quantile(self.samples[:, i], q[:, i]) for i in range(self.ndim)])
-
-    def median(self) -> np.ndarray:
-        return np.median(self.samples, axis=0)
-
-    def to_spec(self) -> list[dict[str, Any]]:
-        spec = super().to_spec()
-        for entry in spec:
-            entry["approximation"] = "kde"
-        return spec
-
-
 def parse_priors(spec: Any, field_name: str = "priors") -> PriorSet:
     """Priors from a list of ``{"name", "dist", ...}`` or a mapping ``name -> {"dist", ...}``."""
     if isinstance(spec, Mapping):
@@ -269,27 +224,36 @@ def parse_priors(spec: Any, field_name: str = "priors") -> PriorSet:
     return PriorSet([parse_prior(str(name), entry, field_name) for name, entry in items])
 
 
+SEQUENTIAL_MODES = ("mvn", "kde", "normal")
+
+
 def priors_from_samples(
-    base: PriorSet, samples: np.ndarray, mode: str = "normal", inflate: float = 1.0
+    base: PriorSet, samples: np.ndarray, mode: str = "mvn", inflate: float = 1.0
 ) -> PriorSet:
     """The next prior from posterior samples (sequential updating).
 
-    ``normal``: each parameter independently becomes a normal with the samples' mean and sd
-    (times ``inflate``), truncated to the original prior's support when that is bounded —
-    moment matching, so correlations between parameters are dropped. ``kde``: a Gaussian KDE
-    of the joint samples, keeping correlations at more cost per evaluation.
+    ``mvn`` (the default): a multivariate normal with the samples' full covariance, fitted in
+    the unbounded space of :mod:`~twinflow_studio.twinstat.joint_prior` (log / logit for
+    bounded parameters), so correlations and physical bounds both survive; ``inflate``
+    multiplies its standard deviations. ``kde``: a Gaussian KDE in the same space, for
+    posteriors that are not Gaussian there (skewed, multi-modal); ``inflate`` multiplies its
+    bandwidth. ``normal``: the old independent marginals (moment-matched normals truncated to
+    the support); it drops the correlations and is overconfident when they are strong.
     """
+    from twinflow_studio.twinstat.joint_prior import JointPriorSet
+
     samples = np.atleast_2d(np.asarray(samples, dtype=float))
     if samples.shape[1] != base.ndim:
         raise TwinStatError(
             f"previous posterior has {samples.shape[1]} parameters, priors have {base.ndim}",
             field="prior",
         )
-    if mode == "kde":
-        return KdePriorSet(base.priors, samples, inflate)
+    if mode in ("mvn", "kde"):
+        return JointPriorSet(base.priors, samples, kind=mode, inflate=inflate)
     if mode != "normal":
         raise TwinStatError(
-            f"unknown sequential mode {mode!r}; use normal or kde", field="sequential"
+            f"unknown sequential mode {mode!r}; use one of {list(SEQUENTIAL_MODES)} or off",
+            field="sequential",
         )
     out = []
     for i, prior in enumerate(base.priors):

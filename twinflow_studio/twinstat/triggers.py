@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlparse
 
 from twinflow_studio.project.hashing import hash_file
 from twinflow_studio.project.triggers import validate_trigger
+from twinflow_studio.twinstat.live_state import LiveState, pending_fires
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +236,7 @@ async def watch(
     project_dir = Path(project_dir or Path.cwd())
     fired: list[dict[str, Any]] = []
     armed: dict[str, _Armed] = {}
+    saved = LiveState(project_dir)
     for spec in project.triggers:
         problems = validate_trigger(spec, project.nodes)
         if problems:
@@ -244,10 +246,21 @@ async def watch(
         if item is None:
             armed[str(spec["id"])] = _Armed(spec, list(spec.get("nodes", []) or []), 0.0)
             continue
+        restored = saved.restore(spec)
         if item.watcher is not None:
-            item.state = await asyncio.to_thread(item.watcher.snapshot)
-        item.next_due = clock() + item.interval
+            if restored is not None and isinstance(restored.get("seen"), dict):
+                # What arrived while no watch ran fires on the first poll; the rest is done.
+                item.state = {str(k): str(v) for k, v in restored["seen"].items()}
+            else:
+                item.state = await asyncio.to_thread(item.watcher.snapshot)
+                saved.update(spec, seen=item.state)
+        wait = item.interval
+        if restored is not None and isinstance(restored.get("next_fire_at"), (int, float)):
+            wait = min(item.interval, max(0.0, restored["next_fire_at"] - time.time()))
+        item.next_due = clock() + wait
+        saved.update(spec, next_fire_at=time.time() + wait)
         armed[item.id] = item
+    saved.save()
     if initial is not None:
         await initial()
 
@@ -274,6 +287,7 @@ async def watch(
             if item.kind == "manual" or now < item.next_due:
                 continue
             item.next_due = now + item.interval
+            saved.update(item.spec, next_fire_at=time.time() + item.interval)
             if item.watcher is not None:
                 try:
                     snap = await asyncio.to_thread(item.watcher.snapshot)
@@ -284,14 +298,25 @@ async def watch(
                 item.state = snap
                 if changes:
                     await start(item, changes.to_dict())
+                # Saved after the run: a process killed mid-run sees these files again.
+                saved.update(item.spec, seen=snap)
             elif item.kind == "schedule":
                 await start(item, {"interval": item.interval})
             elif item.kind == "drift":
                 await _check_drift(item, project, engine_run, start)
+            saved.save()
         while manual is not None and not manual.empty():
             tid = manual.get_nowait()
             item = armed.get(tid) or _Armed({"id": tid, "kind": "manual"}, [], 0.0)
             await start(item, {"requested": True}, kind="manual")
+        for path, request in await asyncio.to_thread(pending_fires, project_dir):
+            if stop.is_set():
+                break
+            tid = request["trigger"]
+            item = armed.get(tid) or _Armed({"id": tid, "kind": "manual"}, [], 0.0)
+            detail = {"requested": True, "via": "file", "reason": request.get("reason")}
+            await start(item, detail, kind="manual")
+            path.unlink(missing_ok=True)  # only now: a run killed midway is asked again
         try:
             await asyncio.wait_for(stop.wait(), timeout=poll_interval)
         except asyncio.TimeoutError:

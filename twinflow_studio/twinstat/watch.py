@@ -17,11 +17,12 @@ async def watch_project(
     run_kwargs: dict[str, Any] | None = None,
     poll_interval: float | None = None,
     initial: Callable[[], Awaitable[Any]] | None = None,
+    on_result: Callable[[Any], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Keep ``project`` living on ``engine`` until ``stop`` is set (Ctrl-C in the CLI).
 
     ``run_kwargs`` are the CLI's engine.run arguments; each trigger sets its own ``only`` and
-    ``trigger``."""
+    ``trigger``. ``on_result`` sees every triggered run's result (``--watch --json``)."""
     base = {k: v for k, v in (run_kwargs or {}).items() if k not in ("only", "trigger")}
     if base.get("project_dir"):
         project_dir = Path(base["project_dir"])
@@ -31,7 +32,10 @@ async def watch_project(
         project_dir = Path.cwd()
 
     async def engine_run(proj: Any, *, only: Any = None, trigger: Any = None) -> Any:
-        return await engine.run(proj, only=only, trigger=trigger, **base)
+        result = await engine.run(proj, only=only, trigger=trigger, **base)
+        if on_result is not None:
+            on_result(result)
+        return result
 
     interval = poll_interval or float(
         project.settings.get("watch_poll_s", 0) or env_poll_interval()
@@ -44,3 +48,20 @@ async def watch_project(
         poll_interval=interval,
         initial=initial,
     )
+
+
+def status_line(project: Any, project_dir: Path, result: Any) -> str:
+    """One JSON line for ``--watch --json``: the run that ended and the twin's status."""
+    import json
+
+    from twinflow_studio.twinstat.status import twin_status
+
+    summary = getattr(result, "summary", {}) or {}
+    line = {
+        "event": "run",
+        "run_id": getattr(result, "run_id", None),
+        "status": getattr(result, "status", None),
+        "trigger": summary.get("trigger"),
+        "twin": twin_status(project, project_dir),
+    }
+    return json.dumps(line, sort_keys=True, default=str)

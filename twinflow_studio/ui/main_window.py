@@ -33,6 +33,8 @@ from twinflow_studio.ui.lineage_source import (
     PreferGraph,
     RunStoreLineage,
 )
+from twinflow_studio.ui.live import LiveController
+from twinflow_studio.ui.live_panel import LivePanel
 from twinflow_studio.ui.palette import Palette, QuickAdd
 from twinflow_studio.ui.problem_text import describe as describe_problem
 from twinflow_studio.ui.prompts import Prompter
@@ -89,6 +91,8 @@ class MainWindow(QMainWindow):
         self.run_panel = RunPanel(self.runs)
         self.lineage = LineagePanel()
         self.calibration = CalibrationPanel()
+        self.live = LiveController(self)
+        self.live_panel = LivePanel()
         self.quick_add = QuickAdd(self)
         self._lineage_store: Any = None
         self._lineage_due = False  # the project's lineage graph is opened after first paint
@@ -110,8 +114,11 @@ class MainWindow(QMainWindow):
             "calibration", "Calibration", self.calibration, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self._dock("runs", "Run", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._dock("live", "Live", self.live_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         for name in ("resources", "lineage", "calibration"):
             self.tabifyDockWidget(self.docks["properties"], self.docks[name])
+        self.tabifyDockWidget(self.docks["runs"], self.docks["live"])
+        self.docks["live"].hide()  # shown on going live (or from View): the layout stays as it was
         self.docks["properties"].raise_()
         self.status_label = QLabel()
         self.message_timeout_ms = MESSAGE_TIMEOUT_MS
@@ -220,6 +227,9 @@ class MainWindow(QMainWindow):
         self._action(r, "&Cancel run", self.runs.cancel, QKeySequence("Ctrl+."))
         self._action(r, "&Validate", self.validate_now, QKeySequence("F7"))
         self._action(r, "&Trust project…", self.trust_project)
+        r.addSeparator()
+        go_live = self._action(r, "Go &live", self.toggle_live)
+        go_live.setCheckable(True)
         tools = self.addToolBar("Main")
         tools.setObjectName("toolbar_main")
         for name in (
@@ -229,6 +239,7 @@ class MainWindow(QMainWindow):
             "Run",
             "Run selected",
             "Cancel run",
+            "Go live",
             "Zoom to fit",
             "Auto-layout",
         ):
@@ -275,6 +286,12 @@ class MainWindow(QMainWindow):
         )
         self.properties.message.connect(self.show_message)
         self.lineage.nodeSelected.connect(self.point_at_node)
+        self.live.changed.connect(self._live_changed)
+        self.live_panel.toggleRequested.connect(self.toggle_live)
+        self.live_panel.fireRequested.connect(self.live.fire_now)
+        self.live_timer = QTimer(self)  # next-fire times and the queue move on their own
+        self.live_timer.setInterval(1000)
+        self.live_timer.timeout.connect(self._live_changed)
 
     # ----- titles, messages -----
     def _update_title(self) -> None:
@@ -429,6 +446,8 @@ class MainWindow(QMainWindow):
         if not self.quit_guard.allow_close() or not self.maybe_save():
             event.ignore()
             return
+        if self.live.stop_event is not None:
+            self.live.stop_event.set()  # disarm: no trigger starts a run after this
         self.runs.cancel()
         if self.lineage_refresh is not None:
             self.lineage_refresh.cancel()
@@ -576,6 +595,8 @@ class MainWindow(QMainWindow):
         )
 
     def _document_reset(self) -> None:
+        if self.live.live:  # live mode belongs to the project it was armed for
+            asyncio.ensure_future(self.live.stop())
         self.canvas.clear_states()
         # Every per-project view starts empty: nothing of the previous project stays shown.
         self.run_panel.reset()
@@ -747,6 +768,8 @@ class MainWindow(QMainWindow):
         # The lineage and calibration panels re-read once the lineage writer has delivered
         # this run; that happens after the run, off the event it arrives in.
         self.lineage_refresh = asyncio.ensure_future(self._refresh_lineage_after_run())
+        if self.doc.path is not None:
+            self.live_panel.show_status(self.doc.project, self._project_dir())
 
     def _run_refused(self, message: str, problems: list) -> None:
         self.progress.hide()
@@ -755,6 +778,30 @@ class MainWindow(QMainWindow):
         with_node = [p for p in problems if p.node_id]
         if with_node:
             self.point_at_node(with_node[0].node_id)
+
+    # ----- live mode (ui/live.py) -----
+    def toggle_live(self) -> object:
+        """Go live, or stop; returns the stop task when stopping (tests await it)."""
+        if self.live.live:
+            return asyncio.ensure_future(self.live.stop())
+        problem = self.live.go_live()
+        if problem:
+            self.show_message(problem)
+        else:
+            self.show_message("Live: the project's triggers are armed")
+            self.docks["live"].show()
+            self.docks["live"].raise_()
+        self._live_changed()
+        return None
+
+    def _live_changed(self) -> None:
+        live = self.live.live
+        self.actions_by_name["Go live"].setChecked(live)
+        if live and not self.live_timer.isActive():
+            self.live_timer.start()
+        elif not live:
+            self.live_timer.stop()
+        self.live_panel.show_live(self.live, self.doc.project)
 
     def validate_now(self) -> list:
         from twinflow_studio.engine.preflight import preflight

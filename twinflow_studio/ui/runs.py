@@ -56,23 +56,36 @@ class RunController(QObject):
         project_path: Path | None,
         project_dir: Path,
         only: list[str] | None = None,
+        trigger: dict[str, Any] | None = None,
     ) -> asyncio.Task[Any] | None:
+        """Start a run of a copy of ``project``; ``trigger`` is its cause (live mode), kept
+        in the run's summary and lineage. The task's result is the engine's RunResult."""
         if self.busy:
             return None
         self.history, self.last_summary = {}, None
         self.run_id, self._cancel_requested = None, False
         self._timer.start()
         self.task = asyncio.ensure_future(
-            self._run(project.copy(), project_path, project_dir, only)
+            self._run(project.copy(), project_path, project_dir, only, trigger)
         )
         return self.task
 
     async def _run(
-        self, project: Project, path: Path | None, folder: Path, only: list[str] | None
-    ) -> None:
+        self,
+        project: Project,
+        path: Path | None,
+        folder: Path,
+        only: list[str] | None,
+        trigger: dict[str, Any] | None = None,
+    ) -> Any:
         try:
-            await self.engine.run(
-                project, project_dir=folder, project_path=path, only=only, use_cache=self.use_cache
+            return await self.engine.run(
+                project,
+                project_dir=folder,
+                project_path=path,
+                only=only,
+                use_cache=self.use_cache,
+                trigger=trigger,
             )
         except ValidationError as exc:
             self.failedToStart.emit("The project has problems; fix them to run it.", exc.problems)
@@ -81,6 +94,7 @@ class RunController(QObject):
         finally:
             self.flush()
             self._timer.stop()
+        return None
 
     def cancel(self) -> None:
         if self.busy:
