@@ -42,6 +42,9 @@ class InProcessTarget(Target):
         executor = kind.executor if kind else None
         if node.kind == "datasource":
             return await self._pool.run(_datasource_identity, params, project_dir)
+        if kind is not None and "volatile" in kind.tags:
+            # Its output changes while its configuration does not (a live window).
+            return hash_value({"volatile": node.kind, "nonce": os.urandom(8).hex()})
         callable_path = str(params.get("callable", "")) if node.kind == "python" else ""
         key = (executor or "", callable_path)
         # Source hashes are stable for the life of a run: hash each module once, not per node.
