@@ -303,7 +303,14 @@ class MqttIngest:
         for msg in batch:  # only now: the batch is durable
             if msg.qos > 0:
                 self._client.ack(msg.mid, msg.qos)
-        self.duplicates += len(dropped)
+        if dropped:
+            self.duplicates += len(dropped)
+            log.warning(
+                "mqtt %s: %d redelivered message(s) were stored before the last stop; "
+                "not stored again",
+                self.source,
+                len(dropped),
+            )
         if fresh:
             self.stored += len(fresh)
             if self.on_stored is not None:
