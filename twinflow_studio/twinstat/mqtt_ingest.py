@@ -27,6 +27,7 @@ from typing import Any
 
 from twinflow_studio.project.mqtt_params import broker_address, env_ref
 from twinflow_studio.twinstat.errors import TwinStatError
+from twinflow_studio.twinstat.mqtt_client import client_class
 from twinflow_studio.twinstat.mqtt_decode import Decoder, Received, message_key
 from twinflow_studio.twinstat.mqtt_table import MqttTable, table_dir
 
@@ -94,6 +95,8 @@ class MqttIngest:
         self._client: Any = None
         self._lock_fd: int | None = None
         self._connected = threading.Event()
+        self._subscribed = threading.Event()
+        self._refused_topics: list[str] = []
         self._connect_error: str | None = None
         self._disconnected_at = 0.0
         # Parts stored but maybe not acknowledged: seq -> (time acks were queued, keys).
@@ -117,7 +120,7 @@ class MqttIngest:
                 self._redeliverable[(key, mid)] += 1
                 self._unsettled.setdefault(seq, (0.0, []))[1].append((key, mid))
             client_id = str(self.params.get("client_id") or f"twinflow-{self.source}")
-            client = mqtt.Client(
+            client = client_class()(
                 mqtt.CallbackAPIVersion.VERSION2,
                 client_id=client_id,
                 clean_session=False,
@@ -136,6 +139,7 @@ class MqttIngest:
             client.on_connect = self._on_connect
             client.on_disconnect = self._on_disconnect
             client.on_message = self._on_message
+            client.on_subscribe = self._on_subscribe
             self._client = client
             try:
                 client.connect(host, port, keepalive=int(self.params.get("keepalive", 30)))
@@ -150,6 +154,14 @@ class MqttIngest:
                 reason = self._connect_error or f"no answer within {self.connect_timeout:g} s"
                 self.stop()
                 raise MqttError(f"the MQTT broker {host}:{port} refused the session: {reason}")
+            # Messages published before the broker confirmed the subscription are not ours.
+            if not self._subscribed.wait(self.connect_timeout) or self._refused_topics:
+                refused = ", ".join(self._refused_topics) or "no answer"
+                self.stop()
+                raise MqttError(
+                    f"the MQTT broker {host}:{port} refused the subscription ({refused})",
+                    field="topics",
+                )
             # What the last process stored unacknowledged comes back first after connecting.
             now = time.monotonic()
             with self._cond:
@@ -230,9 +242,18 @@ class MqttIngest:
             self._connected.set()
             return
         qos = int(self.params.get("qos", 1))
-        client.subscribe([(str(t), qos) for t in self.params["topics"]])
+        self._topics = [str(t) for t in self.params["topics"]]
+        client.subscribe([(t, qos) for t in self._topics])
         self._connect_error = None
         self._connected.set()
+
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, codes: Any, p: Any) -> None:
+        self._refused_topics = [
+            topic
+            for topic, code in zip(getattr(self, "_topics", []), codes, strict=False)
+            if code.is_failure
+        ]
+        self._subscribed.set()
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any, p: Any) -> None:
         self._disconnected_at = time.monotonic()
