@@ -102,9 +102,11 @@ per_listener_settings true
 persistence true
 persistence_location $persist
 autosave_interval 5
-# Room for the tests' bursts (10,000 QoS 1 messages queued for an offline session).
+# Room for bursts: 10,000 QoS 1 messages queued for an offline session; a window of
+# unacknowledged messages wide enough that storing a batch durably (fsync) before
+# acknowledging it does not starve the subscriber.
 max_queued_messages 1000000
-max_inflight_messages 1000
+max_inflight_messages 20000
 log_dest stderr
 log_type error
 log_type warning

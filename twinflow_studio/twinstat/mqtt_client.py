@@ -7,10 +7,15 @@ subclass serves those reads from a 256 KiB buffer and keeps reading while the bu
 data (select cannot see it). It overrides paho's ``_sock_recv`` (a private method, stable
 across the 2.x line, which the version pin in pyproject.toml holds); without it, it is
 plain paho.
+
+``ack_many`` acknowledges a stored batch as one write: paho's ``ack`` queues one packet and
+wakes the network thread (a system call) per message, which cost more than storing them.
 """
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Iterable
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -43,6 +48,17 @@ class BufferedClient(mqtt.Client):
         while rc == mqtt.MQTT_ERR_SUCCESS and self._buffered():
             rc = super().loop_read(max_packets)
         return rc
+
+
+def ack_many(client: mqtt.Client, mids: Iterable[int]) -> None:
+    """PUBACK each of ``mids`` (QoS 1, MQTT 3.1.1): one queued write for the whole batch."""
+    if not isinstance(client, BufferedClient):
+        for mid in mids:
+            client.ack(mid, 1)
+        return
+    blob = b"".join(struct.pack("!BBH", mqtt.PUBACK, 2, mid) for mid in mids)
+    if blob:
+        client._packet_queue(mqtt.PUBACK, blob, 0, 0)
 
 
 def client_class() -> type[mqtt.Client]:

@@ -27,7 +27,7 @@ from typing import Any
 
 from twinflow_studio.project.mqtt_params import broker_address, env_ref
 from twinflow_studio.twinstat.errors import TwinStatError
-from twinflow_studio.twinstat.mqtt_client import client_class
+from twinflow_studio.twinstat.mqtt_client import ack_many, client_class
 from twinflow_studio.twinstat.mqtt_decode import Decoder, Received, message_key
 from twinflow_studio.twinstat.mqtt_table import MqttTable, table_dir
 
@@ -321,9 +321,11 @@ class MqttIngest:
             for ident in keys:
                 self._redeliverable[ident] += 1
             self._unsettled[seq] = (time.monotonic(), keys)
-        for msg in batch:  # only now: the batch is durable
-            if msg.qos > 0:
-                self._client.ack(msg.mid, msg.qos)
+        # Only now: the batch is durable.
+        ack_many(self._client, [m.mid for m in batch if m.qos == 1])
+        for msg in batch:
+            if msg.qos == 2:
+                self._client.ack(msg.mid, 2)
         if dropped:
             self.duplicates += len(dropped)
             log.warning(
