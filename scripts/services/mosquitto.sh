@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs (Debian `mosquitto`, when missing) and starts (if not running) an Eclipse Mosquitto
+# Installs (Debian `mosquitto` and `mosquitto-clients`, when missing) and starts (if not running) an Eclipse Mosquitto
 # MQTT broker for the MQTT tests, bound to 127.0.0.1 only: a plain listener (anonymous
 # clients allowed) and a TLS listener that requires a client certificate signed by a test CA.
 # The CA, the server certificate (CN and SAN 127.0.0.1/localhost) and one client certificate
@@ -47,16 +47,20 @@ with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2) as s:
 EOF
 }
 
+# The broker, and mosquitto_pub for benchmarks/mqtt_ingest.py.
 install() {
-  if [[ -n "$(broker)" ]]; then
+  if [[ -n "$(broker)" ]] && command -v mosquitto_pub >/dev/null; then
     return
   fi
-  log_msg "installing Debian mosquitto"
+  local packages=(mosquitto mosquitto-clients)
+  log_msg "installing Debian ${packages[*]}"
   if [[ "$(id -u)" = 0 ]]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q mosquitto >&2 \
-      || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q mosquitto >&2; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}" >&2 || {
+      apt-get update -q >&2
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}" >&2
+    }
   else
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q mosquitto >&2
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${packages[@]}" >&2
   fi
 }
 

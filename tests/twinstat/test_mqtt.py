@@ -360,3 +360,56 @@ def test_kill_9_halfway_loses_nothing_and_stores_nothing_twice(
     assert 0 < killed_with < total
     assert len(frame) == total
     assert sorted(frame["seq"]) == list(range(total))
+
+
+def test_bad_mqtt_node_and_trigger_config_is_named_and_exits_2(tmp_path: Path) -> None:
+    p = Project("bad")
+    p.add_node(
+        Node(
+            "src",
+            "mqtt",
+            params={
+                "broker": "http://127.0.0.1:1",
+                "topics": ["a/b+"],
+                "columns": {"topic": "x", "ok": {"field": "y", "type": "complex"}},
+                "tls": {"cert": "c.pem"},
+                "window_rows": -1,
+            },
+        )
+    )
+    p.triggers = [
+        {"id": "t1", "kind": "mqtt", "config": {"source": "nope"}},
+        {"id": "t2", "kind": "mqtt", "config": {"source": "src", "every_messages": 0}},
+    ]
+    problems = {pr.path: pr.message for pr in validate(p)}
+    assert "mqtt://host:port" in problems["nodes.src.params.broker"]
+    assert "'+' must be a whole level" in problems["nodes.src.params.topics[0]"]
+    assert "column name" in problems["nodes.src.params.columns"]
+    assert "both 'cert' and 'key'" in problems["nodes.src.params.tls"]
+    assert "must be >= 0" in problems["nodes.src.params.window_rows"]
+    assert "no node 'nope'" in problems["triggers[0].config.source"]
+    assert "every_messages (N) and/or every_seconds (T)" in problems["triggers[0].config"]
+    assert "whole number >= 1" in problems["triggers[1].config.every_messages"]
+    save(p, tmp_path / "bad.twin")
+    done = subprocess.run(
+        [sys.executable, "-m", "twinflow_studio", "--validate", str(tmp_path / "bad.twin")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "nodes.src.params.broker" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_unreachable_broker_is_named_not_a_traceback(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    params = {"broker": f"mqtt://127.0.0.1:{port}", "topics": ["a"], "payload": "number"}
+    with pytest.raises(MqttError, match=f"cannot connect to the MQTT broker 127.0.0.1:{port}"):
+        MqttIngest(tmp_path, "src", params).start()
+    # The lock is released: a later start is not refused as "another process".
+    with pytest.raises(MqttError, match="cannot connect"):
+        MqttIngest(tmp_path, "src", params).start()

@@ -175,9 +175,10 @@ def mqtt_param_problems(params: dict[str, Any]) -> list[tuple[str, str]]:
         names = column_specs(params.get("columns") or {}, str(payload))
     except (ValueError, TypeError, AttributeError) as exc:
         out.append(("columns", str(exc)))
-        names = {}
-    if payload == "json" and not names and isinstance(params.get("columns"), dict):
+        names = None
+    if payload == "json" and names == {} and isinstance(params.get("columns"), dict):
         out.append(("columns", "map at least one column to a JSON field"))
+    names = names or {}
     time_column = params.get("time_column", "time")
     if not isinstance(time_column, str) or not COLUMN_NAME.fullmatch(time_column):
         out.append(("time_column", "must be letters, digits and '_'"))
