@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need, starts the real services on loopback
-# (Docker engine, local base image, moto server, Gremlin Server), then runs pytest.
+# (Docker engine, local base image, moto server, Gremlin Server, Mosquitto), then runs pytest.
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,12 @@ fi
 if [ -f scripts/services/gremlin-server.sh ]; then
   TWINFLOW_GREMLIN_URL="$(bash scripts/services/gremlin-server.sh | tail -n 1)"
   export TWINFLOW_GREMLIN_URL
+fi
+if [ -f scripts/services/mosquitto.sh ]; then
+  TWINFLOW_MQTT_URL="$(bash scripts/services/mosquitto.sh | tail -n 1)"
+  export TWINFLOW_MQTT_URL
+  export TWINFLOW_MQTT_TLS_URL="mqtts://127.0.0.1:${TWINFLOW_MQTT_TLS_PORT:-18831}"
+  export TWINFLOW_MQTT_TLS_DIR="$TWINFLOW_SERVICE_LOGS/mosquitto-tls"
 fi
 export QT_QPA_PLATFORM=offscreen
 export MPLBACKEND=Agg

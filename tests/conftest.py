@@ -12,7 +12,9 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -95,6 +97,38 @@ def gremlin_url() -> str:
     url = os.environ.get("TWINFLOW_GREMLIN_URL", "")
     require(bool(url), "TWINFLOW_GREMLIN_URL is not set; run scripts/services/gremlin-server.sh")
     return url
+
+
+@dataclass(frozen=True)
+class MqttBroker:
+    """The Mosquitto broker of scripts/services/mosquitto.sh: plain and TLS (client
+    certificate required) listeners on loopback, and the test CA's files."""
+
+    url: str
+    tls_url: str
+    tls_dir: Path
+
+    @property
+    def host(self) -> str:
+        return urlparse(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return urlparse(self.url).port or 1883
+
+    @property
+    def tls_port(self) -> int:
+        return urlparse(self.tls_url).port or 8883
+
+
+@pytest.fixture(scope="session")
+def mqtt_broker() -> MqttBroker:
+    url = os.environ.get("TWINFLOW_MQTT_URL", "")
+    require(bool(url), "TWINFLOW_MQTT_URL is not set; run scripts/services/mosquitto.sh")
+    tls_dir = Path(os.environ.get("TWINFLOW_MQTT_TLS_DIR", "/tmp/twinflow-services/mosquitto-tls"))
+    tls_url = os.environ.get("TWINFLOW_MQTT_TLS_URL", "mqtts://127.0.0.1:18831")
+    require((tls_dir / "ca.crt").is_file(), f"no test CA in {tls_dir} (TWINFLOW_MQTT_TLS_DIR)")
+    return MqttBroker(url, tls_url, tls_dir)
 
 
 @pytest.fixture()

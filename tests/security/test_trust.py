@@ -158,3 +158,13 @@ def test_what_needs_trust_and_what_does_not(tmp_path: Path) -> None:
     }
     # Without lineage (--no-lineage) the lineage database is not a reason.
     assert "lineage" not in {r.category for r in run_reasons(p, folder / "p.twin", lineage=False)}
+
+
+def test_an_mqtt_source_needs_trust_for_the_broker_it_names(tmp_path: Path) -> None:
+    from twinflow_studio.project.trust import trust_reasons
+
+    p = Project("field")
+    p.add_node(Node("plant", "mqtt", params={"broker": "mqtt://127.0.0.1:1883"}))
+    reasons = trust_reasons(p, str(tmp_path))
+    assert [(r.category, r.where) for r in reasons] == [("broker", "nodes.plant.params.broker")]
+    assert "subscribes to the MQTT broker at mqtt://127.0.0.1:1883" in str(reasons[0])

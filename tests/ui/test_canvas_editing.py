@@ -149,7 +149,7 @@ def test_undo_redo_every_edit(window):
 
 def test_quick_add_by_typing_and_palette_search(window, qtbot):
     window.palette_panel.search.setText("data source")
-    assert window.palette_panel.kinds_shown() == ["datasource"]
+    assert window.palette_panel.kinds_shown() == ["datasource", "mqtt"]  # both are sources
     window.show_quick_add()
     qtbot.keyClicks(window.quick_add.edit, "python")
     qtbot.keyClick(window.quick_add.edit, Qt.Key.Key_Return)

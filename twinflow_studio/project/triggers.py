@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-KINDS = ("new_data", "schedule", "drift", "manual")
+KINDS = ("new_data", "schedule", "drift", "manual", "mqtt")
 _CONFIG_KEYS: dict[str, set[str]] = {
     "new_data": {"path", "uri", "pattern", "recursive", "interval", "endpoint_url", "region"},
     "schedule": {"interval"},
     "drift": {"check_node", "port", "interval"},
     "manual": set(),
+    "mqtt": {"source", "every_messages", "every_seconds"},
 }
 
 
@@ -71,4 +72,28 @@ def validate_trigger(
             problems.append(f"{where}.config.check_node: name the drift_check node to evaluate")
         elif known is not None and check not in known:
             problems.append(f"{where}.config.check_node: no node {check!r}")
+    if kind == "mqtt":
+        problems += _mqtt_problems(config, where, known)
     return problems
+
+
+def _mqtt_problems(config: dict[str, Any], where: str, known: set[str] | None) -> list[str]:
+    out = []
+    source = config.get("source")
+    if not isinstance(source, str) or not source:
+        out.append(f"{where}.config.source: name the mqtt node whose messages fire it")
+    elif known is not None and source not in known:
+        out.append(f"{where}.config.source: no node {source!r}")
+    every_n = config.get("every_messages")
+    every_t = config.get("every_seconds")
+    if every_n is None and every_t is None:
+        out.append(f"{where}.config: give every_messages (N) and/or every_seconds (T)")
+    if every_n is not None and (
+        isinstance(every_n, bool) or not isinstance(every_n, int) or every_n < 1
+    ):
+        out.append(f"{where}.config.every_messages: must be a whole number >= 1")
+    if every_t is not None and (
+        isinstance(every_t, bool) or not isinstance(every_t, (int, float)) or every_t <= 0
+    ):
+        out.append(f"{where}.config.every_seconds: must be a number of seconds > 0")
+    return out

@@ -34,6 +34,7 @@ CATEGORIES = {
     "docker": "talk to a Docker engine the project names",
     "aws": "act on AWS with your credentials",
     "network": "give containers network access",
+    "broker": "connect to the MQTT brokers it names and store what they send",
     "files": "read files outside the project folder",
     "env": "pass your environment variables to its nodes",
     "links": "follow links out of the project folder",
@@ -164,6 +165,16 @@ def _node_reasons(node: Node, project_dir: str) -> list[TrustReason]:
                         named,
                     )
                 )
+    if node.kind == "mqtt":
+        broker = _text(node.params.get("broker"))
+        out.append(
+            TrustReason(
+                "broker",
+                f"{where}.broker",
+                f"node {node.id!r} subscribes to the MQTT broker at {broker}",
+                broker,
+            )
+        )
     if node.kind == "datasource":
         location = _text(node.params.get("path"))
         if location.startswith("s3://"):

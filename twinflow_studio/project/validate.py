@@ -11,6 +11,7 @@ from twinflow_studio.project.identifiers import identifier_problem
 from twinflow_studio.project.kinds import PARAM_TYPES, PORT_TYPES, get_kind, port_types_compatible
 from twinflow_studio.project.limits import check_limits, check_settings
 from twinflow_studio.project.model import Node, Project
+from twinflow_studio.project.mqtt_params import mqtt_param_problems
 from twinflow_studio.project.placement import PlacementError, resolve_target
 from twinflow_studio.project.secrets import check_secrets
 from twinflow_studio.project.triggers import validate_trigger
@@ -166,6 +167,9 @@ def _check_node(project: Project, node: Node) -> list[Problem]:
     if node.kind == "container":
         for suffix, reason in cap_add_problems(node.params.get("cap_add")):
             add(f".params.cap_add{suffix}", reason, "bad_param")
+    if node.kind == "mqtt":
+        for field, reason in mqtt_param_problems(node.params):
+            add(f".params.{field}", reason, "bad_param")
     return out
 
 

@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlparse
 from twinflow_studio.project.hashing import hash_file
 from twinflow_studio.project.triggers import validate_trigger
 from twinflow_studio.twinstat.live_state import LiveState, pending_fires
+from twinflow_studio.twinstat.mqtt_watch import MqttSources, MqttTriggerState
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,7 @@ class _Armed:
     watcher: FolderWatcher | S3Watcher | None = None
     state: dict[str, str] = field(default_factory=dict)
     next_due: float = 0.0
+    mqtt: MqttTriggerState | None = None
 
     @property
     def id(self) -> str:
@@ -202,6 +204,10 @@ def _arm(spec: dict[str, Any], project: Any, project_dir: Path, poll: float) -> 
                 }
             )
         return _Armed(spec, roots, float(config.get("interval", 60.0)))
+    if kind == "mqtt":
+        item = _Armed(spec, roots or [str(config["source"])], poll)
+        item.mqtt = MqttTriggerState(config, time.monotonic())
+        return item
     return None  # manual triggers fire only when asked
 
 
@@ -261,6 +267,49 @@ async def watch(
         saved.update(spec, next_fire_at=time.time() + wait)
         armed[item.id] = item
     saved.save()
+    # Stored MQTT batches wake the loop at once (the trigger latency is not the poll's).
+    wake = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    mqtt = MqttSources(project, project_dir, lambda: loop.call_soon_threadsafe(wake.set))
+    try:
+        await mqtt.start()
+        return await _watch_loop(
+            project,
+            project_dir,
+            engine_run,
+            stop,
+            armed,
+            saved,
+            mqtt,
+            wake,
+            fired,
+            poll_interval=poll_interval,
+            manual=manual,
+            on_fire=on_fire,
+            clock=clock,
+            initial=initial,
+        )
+    finally:
+        await mqtt.stop()
+
+
+async def _watch_loop(
+    project: Any,
+    project_dir: Path,
+    engine_run: EngineRun,
+    stop: asyncio.Event,
+    armed: dict[str, _Armed],
+    saved: LiveState,
+    mqtt: MqttSources,
+    wake: asyncio.Event,
+    fired: list[dict[str, Any]],
+    *,
+    poll_interval: float,
+    manual: asyncio.Queue[str] | None,
+    on_fire: Callable[[dict[str, Any]], None] | None,
+    clock: Callable[[], float],
+    initial: Callable[[], Awaitable[Any]] | None,
+) -> list[dict[str, Any]]:
     if initial is not None:
         await initial()
 
@@ -281,9 +330,21 @@ async def watch(
 
     while not stop.is_set():
         now = clock()
+        wake.clear()
+        if len(mqtt.ingests) < len(mqtt.sources):
+            await mqtt.start()  # a broker that was away at the start
+        for source in mqtt.sources:
+            new = mqtt.take(source)
+            for item in armed.values():
+                if item.mqtt is not None and item.mqtt.source == source:
+                    item.mqtt.pending += new
         for item in list(armed.values()):
             if stop.is_set():
                 break
+            if item.mqtt is not None:
+                if item.mqtt.due(time.monotonic()):
+                    await start(item, item.mqtt.fired(time.monotonic()))
+                continue
             if item.kind == "manual" or now < item.next_due:
                 continue
             item.next_due = now + item.interval
@@ -317,10 +378,14 @@ async def watch(
             detail = {"requested": True, "via": "file", "reason": request.get("reason")}
             await start(item, detail, kind="manual")
             path.unlink(missing_ok=True)  # only now: a run killed midway is asked again
+        if stop.is_set() or wake.is_set():
+            continue
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
         try:
-            await asyncio.wait_for(stop.wait(), timeout=poll_interval)
-        except asyncio.TimeoutError:
-            pass
+            await asyncio.wait(waiters, timeout=poll_interval, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
     return fired
 
 

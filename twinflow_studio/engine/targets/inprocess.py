@@ -51,6 +51,9 @@ class InProcessTarget(Target):
         executor = kind.executor if kind else None
         if node.kind == "datasource":
             return await self._pool.run(_datasource_identity, params, project_dir)
+        if kind is not None and "volatile" in kind.tags:
+            # Its output changes while its configuration does not (a live window).
+            return hash_value({"volatile": node.kind, "nonce": os.urandom(8).hex()})
         return (await self._snapshot(executor, params, project_dir)).digest
 
     async def _snapshot(
