@@ -72,6 +72,16 @@ class Prompter:
         path = Path(name)
         return path if path.suffix == ".twin" else path.with_suffix(".twin")
 
+    def save_file(self, title: str, name: str) -> Path | None:
+        """Where to save a copy of an output (a figure), or None."""
+        chosen, _ = QFileDialog.getSaveFileName(self.parent, title, name)
+        return Path(chosen) if chosen else None
+
+    def choose_folder(self, title: str, start: str = "") -> Path | None:
+        """A folder (an example is copied into it before it is opened), or None."""
+        chosen = QFileDialog.getExistingDirectory(self.parent, title, start)
+        return Path(chosen) if chosen else None
+
 
 class ScriptedPrompter(Prompter):
     """Answers from a script, in order; records each question asked (for tests and demos)."""
@@ -108,6 +118,12 @@ class ScriptedPrompter(Prompter):
 
     def save_path(self, start: str = "") -> Path | None:
         return self._next("save_path", start, None)  # type: ignore[return-value]
+
+    def save_file(self, title: str, name: str) -> Path | None:
+        return self._next("save_file", name, None)  # type: ignore[return-value]
+
+    def choose_folder(self, title: str, start: str = "") -> Path | None:
+        return self._next("choose_folder", title, None)  # type: ignore[return-value]
 
 
 def trust_box(parent: QWidget | None, title: str, reasons: list[TrustReason]) -> QMessageBox:
