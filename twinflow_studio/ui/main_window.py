@@ -30,6 +30,7 @@ from twinflow_studio.ui.document import Document
 from twinflow_studio.ui.figure_preview import SETTING as PREVIEW_SETTING
 from twinflow_studio.ui.figure_preview import FigurePreviews
 from twinflow_studio.ui.find_node import FindNode
+from twinflow_studio.ui.heap import settle_heap
 from twinflow_studio.ui.help_dialogs import show_about, show_shortcuts
 from twinflow_studio.ui.lineage_panel import LineagePanel
 from twinflow_studio.ui.lineage_source import (
@@ -663,6 +664,7 @@ class MainWindow(QMainWindow):
         self.__dict__.pop("output_windows", None)
         self._update_welcome()
         QTimer.singleShot(0, self, self.figure_previews.refresh)
+        QTimer.singleShot(0, self, settle_heap)  # after the first paint (see ui/heap.py)
         self.runs.last_summary, self.runs.history = None, {}
         self.progress.hide()
         self._selection_changed([])

@@ -76,13 +76,22 @@ def _csv(path: Path, rows: int, sep: str) -> TablePreview:
     finally:
         raw.close()
     size = file_size(path)
-    lines = head.count(b"\n")
-    estimate = None
-    if lines > 1 and len(head) < size:
-        estimate = max(len(frame), int(size / (len(head) / lines)) - 1)
-    elif lines:
-        estimate = len(frame)
-    return _preview(path, frame, None, estimate, bytes_read, size)
+    estimate, sampled = _estimate_rows(path, head, size, len(frame))
+    return _preview(path, frame, None, estimate, bytes_read + sampled, size)
+
+
+def _estimate_rows(path: Path, head: bytes, size: int, loaded: int) -> tuple[int | None, int]:
+    """Rows in a CSV of ``size`` bytes, from the line length at its start and its end (two
+    64 KB samples: a file's first lines are often shorter than its last)."""
+    if len(head) >= size:
+        return max(loaded, head.count(b"\n") - 1), 0
+    with open_regular(path) as raw:
+        raw.seek(max(0, size - SNIFF_BYTES))
+        tail = raw.read(SNIFF_BYTES) or b""
+    lines = head.count(b"\n") + tail.count(b"\n")
+    if lines < 2:
+        return None, len(tail)
+    return max(loaded, int(size / ((len(head) + len(tail)) / lines)) - 1), len(tail)
 
 
 def _parquet(path: Path, rows: int) -> TablePreview:

@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QHeaderView,
     QLabel,
     QProgressBar,
     QTableView,
@@ -111,6 +112,9 @@ class TableView(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setSortIndicatorShown(True)
         self.table.verticalHeader().setDefaultSectionSize(22)
+        # Column widths from the first rows only: measuring every cell is Python per cell.
+        self.table.horizontalHeader().setResizeContentsPrecision(40)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.stats = QTableView()
         self.stats.setAlternatingRowColors(True)
         self.tabs = QTabWidget()
