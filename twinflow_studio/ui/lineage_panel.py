@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
 
 from twinflow_studio.ui.lineage_source import LineageSource
 
-
 PORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
