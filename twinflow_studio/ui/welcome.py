@@ -105,6 +105,9 @@ class WelcomePage(QWidget):
         self.recent = QListWidget()
         for lst in (self.examples, self.recent):
             lst.setAlternatingRowColors(True)
+            lst.setWordWrap(True)
+            lst.setSpacing(2)
+            lst.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         columns = QHBoxLayout()
         for heading, widget in (("Examples", self.examples), ("Recent projects", self.recent)):
             box = QVBoxLayout()
@@ -136,8 +139,8 @@ class WelcomePage(QWidget):
         self.examples.itemDoubleClicked.connect(lambda _i: self._example_chosen())
         self.recent.itemActivated.connect(self._recent_chosen)
         self.recent.itemDoubleClicked.connect(self._recent_chosen)
-        for ex in list_examples():
-            item = QListWidgetItem(f"{ex.name} — {ex.description}")
+        for ex in sorted(list_examples(), key=lambda e: (e.name != "hello", e.name)):
+            item = QListWidgetItem(f"{ex.name}\n{ex.description}")
             item.setData(Qt.ItemDataRole.UserRole, ex.name)
             item.setToolTip(ex.description)
             self.examples.addItem(item)
@@ -147,7 +150,7 @@ class WelcomePage(QWidget):
     def set_recent(self, paths: list[str]) -> None:
         self.recent.clear()
         for p in paths:
-            item = QListWidgetItem(f"{Path(p).name} — {Path(p).parent}")
+            item = QListWidgetItem(f"{Path(p).name}\n{Path(p).parent}")
             item.setData(Qt.ItemDataRole.UserRole, p)
             item.setToolTip(p)
             self.recent.addItem(item)

@@ -108,12 +108,15 @@ class TableView(QWidget):
         self.busy.setMaximumHeight(10)
         self.busy.setTextVisible(False)
         self.table = QTableView()
+        # Unsorted until a header is clicked: the rows first show in the file's order.
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
         self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setSortIndicatorShown(True)
         self.table.verticalHeader().setDefaultSectionSize(22)
         # Column widths from the first rows only: measuring every cell is Python per cell.
         self.table.horizontalHeader().setResizeContentsPrecision(40)
+        self.table.horizontalHeader().setMinimumSectionSize(80)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.stats = QTableView()
         self.stats.setAlternatingRowColors(True)
