@@ -29,6 +29,8 @@ class TablePreview:
     estimated_rows: int | None  # CSV: from the file size and the first rows' line length
     bytes_read: int
     file_size: int
+    cells: list[list[str]] | None = None  # the frame's cells as shown (made off the UI thread)
+    stats_cells: list[list[str]] | None = None
 
     @property
     def rows_loaded(self) -> int:
@@ -121,16 +123,34 @@ def _preview(
     path: Path, frame: Any, total: int | None, estimate: int | None, bytes_read: int, size: int
 ) -> TablePreview:
     frame.columns = [str(c) for c in frame.columns]
+    frame = frame.reset_index(drop=True)
+    stats = column_stats(frame)
     return TablePreview(
         path=path,
-        frame=frame.reset_index(drop=True),
+        frame=frame,
         dtypes={c: str(t) for c, t in frame.dtypes.items()},
-        stats=column_stats(frame),
+        stats=stats,
         total_rows=total,
         estimated_rows=estimate,
         bytes_read=bytes_read,
         file_size=size,
+        cells=display_cells(frame),
+        stats_cells=display_cells(stats),
     )
+
+
+def display_cells(frame: Any) -> list[list[str]]:
+    """Every cell of ``frame`` as the table shows it, row by row."""
+    columns = [[cell_text(v) for v in frame[c].tolist()] for c in frame.columns]
+    return [list(row) for row in zip(*columns, strict=True)] if columns else []
+
+
+def cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.6g}"
+    return str(value)
 
 
 def column_stats(frame: Any) -> Any:

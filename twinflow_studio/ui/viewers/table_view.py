@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
@@ -19,23 +19,34 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from twinflow_studio.ui.viewers.table_data import ROWS, TablePreview, load_table
+from twinflow_studio.ui.viewers.table_data import ROWS, TablePreview, display_cells, load_table
 
-_ROLE_DISPLAY = Qt.ItemDataRole.DisplayRole
-_ROLE_TOOLTIP = Qt.ItemDataRole.ToolTipRole
-_ROLE_ALIGN = Qt.ItemDataRole.TextAlignmentRole
+# Plain ints: comparing the role Qt passes with an enum member costs an enum lookup per
+# call, and data() is called for every visible cell and role.
+_ROLE_DISPLAY = Qt.ItemDataRole.DisplayRole.value
+_ROLE_TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
+_ROLE_ALIGN = Qt.ItemDataRole.TextAlignmentRole.value
+_HORIZONTAL = Qt.Orientation.Horizontal
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
 
 class DataFrameModel(QAbstractTableModel):
     """A pandas DataFrame as a Qt table; sorting reorders the frame it holds."""
 
-    def __init__(self, frame: Any = None, dtypes: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        frame: Any = None,
+        dtypes: dict[str, str] | None = None,
+        cells: list[list[str]] | None = None,
+    ) -> None:
         super().__init__()
         import pandas as pd
 
         self.frame = frame if frame is not None else pd.DataFrame()
         self.dtypes = dtypes or {c: str(t) for c, t in self.frame.dtypes.items()}
         self._numeric = [pd.api.types.is_numeric_dtype(t) for t in self.frame.dtypes]
+        self.cells = cells if cells is not None else display_cells(self.frame)
+        self.names = [str(c) for c in self.frame.columns]
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self.frame)
@@ -44,47 +55,46 @@ class DataFrameModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.frame.columns)
 
     def data(self, index: QModelIndex, role: int = _ROLE_DISPLAY) -> Any:
-        if not index.isValid():
-            return None
         if role == _ROLE_DISPLAY or role == _ROLE_TOOLTIP:
-            value = self.frame.iat[index.row(), index.column()]
-            return _text(value)
+            return self.cells[index.row()][index.column()]
         if role == _ROLE_ALIGN and self._numeric[index.column()]:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return _RIGHT
         return None
 
     def headerData(  # noqa: N802
         self, section: int, orientation: Qt.Orientation, role: int = _ROLE_DISPLAY
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal:
-            name = str(self.frame.columns[section])
-            if role == _ROLE_DISPLAY:
-                return name
-            if role == _ROLE_TOOLTIP:
-                return f"{name}: {self.dtypes.get(name, '?')}"
-        elif role == _ROLE_DISPLAY:
-            return str(section + 1)
-        return None
+        # Asked for every row and many roles while the vertical header sizes itself: the
+        # cheap int tests come first.
+        if role != _ROLE_DISPLAY and role != _ROLE_TOOLTIP:
+            return None
+        if orientation == _HORIZONTAL:
+            name = self.names[section]
+            return name if role == _ROLE_DISPLAY else f"{name}: {self.dtypes.get(name, '?')}"
+        return str(section + 1) if role == _ROLE_DISPLAY else None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        if not 0 <= column < len(self.frame.columns):
+        if not 0 <= column < len(self.names):
             return
         self.layoutAboutToBeChanged.emit()
         self.frame = self.frame.sort_values(
-            self.frame.columns[column],
+            self.names[column],
             ascending=order == Qt.SortOrder.AscendingOrder,
             kind="stable",
             na_position="last",
         ).reset_index(drop=True)
+        self.cells = display_cells(self.frame)
         self.layoutChanged.emit()
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return "" if value != value else f"{value:.6g}"
-    return str(value)
+def _fit_columns(view: QTableView, model: DataFrameModel) -> None:
+    """Column widths from the header and the first rows' text length: Qt's
+    resizeColumnsToContents asks the model for every cell's size hint, through Python."""
+    char = view.fontMetrics().horizontalAdvance("0")
+    rows = model.cells[:50]
+    for c, name in enumerate(model.names):
+        longest = max([len(name), *(len(r[c]) for r in rows)])
+        view.setColumnWidth(c, min(400, max(60, char * (longest + 3))))
 
 
 class _Loaded(QObject):
@@ -114,9 +124,7 @@ class TableView(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setSortIndicatorShown(True)
         self.table.verticalHeader().setDefaultSectionSize(22)
-        # Column widths from the first rows only: measuring every cell is Python per cell.
-        self.table.horizontalHeader().setResizeContentsPrecision(40)
-        self.table.horizontalHeader().setMinimumSectionSize(80)
+        self.table.horizontalHeader().setMinimumSectionSize(60)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.stats = QTableView()
         self.stats.setAlternatingRowColors(True)
@@ -149,14 +157,22 @@ class TableView(QWidget):
     def done(self) -> bool:
         return self.preview is not None or bool(self.error)
 
+    def _show_stats(self) -> None:
+        if self.preview is not None:
+            stats = DataFrameModel(self.preview.stats, cells=self.preview.stats_cells)
+            self.stats.setModel(stats)
+            _fit_columns(self.stats, stats)
+
     def _show(self, result: object) -> None:
         self.busy.hide()
         if isinstance(result, TablePreview):
             self.preview = result
-            self.table.setModel(DataFrameModel(result.frame, result.dtypes))
-            self.table.resizeColumnsToContents()
-            self.stats.setModel(DataFrameModel(result.stats))
-            self.stats.resizeColumnsToContents()
+            table = DataFrameModel(result.frame, result.dtypes, result.cells)
+            self.table.setModel(table)
+            _fit_columns(self.table, table)
+            # The statistics tab on the next turn of the loop: two tables' first layout
+            # and paint in one turn would hold the window up twice as long.
+            QTimer.singleShot(0, self, self._show_stats)
             columns = len(result.dtypes)
             self.info.setText(
                 f"{self.path.name}: {result.describe_extent()}, {columns} columns "
