@@ -94,15 +94,18 @@ class RunOutputs:
         return []
 
     def log_file(self, node_id: str) -> tuple[str, Path] | None:
-        """The newest run's log of ``node_id`` (run id, path), when it is a plain file there."""
-        for run in self.source.runs():
+        """The newest run's log of ``node_id`` (run id, path), when it is a plain file there.
+        Runs are ordered by when they finished, without reading their summaries."""
+        if not self.runs_dir.is_dir():
+            return None
+        for summary in sorted(self.runs_dir.glob("*/run.json"), key=_mtime, reverse=True):
             try:
-                run_dir = run_path(self.runs_dir, run.run_id)
+                run_dir = run_path(self.runs_dir, summary.parent.name)
                 path = child_path(run_dir, node_id) / "log.txt"
             except UnsafePathError:
                 continue
             if not confined(path, run_dir):
-                return run.run_id, path
+                return run_dir.name, path
         return None
 
     def output(self, run_id: str, node_id: str, port: str, uri: object) -> NodeOutput:
@@ -130,6 +133,13 @@ class RunOutputs:
             t.node_id: [self.output(run_id, t.node_id, p, u) for p, u in t.outputs.items()]
             for t in self.source.task_runs(run_id)
         }
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return os.lstat(path).st_mtime_ns
+    except OSError:
+        return 0
 
 
 def _first_below(path: Path, folder: Path) -> Path | None:

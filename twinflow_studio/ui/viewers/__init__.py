@@ -50,7 +50,7 @@ def viewer_for(
         return ImageView(path, (lambda name: ask("Save figure as", name)) if ask else None)
     if suffix == ".json" or port_type == "json":
         return JsonView(path)
-    if suffix in MODEL_SUFFIXES or port_type in ("model", "posterior") and suffix != ".csv":
+    if suffix in MODEL_SUFFIXES or (port_type in ("model", "posterior") and suffix != ".csv"):
         return MetadataView(path, port_type)
     if is_table(path, port_type):
         return TableView(path)
