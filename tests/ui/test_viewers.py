@@ -68,7 +68,7 @@ def lag_while(qt_loop, start, done, settle: float = 0.2, timeout: float = 60) ->
 
 
 def p99(values: list[float]) -> float:
-    return statistics.quantiles(values, n=100)[98] if len(values) >= 2 else 0.0
+    return statistics.quantiles(values, n=100, method="inclusive")[98] if len(values) >= 2 else 0.0
 
 
 def test_table_view_of_a_dataframe_output(window, qt_loop, results_dir):
