@@ -11,6 +11,8 @@ import gc
 from typing import Any
 
 from NodeGraphQt import BackdropNode, NodeGraph
+from NodeGraphQt.constants import PortTypeEnum
+from NodeGraphQt.qgraphics.port import PortItem
 from NodeGraphQt.widgets.viewer import NodeViewer
 from PySide6.QtCore import QMimeData, QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QCursor, QUndoStack
@@ -40,6 +42,19 @@ KIND_MIME = "application/x-twinflow-kind"
 
 
 class _Viewer(NodeViewer):
+    output_port_activated = Signal(str, str)
+
+    def mouseDoubleClickEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        # A double-click on an output port opens what it holds (ui.viewers).
+        for item in self.scene().items(self.mapToScene(event.position().toPoint())):
+            if isinstance(item, PortItem) and item.port_type == PortTypeEnum.OUT.value:
+                node_id = getattr(self._canvas_node(item.node.id), "doc_id", "")
+                if node_id:
+                    self.output_port_activated.emit(node_id, item.name)
+                    event.accept()
+                    return
+        super().mouseDoubleClickEvent(event)
+
     def establish_connection(self, start_port: Any, end_port: Any) -> None:
         # NodeViewer's, with FastPipeItem for PipeItem.
         pipe = FastPipeItem()
@@ -60,9 +75,15 @@ class _Graph(NodeGraph):
         super().__init__(undo_stack=undo_stack, viewer=_Viewer(undo_stack=undo_stack))
         undo_stack.setParent(self)  # as NodeGraph's own stack is
         self._canvas = canvas
+        viewer = self.viewer()
+        viewer._canvas_node = self.get_node_by_id
+        viewer.output_port_activated.connect(self._on_output_port)
 
     def get_unique_name(self, name: str) -> str:  # labels need not be unique; ids are
         return name
+
+    def _on_output_port(self, node_id: str, port: str) -> None:
+        self._canvas.outputActivated.emit(node_id, port)
 
     def _on_connection_changed(self, disconnected: list, connected: list) -> None:
         self._canvas._connection_gesture(disconnected, connected)
@@ -96,6 +117,7 @@ class Canvas(QWidget):
     kindDropped = Signal(str, QPointF)
     nodeActivated = Signal(str)
     groupActivated = Signal(str)  # a group's id: its title was double-clicked
+    outputActivated = Signal(str, str)  # node id, output port (double-clicked)
 
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)

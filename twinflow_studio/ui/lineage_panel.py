@@ -18,9 +18,12 @@ from PySide6.QtWidgets import (
 
 from twinflow_studio.ui.lineage_source import LineageSource
 
+PORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
 
 class LineagePanel(QWidget):
     nodeSelected = Signal(str)
+    outputActivated = Signal(str, str, str)  # run id, node id, port: open it (ui.viewers)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,6 +63,7 @@ class LineagePanel(QWidget):
         self.diff_with.currentIndexChanged.connect(lambda _i: self._show_diff())
         for tree in (self.tasks, self.related, self.diff):
             tree.itemClicked.connect(self._record_clicked)
+        self.tasks.itemDoubleClicked.connect(self._output_double_clicked)
 
     def set_source(self, source: LineageSource | None) -> None:
         self.source = source
@@ -99,6 +103,8 @@ class LineagePanel(QWidget):
                 for port, uri in t.outputs.items():
                     child = QTreeWidgetItem([port, "", "", uri])
                     child.setData(0, Qt.ItemDataRole.UserRole, t.node_id)
+                    child.setData(0, PORT_ROLE, port)
+                    child.setToolTip(3, "Double-click to open this output")
                     item.addChild(child)
                 self.tasks.addTopLevelItem(item)
         self.show_node(self.node_id)
@@ -128,6 +134,11 @@ class LineagePanel(QWidget):
             item = QTreeWidgetItem([node, change, detail])
             item.setData(0, Qt.ItemDataRole.UserRole, node)
             self.diff.addTopLevelItem(item)
+
+    def _output_double_clicked(self, item: QTreeWidgetItem) -> None:
+        port, run = item.data(0, PORT_ROLE), self.current_run()
+        if port and run:
+            self.outputActivated.emit(run, item.data(0, Qt.ItemDataRole.UserRole), port)
 
     def _record_clicked(self, item: QTreeWidgetItem) -> None:
         node_id = item.data(0, Qt.ItemDataRole.UserRole)

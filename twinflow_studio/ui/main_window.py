@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QProgressBar,
+    QStackedWidget,
     QWidget,
 )
 
@@ -26,6 +27,11 @@ from twinflow_studio.ui.autosave import Autosaver, studio_home
 from twinflow_studio.ui.calibration_panel import CalibrationPanel
 from twinflow_studio.ui.canvas import Canvas
 from twinflow_studio.ui.document import Document
+from twinflow_studio.ui.figure_preview import SETTING as PREVIEW_SETTING
+from twinflow_studio.ui.figure_preview import FigurePreviews
+from twinflow_studio.ui.find_node import FindNode
+from twinflow_studio.ui.heap import settle_heap
+from twinflow_studio.ui.help_dialogs import show_about, show_shortcuts
 from twinflow_studio.ui.lineage_panel import LineagePanel
 from twinflow_studio.ui.lineage_source import (
     GraphLineage,
@@ -35,20 +41,26 @@ from twinflow_studio.ui.lineage_source import (
 )
 from twinflow_studio.ui.live import LiveController
 from twinflow_studio.ui.live_panel import LivePanel
+from twinflow_studio.ui.node_console import NodeConsole
 from twinflow_studio.ui.palette import Palette, QuickAdd
 from twinflow_studio.ui.problem_text import describe as describe_problem
 from twinflow_studio.ui.prompts import Prompter
 from twinflow_studio.ui.properties import PropertiesPanel
 from twinflow_studio.ui.quit_guard import QuitGuard
 from twinflow_studio.ui.resources import ResourcesEditor
+from twinflow_studio.ui.run_outputs import RunOutputs
 from twinflow_studio.ui.run_panel import RunPanel
 from twinflow_studio.ui.runs import RunController
 from twinflow_studio.ui.themes import apply_theme, theme
 from twinflow_studio.ui.toolbar import fit_progress_text, fixed_undo_actions
 from twinflow_studio.ui.trust_gate import TrustGate
+from twinflow_studio.ui.viewers import open_output
+from twinflow_studio.ui.viewers.reading import UnreadableOutput, read_tail
+from twinflow_studio.ui.welcome import WelcomePage, copy_example, list_examples
 from twinflow_studio.ui.window_fit import WindowFit, scrolled
 
 APP_NAME = "TwinFlow Studio"
+CONSOLE_TAIL = 256 << 10
 MAX_RECENT = 10
 AUTOSAVE_MS = 15000
 MESSAGE_TIMEOUT_MS = 12000  # status bar messages go stale
@@ -84,7 +96,14 @@ class MainWindow(QMainWindow):
         self.runs = RunController(self)
         self.quit_guard = QuitGuard(self)
         self.canvas = Canvas(self.doc)
-        self.setCentralWidget(self.canvas)
+        # At launch (start) the welcome page stands in for the canvas until a project is
+        # opened or begun.
+        self.welcome = WelcomePage()
+        self._welcome_wanted = False
+        self.central = QStackedWidget()
+        self.central.addWidget(self.welcome)
+        self.central.addWidget(self.canvas)
+        self.setCentralWidget(self.central)
         self.palette_panel = Palette()
         self.properties = PropertiesPanel(self.doc)
         self.resources = ResourcesEditor(self.doc)
@@ -93,7 +112,14 @@ class MainWindow(QMainWindow):
         self.calibration = CalibrationPanel()
         self.live = LiveController(self)
         self.live_panel = LivePanel()
+        self.console = NodeConsole(self.runs, self._stored_log)
         self.quick_add = QuickAdd(self)
+        self.find_node = FindNode(self)
+        self.figure_previews = FigurePreviews(
+            self.canvas,
+            self.run_outputs,
+            self.settings.value(PREVIEW_SETTING, True, type=bool),
+        )
         self._lineage_store: Any = None
         self._lineage_due = False  # the project's lineage graph is opened after first paint
         self.lineage_refresh: asyncio.Future[Any] | None = None
@@ -115,6 +141,7 @@ class MainWindow(QMainWindow):
         )
         self._dock("runs", "Run", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._dock("live", "Live", self.live_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.run_panel.tabs.addTab(self.console, "Console")  # next to the run log
         for name in ("resources", "lineage", "calibration"):
             self.tabifyDockWidget(self.docks["properties"], self.docks[name])
         self.tabifyDockWidget(self.docks["runs"], self.docks["live"])
@@ -179,6 +206,11 @@ class MainWindow(QMainWindow):
         self._action(f, "&New", self.new_project, QKeySequence.StandardKey.New)
         self._action(f, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
         self.recent_menu = f.addMenu("Open &recent")
+        self.examples_menu = f.addMenu("&Examples")
+        for example in list_examples():
+            action = self.examples_menu.addAction(example.name)
+            action.setToolTip(example.description)
+            action.triggered.connect(lambda _c=False, n=example.name: self.open_example(n))
         self._action(f, "&Save", self.save, QKeySequence.StandardKey.Save)
         self._action(f, "Save &as…", self.save_as, QKeySequence("Ctrl+Shift+S"))
         f.addSeparator()
@@ -207,6 +239,7 @@ class MainWindow(QMainWindow):
         )
         e.addSeparator()
         self._action(e, "Add &node…", self.show_quick_add, QKeySequence("Tab"))
+        self._action(e, "&Find node…", self.show_find_node, QKeySequence.StandardKey.Find)
         self._action(e, "&Group into backdrop", self.group_selection, QKeySequence("Ctrl+G"))
         self._action(e, "Remove backdrop", self.remove_backdrops, QKeySequence("Ctrl+Shift+G"))
         v = bar.addMenu("&View")
@@ -218,6 +251,11 @@ class MainWindow(QMainWindow):
             lambda: self.set_theme("light" if self.theme == "dark" else "dark"),
             QKeySequence("Ctrl+T"),
         )
+        previews = self._action(
+            v, "Figure &previews", lambda: self.set_figure_previews(previews.isChecked())
+        )
+        previews.setCheckable(True)
+        previews.setChecked(self.figure_previews.enabled)
         v.addSeparator()
         for dock in self.docks.values():
             v.addAction(dock.toggleViewAction())
@@ -230,6 +268,15 @@ class MainWindow(QMainWindow):
         r.addSeparator()
         go_live = self._action(r, "Go &live", self.toggle_live)
         go_live.setCheckable(True)
+        self._action(r, "Open &outputs", self.open_selected_outputs, QKeySequence("Ctrl+Shift+O"))
+        h = bar.addMenu("&Help")
+        self._action(
+            h,
+            "&Keyboard shortcuts",
+            lambda: show_shortcuts(self, self.actions_by_name),
+            QKeySequence("Ctrl+/"),
+        )
+        self._action(h, "&About TwinFlow Studio", lambda: show_about(self))
         tools = self.addToolBar("Main")
         tools.setObjectName("toolbar_main")
         for name in (
@@ -292,6 +339,15 @@ class MainWindow(QMainWindow):
         self.live_timer = QTimer(self)  # next-fire times and the queue move on their own
         self.live_timer.setInterval(1000)
         self.live_timer.timeout.connect(self._live_changed)
+        self.canvas.outputActivated.connect(lambda n, p: open_output(self, n, p))
+        self.lineage.outputActivated.connect(lambda r, n, p: open_output(self, n, p, r))
+        self.find_node.nodeChosen.connect(self.point_at_node)
+        self.doc.nodesAdded.connect(lambda _ids: self._update_welcome())
+        self.welcome.newRequested.connect(self.new_project)
+        self.welcome.openRequested.connect(self.open_dialog)
+        self.welcome.exampleRequested.connect(self.open_example)
+        self.welcome.recentRequested.connect(lambda p: self.open_path(Path(p)))
+        self._update_welcome()
 
     # ----- titles, messages -----
     def _update_title(self) -> None:
@@ -336,7 +392,39 @@ class MainWindow(QMainWindow):
     def new_project(self) -> None:
         if self.maybe_save():
             self._forget_autosave()
+            self._welcome_wanted = False
             self.doc.replace(Project(name="untitled"), None)
+            self._update_welcome()
+
+    def _update_welcome(self) -> None:
+        """The welcome page while nothing is open (no file, no node, New not chosen)."""
+        if self.doc.path is not None or self.doc.project.nodes:
+            self._welcome_wanted = False
+        self.welcome.set_recent(self.recent_files())
+        self.central.setCurrentWidget(self.welcome if self._welcome_wanted else self.canvas)
+
+    def open_example(self, name: str) -> Path | None:
+        """Copy the example ``name`` into a folder the user chooses and open the copy."""
+        example = next((e for e in list_examples() if e.name == name), None)
+        if example is None:
+            self.show_message(f"No example named {name!r}")
+            return None
+        if not self.maybe_save():
+            return None
+        folder = self.prompter.choose_folder(
+            f"Copy the example {name!r} into which folder?", str(Path.home())
+        )
+        if folder is None:
+            return None
+        try:
+            twin = copy_example(example, Path(folder))
+        except OSError as exc:
+            self.prompter.error("Cannot copy the example", f"{folder}: {exc}")
+            return None
+        if not self.open_path(twin, ask=False):
+            return None
+        self.show_message(f"Opened a copy of the example {name!r} in {twin.parent}")
+        return twin
 
     def open_dialog(self) -> None:
         start = str(self.doc.path.parent) if self.doc.path else ""
@@ -395,6 +483,8 @@ class MainWindow(QMainWindow):
         self._fill_recent()
 
     def _fill_recent(self) -> None:
+        if hasattr(self, "welcome"):
+            self.welcome.set_recent(self.recent_files())
         self.recent_menu.clear()
         for p in self.recent_files():
             action = self.recent_menu.addAction(p)
@@ -415,8 +505,9 @@ class MainWindow(QMainWindow):
         autosave is offered, saying so), else offer what a crash left behind."""
         if project_path is not None:
             self.open_path(Path(project_path), ask=False)
-        else:
-            self.offer_recovery()
+        elif not self.offer_recovery():
+            self._welcome_wanted = True
+            self._update_welcome()
 
     def _recover_file(self, path: Path) -> bool:
         """Offer the autosave of ``path`` (unsaved edits a crash left); True when taken."""
@@ -475,6 +566,40 @@ class MainWindow(QMainWindow):
             return None
         self.canvas.select([node_id])
         return node_id
+
+    def show_find_node(self) -> None:
+        self.find_node.move(self.canvas.mapToGlobal(self.canvas.rect().center()))
+        self.find_node.popup(self.doc.project)
+
+    def open_selected_outputs(self) -> object:
+        ids = self.canvas.selected_ids()
+        if len(ids) != 1:
+            self.show_message("Select one node to open its outputs")
+            return None
+        return open_output(self, ids[0])
+
+    def run_outputs(self) -> RunOutputs:
+        """The project's outputs in the run store the panels read (its own until trusted)."""
+        project = self.doc.project
+        ports = {(n.id, p.name): p.type for n in project.nodes.values() for p in n.output_ports()}
+        source = RunStoreLineage(project, self._project_dir(), self._readable_run_store())
+        return RunOutputs(source, ports)
+
+    def _stored_log(self, node_id: str) -> tuple[str, str] | None:
+        found = self.run_outputs().log_file(node_id)
+        if found is None:
+            return None
+        run_id, path = found
+        try:
+            data, more = read_tail(path, CONSOLE_TAIL)
+        except UnreadableOutput:
+            return None
+        text = data.decode("utf-8", errors="replace")
+        return f"run {run_id}" + (" (its last lines)" if more else ""), text
+
+    def set_figure_previews(self, enabled: bool) -> None:
+        self.settings.setValue(PREVIEW_SETTING, enabled)
+        self.figure_previews.set_enabled(enabled)
 
     def show_quick_add(self) -> None:
         self._quick_pos = self.canvas.scene_cursor_pos()
@@ -590,6 +715,8 @@ class MainWindow(QMainWindow):
         self.lineage.show_node(node_id)
         if node_id and node_id in self.run_panel.lines:
             self.run_panel.show_node_log(node_id)
+        if node_id:
+            self.console.show_node(node_id)
         self.calibration.show_node(
             self.doc.project, self._project_dir(), node_id, self._readable_run_store()
         )
@@ -600,6 +727,13 @@ class MainWindow(QMainWindow):
         self.canvas.clear_states()
         # Every per-project view starts empty: nothing of the previous project stays shown.
         self.run_panel.reset()
+        self.console.reset()
+        for dialog in getattr(self, "output_windows", {}).values():
+            dialog.close()
+        self.__dict__.pop("output_windows", None)
+        self._update_welcome()
+        QTimer.singleShot(0, self, self.figure_previews.refresh)
+        QTimer.singleShot(0, self, settle_heap)  # after the first paint (see ui/heap.py)
         self.runs.last_summary, self.runs.history = None, {}
         self.progress.hide()
         self._selection_changed([])
@@ -765,6 +899,7 @@ class MainWindow(QMainWindow):
         failed = summary.get("failed") or []
         if failed:
             self.point_at_node(failed[0]["node"])
+        self.figure_previews.refresh(summary)
         # The lineage and calibration panels re-read once the lineage writer has delivered
         # this run; that happens after the run, off the event it arrives in.
         self.lineage_refresh = asyncio.ensure_future(self._refresh_lineage_after_run())

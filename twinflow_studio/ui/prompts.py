@@ -77,6 +77,16 @@ class Prompter:
         value, ok = QInputDialog.getText(self.parent, title, label, text=default)
         return value if ok else None
 
+    def save_file(self, title: str, name: str) -> Path | None:
+        """Where to save a copy of an output (a figure), or None."""
+        chosen, _ = QFileDialog.getSaveFileName(self.parent, title, name)
+        return Path(chosen) if chosen else None
+
+    def choose_folder(self, title: str, start: str = "") -> Path | None:
+        """A folder (an example is copied into it before it is opened), or None."""
+        chosen = QFileDialog.getExistingDirectory(self.parent, title, start)
+        return Path(chosen) if chosen else None
+
 
 class ScriptedPrompter(Prompter):
     """Answers from a script, in order; records each question asked (for tests and demos)."""
@@ -116,6 +126,12 @@ class ScriptedPrompter(Prompter):
 
     def text(self, title: str, label: str, default: str = "") -> str | None:
         return self._next("text", f"{title}: {label}", default)  # type: ignore[return-value]
+
+    def save_file(self, title: str, name: str) -> Path | None:
+        return self._next("save_file", name, None)  # type: ignore[return-value]
+
+    def choose_folder(self, title: str, start: str = "") -> Path | None:
+        return self._next("choose_folder", title, None)  # type: ignore[return-value]
 
 
 def trust_box(parent: QWidget | None, title: str, reasons: list[TrustReason]) -> QMessageBox:
