@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import signal
 import sys
 import time
@@ -417,8 +418,22 @@ class ProgressPrinter:
                 f"  node {failure['node']!r} failed after {failure['attempts']} "
                 f"attempt(s){code}: {failure['error']}"
             )
-            for line in failure.get("last_log_lines", [])[-10:]:
+            log = Path(summary["run_dir"]) / failure["node"] / "log.txt"
+            for line in _without_traceback(failure.get("last_log_lines", []), log)[-10:]:
                 self._print(f"    | {line}")
+
+
+_FRAME = re.compile(r'^  File ".*", line \d+')
+
+
+def _without_traceback(lines: list[str], log: Path) -> list[str]:
+    """The log tail up to a traceback, which stays in the node's log: the summary gives the
+    one-line reason, and a traceback on stderr would read as the CLI's own crash."""
+    for index, line in enumerate(lines):
+        # The tail may begin inside a long traceback: its frame lines count too.
+        if line.startswith("Traceback (most recent call last):") or _FRAME.match(line):
+            return [*lines[:index], f"(the traceback is in {log})"]
+    return lines
 
 
 if __name__ == "__main__":

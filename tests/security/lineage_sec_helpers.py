@@ -36,8 +36,8 @@ def produce(ctx, size=1000, delay=0.0, gate=""):
     return path
 
 
-def consume(data, ctx):
-    return {"seen": Path(str(data)).name}
+def consume(data, ctx, tag=""):
+    return {"seen": Path(str(data)).name, "tag": tag}
 '''
 
 
@@ -71,7 +71,9 @@ def chain_project(
             Node(
                 f"n{index}",
                 "python",
-                params={"callable": "sec_nodes:consume"},
+                # Each its own tag: otherwise the later consumers of one run are (rightly)
+                # served the first one's result from the cache, same code, config and bytes.
+                params={"callable": "sec_nodes:consume", "kwargs": {"tag": f"n{index}"}},
                 inputs=[Port("data", "file")],
                 outputs=[Port("out", "json")],
             )

@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import shutil
-import statistics
 from pathlib import Path
 
 import pytest

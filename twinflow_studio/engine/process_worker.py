@@ -343,8 +343,25 @@ class Worker:
             self.cancel_flag = None
 
     def _traceback(self) -> None:
-        for line in traceback.format_exc().rstrip("\n").splitlines():
+        for line in _user_traceback().rstrip("\n").splitlines():
             self.channel.send(("log", "stderr", line))
+
+
+def _user_traceback() -> str:
+    """The current exception's traceback from the user's first frame on: the frames of our
+    worker and executor that called the function say nothing to the user."""
+    exc = sys.exc_info()[1]
+    if exc is None:
+        return ""
+    ours = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        if not os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(ours):
+            break
+        tb = tb.tb_next
+    if tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(ours):
+        tb = exc.__traceback__  # raised in our own code: all of it
+    return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
 def _one_line(exc: BaseException) -> str:

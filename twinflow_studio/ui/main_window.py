@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -123,6 +124,7 @@ class MainWindow(QMainWindow):
         self._lineage_store: Any = None
         self._lineage_due = False  # the project's lineage graph is opened after first paint
         self.lineage_refresh: asyncio.Future[Any] | None = None
+        self._closed = False  # a run cancelled on close still reports its end afterwards
         self._lineage_unsubscribe: Any = None
         self.docks: dict[str, QDockWidget] = {}
         self._dock("palette", "Palette", self.palette_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -539,6 +541,7 @@ class MainWindow(QMainWindow):
             return
         if self.live.stop_event is not None:
             self.live.stop_event.set()  # disarm: no trigger starts a run after this
+        self._closed = True
         self.runs.cancel()
         if self.lineage_refresh is not None:
             self.lineage_refresh.cancel()
@@ -826,6 +829,8 @@ class MainWindow(QMainWindow):
                 await self.lineage_store.aflush(5.0)
             except Exception as exc:
                 self.show_message(f"Lineage graph not updated yet: {exc}")
+        if self._closed or not shiboken6.isValid(self.lineage):
+            return  # the window went away while the graph was flushed
         self.lineage.set_source(self.lineage_source())
         self._selection_changed(self.canvas.selected_ids())
 
@@ -902,6 +907,10 @@ class MainWindow(QMainWindow):
         self.figure_previews.refresh(summary)
         # The lineage and calibration panels re-read once the lineage writer has delivered
         # this run; that happens after the run, off the event it arrives in.
+        if self._closed:
+            return
+        if self.lineage_refresh is not None:
+            self.lineage_refresh.cancel()  # only the latest is kept, to be cancelled on close
         self.lineage_refresh = asyncio.ensure_future(self._refresh_lineage_after_run())
         if self.doc.path is not None:
             self.live_panel.show_status(self.doc.project, self._project_dir())
