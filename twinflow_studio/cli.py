@@ -336,7 +336,16 @@ async def _close_lineage(store: Any) -> None:
 class ProgressPrinter:
     """Prints state changes and a final summary to a text stream (stderr)."""
 
-    SHOWN = {"running", "retrying", "succeeded", "cached", "failed", "skipped", "cancelled"}
+    SHOWN = {
+        "running",
+        "retrying",
+        "succeeded",
+        "cached",
+        "failed",
+        "skipped",
+        "skipped_branch",
+        "cancelled",
+    }
 
     def __init__(self, stream: TextIO, echo_logs: bool = False) -> None:
         self.stream = stream

@@ -50,6 +50,8 @@ class Node:
     timeout_s: float | None = None
     # Name of a list-typed input this node is mapped over (fan-out; an array job on Batch).
     map_over: str | None = None
+    # Where a flattened node came from ("outer/inner/node"); never part of the version.
+    subgraph_path: str = field(default="", compare=False)
 
     @property
     def label(self) -> str:

@@ -89,6 +89,7 @@ STATE_COLORS: dict[str, tuple[int, int, int]] = {
     "cached": (50, 130, 115),
     "failed": (200, 45, 45),
     "skipped": (120, 120, 120),
+    "skipped_branch": (150, 150, 175),
     "cancelled": (150, 95, 55),
 }
 
