@@ -100,13 +100,17 @@ def _fail(message: str) -> int:
 
 
 def _load(path: Path) -> Any:
-    from twinflow_studio.project import TwinFileError, load
+    """The project at ``path`` with its subgraphs flattened (what runs, what needs trust)."""
+    from twinflow_studio.project import TwinFileError, ValidationError, load
+    from twinflow_studio.project.subgraphs import flatten
 
     try:
-        return load(path)
+        return flatten(load(path), path.resolve().parent)
     except TwinFileError as exc:
         _fail(str(exc))
-        return None
+    except ValidationError as exc:
+        _fail(f"{path}: {exc}")
+    return None
 
 
 def _validate(path: Path) -> int:
