@@ -557,6 +557,8 @@ class _Run:
                 "params": params,
                 "outputs": [p.to_dict() for p in node.output_ports()],
                 "map_over": node.map_over,
+                # Only when not the default, so that existing cache keys stay valid.
+                **({"map_mode": node.map_mode} if node.map_mode != "product" else {}),
                 "code": code,
                 "inputs": {port: art.sha256 for port, art in sorted(inputs.items())},
             }

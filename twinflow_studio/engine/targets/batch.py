@@ -37,6 +37,7 @@ from twinflow_studio.engine.targets.batch_logs import LogFollower
 from twinflow_studio.engine.targets.batch_poller import TERMINAL, JobPoller, PollError
 from twinflow_studio.engine.targets.batch_s3 import ArtifactStager
 from twinflow_studio.project.hashing import hash_value
+from twinflow_studio.project.map_dims import map_ports
 from twinflow_studio.project.model import Node, TargetConfig
 
 INPUTS_DIR = "/twinflow/inputs"
@@ -253,7 +254,7 @@ class BatchTarget(Target):
         assert self._stager is not None
         stager = self._stager
         count = 1 if items is None else len(items)
-        item_port = spec.node.map_over if items is not None else None
+        item_ports = map_ports(spec.node) if items is not None else []
         assert self._options is not None
         # The URLs die with the job: a job past its timeout is terminated anyway.
         expires = self._options.expiry_for(spec.timeout_s)
@@ -267,7 +268,7 @@ class BatchTarget(Target):
                 "inputs": {
                     port: stager.input_entry(art, expires)
                     for port, art in sorted(spec.inputs.items())
-                    if port != item_port
+                    if port not in item_ports
                 },
                 "output_ports": sorted(spec.output_ports),
                 "outputs": [
@@ -279,8 +280,11 @@ class BatchTarget(Target):
                     for i in range(count)
                 ],
             }
-            if item_port is not None:
-                manifest["item_port"] = item_port
+            if len(item_ports) == 1:
+                manifest["item_port"] = item_ports[0]
+                manifest["items"] = items
+            elif item_ports:  # several mapped ports: each item is a list, one value per port
+                manifest["item_ports"] = item_ports
                 manifest["items"] = items
             return stager.put_manifest(f"{base}/manifest.json", manifest, expires)
         except TaskFailed:
