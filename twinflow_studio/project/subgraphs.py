@@ -147,6 +147,8 @@ class _Flattener:
         self.project_dir = project_dir
         self.problems: list[Problem] = []
         self.embedded: dict[str, Body] = {}
+        # A part is read once per flattening: every instance sees the same bytes.
+        self.parts: dict[Path, tuple[bytes, Body]] = {}
 
     def body(self, node: Node, where: str, chain: tuple[str, ...]) -> tuple[Body, str] | None:
         """The node's body and the name it goes by in a reference chain (None: a problem)."""
@@ -159,14 +161,18 @@ class _Flattener:
             if not isinstance(embedded, dict):
                 self._problem(f"{where}.params.body", node, "must be a project document")
                 return None
-            text = json.dumps(embedded, sort_keys=True)
-            if text not in self.embedded:
+            # Instances of one body are read once. Keyed by the exact text: an equality of
+            # dicts would take 1 for True or 1.0 and reuse a body that differs.
+            text = json.dumps(embedded)
+            body = self.embedded.get(text)
+            if body is None:
                 try:
-                    self.embedded[text] = body_from_text(text, f"{where}.params.body")
+                    body = body_from_text(text, f"{where}.params.body")
                 except TwinFileError as exc:
                     self._problem(f"{where}.params.body", node, exc.detail, "bad_body")
                     return None
-            return self.embedded[text], f"{node.id} (embedded)"
+                self.embedded[text] = body
+            return body, f"{node.id} (embedded)"
         try:
             path = resolve_ref(self.project_dir, ref)
         except ValueError as exc:
@@ -178,7 +184,9 @@ class _Flattener:
             self._problem(f"{where}.params.ref", node, f"recursive reference: {loop}", "recursive")
             return None
         try:
-            data, body = read_part(path)
+            if path not in self.parts:
+                self.parts[path] = read_part(path)
+            data, body = self.parts[path]
         except TwinFileError as exc:
             self._problem(f"{where}.params.ref", node, f"{ref}: {exc.detail}", "bad_ref")
             return None
@@ -222,7 +230,8 @@ class _Flattener:
             )
             self._override(inner, node, where)
             for inner_node in inner.nodes.values():
-                flat = Node(**{**inner_node.__dict__, "params": copy.deepcopy(inner_node.params)})
+                # Instances share nested parameter values, as a run only reads them.
+                flat = Node(**{**inner_node.__dict__, "params": dict(inner_node.params)})
                 flat.id = _join(node.id, inner_node.id)
                 flat.subgraph_path = f"{node.id}/{inner_node.subgraph_path or inner_node.id}"
                 if not is_identifier(flat.id):
