@@ -570,3 +570,23 @@ class TwinNode(BaseNode):
         view.update()
 
     base_color: tuple[int, int, int] = DEFAULT_NODE_COLOR
+    _marker: QGraphicsSimpleTextItem | None = None
+
+    def show_marker(self, text: str | None) -> None:
+        """A note above the node (e.g. "update available" on a part with a newer version)."""
+        view = self.view
+        if text is None:
+            if self._marker is not None:
+                self._marker.setVisible(False)
+            return
+        if self._marker is None:
+            self._marker = QGraphicsSimpleTextItem(view)
+            self._marker.setBrush(QBrush(QColor(240, 200, 80)))
+        self._marker.setText(text)
+        self._marker.setPos(4, -18)
+        self._marker.setVisible(True)
+        self._marker.setToolTip(text)
+
+    def marker_text(self) -> str | None:
+        marker = self._marker
+        return marker.text() if marker is not None and marker.isVisible() else None

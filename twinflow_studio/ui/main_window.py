@@ -25,6 +25,7 @@ from twinflow_studio.ui.autolayout import layered_positions
 from twinflow_studio.ui.autosave import Autosaver, studio_home
 from twinflow_studio.ui.calibration_panel import CalibrationPanel
 from twinflow_studio.ui.canvas import Canvas
+from twinflow_studio.ui.composition import CompositionActions
 from twinflow_studio.ui.document import Document
 from twinflow_studio.ui.lineage_panel import LineagePanel
 from twinflow_studio.ui.lineage_source import (
@@ -33,7 +34,7 @@ from twinflow_studio.ui.lineage_source import (
     PreferGraph,
     RunStoreLineage,
 )
-from twinflow_studio.ui.palette import Palette, QuickAdd
+from twinflow_studio.ui.palette import PART_PREFIX, Palette, QuickAdd
 from twinflow_studio.ui.prompts import Prompter
 from twinflow_studio.ui.properties import PropertiesPanel
 from twinflow_studio.ui.quit_guard import QuitGuard
@@ -191,6 +192,7 @@ class MainWindow(QMainWindow):
         self._action(e, "Add &node…", self.show_quick_add, QKeySequence("Tab"))
         self._action(e, "&Group into backdrop", self.group_selection, QKeySequence("Ctrl+G"))
         self._action(e, "Remove backdrop", self.remove_backdrops, QKeySequence("Ctrl+Shift+G"))
+        self._composition_menu = e.addMenu("C&omposition")
         v = bar.addMenu("&View")
         self._action(v, "Zoom to &fit", self.canvas.zoom_to_fit, QKeySequence("F"))
         self._action(v, "&Auto-layout", self.auto_layout, QKeySequence("Ctrl+L"))
@@ -231,6 +233,7 @@ class MainWindow(QMainWindow):
         self._fill_recent()
 
     def _wire(self) -> None:
+        self.composition = CompositionActions(self, self._composition_menu)
         self.doc.dirtyChanged.connect(lambda _d: self._update_title())
         self.doc.pathChanged.connect(self._update_title)
         self.doc.reset.connect(self._document_reset)
@@ -417,6 +420,9 @@ class MainWindow(QMainWindow):
 
     # ----- editing -----
     def add_node(self, kind_name: str, pos: QPointF | None = None) -> str | None:
+        if kind_name.startswith(PART_PREFIX):
+            p = pos if pos is not None else self.canvas.scene_cursor_pos()
+            return self.composition.add(kind_name, (p.x(), p.y()))
         kind = get_kind(kind_name)
         if kind is None:
             self.show_message(f"Unknown node kind {kind_name!r}")
