@@ -80,3 +80,15 @@ def test_a_changed_part_is_named_by_validate_and_refused_by_run(tmp_path: Path) 
         assert done.returncode == 2, done.stderr
         assert "nodes.part.params.pin: part changed, update pin" in done.stderr
         assert new_pin in done.stderr and "Traceback" not in done.stderr
+
+
+def test_trust_reasons_count_the_python_inside_subgraphs(tmp_path: Path) -> None:
+    """What the studio asks before a run: the inner nodes of a part are named."""
+    from twinflow_studio.project import load
+    from twinflow_studio.trust import run_reasons
+
+    path = project_with_part(tmp_path)
+    reasons = run_reasons(load(path), path)
+    assert [(r.category, r.where) for r in reasons if r.category == "python"] == [
+        ("python", "nodes.part--dump.params.callable")
+    ]
