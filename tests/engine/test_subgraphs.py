@@ -193,3 +193,28 @@ def test_an_edge_to_a_port_the_interface_lacks_is_named(tmp_path: Path) -> None:
     p.connect("src", "out", "s", "nope")
     with pytest.raises(ValidationError, match="subgraph 's' has no input 'nope'"):
         flatten(p, tmp_path)
+
+
+def test_only_a_subgraph_runs_its_inner_nodes_and_what_they_need(tmp_path: Path) -> None:
+    p = Project("only")
+    p.add_node(py("src", "const", value=2))
+    p.add_node(sub("s1", body=scale_body(1)))
+    p.add_node(sub("s2", body=scale_body(2)))
+    p.connect("src", "out", "s1", "x")
+    p.connect("src", "out", "s2", "x")
+    result = run(p, tmp_path, only=["s1"])
+    assert result.ok and set(result.nodes) == {"src", "s1--scale"}
+    with pytest.raises(ValueError, match="no such node"):
+        run(p, tmp_path, only=["nope"])
+
+
+def test_preflight_names_a_changed_part(tmp_path: Path) -> None:
+    from twinflow_studio.engine.preflight import preflight
+
+    pin = write_part(tmp_path, "pm.twin", two_step_part(1))
+    p = Project("pre")
+    p.add_node(sub("part", ref="parts/pm.twin", pin=pin))
+    assert preflight(p, tmp_path, check_images=False) == []
+    write_part(tmp_path, "pm.twin", two_step_part(2))
+    (problem,) = preflight(p, tmp_path, check_images=False)
+    assert problem.code == "part_changed" and problem.node_id == "part"

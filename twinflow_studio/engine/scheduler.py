@@ -45,7 +45,7 @@ from twinflow_studio.project import twinfile
 from twinflow_studio.project.hashing import hash_value
 from twinflow_studio.project.model import Node, Project, TargetConfig
 from twinflow_studio.project.placement import resolve_target
-from twinflow_studio.project.subgraphs import flatten
+from twinflow_studio.project.subgraphs import expand_ids, flatten
 from twinflow_studio.project.validate import ensure_valid
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ class Engine:
             project_path=project_path,
             store=RunStore(root),
             run_id=run_id or _new_run_id(),
-            only=set(only) if only is not None else None,
+            only=expand_ids(project, only) if only is not None else None,
             trigger=trigger,
             overrides=overrides or {},
             use_cache=use_cache,

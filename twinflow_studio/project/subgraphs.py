@@ -22,6 +22,7 @@ import copy
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -326,6 +327,18 @@ def flatten(project: Project, project_dir: Path) -> Project:
     if flattener.problems:
         raise ValidationError(flattener.problems)
     return flat
+
+
+def expand_ids(flat: Project, ids: Iterable[str]) -> set[str]:
+    """``ids`` of a flattened project, with a subgraph's id standing for every node
+    flattened out of it (``--only`` and "Run selected" name what the user sees)."""
+    wanted = set(ids)
+    found = {n for n in wanted if n in flat.nodes}
+    prefixes = tuple(f"{n}{SEPARATOR}" for n in wanted - found)
+    if prefixes:
+        found |= {n for n in flat.nodes if n.startswith(prefixes)}
+        found |= {n for n in wanted if not any(p.startswith(f"{n}{SEPARATOR}") for p in found)}
+    return found
 
 
 def subgraph_problems(project: Project, project_dir: Path) -> list[Problem]:
