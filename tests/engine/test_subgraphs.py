@@ -218,3 +218,25 @@ def test_preflight_names_a_changed_part(tmp_path: Path) -> None:
     write_part(tmp_path, "pm.twin", two_step_part(2))
     (problem,) = preflight(p, tmp_path, check_images=False)
     assert problem.code == "part_changed" and problem.node_id == "part"
+
+
+def test_parts_multiplying_parts_are_refused_before_they_explode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Part k holds ten instances of part k-1: small files, 10**k nodes. Refused once the
+    flattening has made more than the cap (lowered here, to keep the test quick)."""
+    from twinflow_studio.project import subgraphs
+
+    monkeypatch.setattr(subgraphs, "MAX_FLAT_NODES", 5000)
+    pin = write_part(tmp_path, "l0.twin", scale_body())
+    for level in range(1, 6):
+        layer = Project(f"l{level}")
+        for i in range(10):
+            layer.add_node(sub(f"s{i}", ref=f"parts/l{level - 1}.twin", pin=pin))
+        doc = twinfile.to_document(layer)
+        doc["interface"] = {"inputs": [], "outputs": []}
+        pin = write_part(tmp_path, f"l{level}.twin", doc)
+    p = Project("bomb")
+    p.add_node(sub("top", ref="parts/l5.twin", pin=pin))
+    with pytest.raises(ValidationError, match="expand to more than 5000 nodes"):
+        flatten(p, tmp_path)

@@ -35,6 +35,17 @@ from twinflow_studio.project.safejson import parse, read_bounded
 
 SEPARATOR = "--"
 MAX_DEPTH = 16
+# Parts using parts many times over multiply: a few small files could ask for billions of
+# nodes. Counted over every level of the flattening (each level copies the one below).
+MAX_FLAT_NODES = 1_000_000
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _cap() -> int:
+    return MAX_FLAT_NODES  # read at call time (tests lower it)
 
 
 @dataclass(frozen=True)
@@ -147,6 +158,7 @@ class _Flattener:
     def __init__(self, project_dir: Path) -> None:
         self.project_dir = project_dir
         self.problems: list[Problem] = []
+        self.made = 0
         self.embedded: dict[str, Body] = {}
         # A part is read once per flattening: every instance sees the same bytes.
         self.parts: dict[Path, tuple[bytes, Body]] = {}
@@ -242,6 +254,9 @@ class _Flattener:
                     self._problem(where, node, f"the flattened id {flat.id!r} is taken")
                     continue
                 out.nodes[flat.id] = flat
+                self.made += 1
+                if self.made > _cap():
+                    raise _TooBig(node.id)
             for e in inner.edges:
                 out.edges.append(
                     Edge(
@@ -323,7 +338,11 @@ def flatten(project: Project, project_dir: Path) -> Project:
     if not has_subgraphs(project):
         return project
     flattener = _Flattener(project_dir)
-    flat = flattener.flatten(project, "", ())[0]
+    try:
+        flat = flattener.flatten(project, "", ())[0]
+    except _TooBig as exc:
+        message = f"its subgraphs expand to more than {_cap()} nodes"
+        raise ValidationError([Problem(f"nodes.{exc}", message, str(exc), "too_big")]) from None
     if flattener.problems:
         raise ValidationError(flattener.problems)
     return flat
