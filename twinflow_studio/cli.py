@@ -128,13 +128,17 @@ def _fail(message: str) -> int:
 
 
 def _load(path: Path) -> Any:
-    from twinflow_studio.project import TwinFileError, load
+    """The project at ``path`` with its subgraphs flattened (what runs, what needs trust)."""
+    from twinflow_studio.project import TwinFileError, ValidationError, load
+    from twinflow_studio.project.subgraphs import flatten
 
     try:
-        return load(path)
+        return flatten(load(path), path.resolve().parent)
     except TwinFileError as exc:
         _fail(str(exc))
-        return None
+    except ValidationError as exc:
+        _fail(f"{path}: {exc}")
+    return None
 
 
 def _validate(path: Path) -> int:
@@ -371,7 +375,16 @@ async def _close_lineage(store: Any) -> None:
 class ProgressPrinter:
     """Prints state changes and a final summary to a text stream (stderr)."""
 
-    SHOWN = {"running", "retrying", "succeeded", "cached", "failed", "skipped", "cancelled"}
+    SHOWN = {
+        "running",
+        "retrying",
+        "succeeded",
+        "cached",
+        "failed",
+        "skipped",
+        "skipped_branch",
+        "cancelled",
+    }
 
     def __init__(self, stream: TextIO, echo_logs: bool = False) -> None:
         self.stream = stream

@@ -80,6 +80,8 @@ def run_reasons(
     ``twinflow_studio.project.trust``) plus links that lead out of the project folder (a
     ``.twinflow`` that is a link, a data file reached through one)."""
     folder = project_dir or (project_path.parent if project_path else None)
+    # The nodes inside subgraphs (embedded or referenced parts) run too: counted as theirs.
+    project = _flattened(project, Path(folder) if folder is not None else Path.cwd())
     if folder is None:
         return trust_reasons(project, "", lineage=lineage)
     folder = Path(os.path.abspath(folder))
@@ -278,3 +280,15 @@ def explain(path: Path, reasons: Sequence[TrustReason]) -> str:
         "when the studio asks before its first run."
     )
     return "\n".join(lines)
+
+
+def _flattened(project: Project, folder: Path) -> Project:
+    """``project`` with its subgraphs flattened; as it is when a body cannot be read (the
+    run is refused by validation then, before anything runs)."""
+    from twinflow_studio.project.errors import ValidationError
+    from twinflow_studio.project.subgraphs import flatten
+
+    try:
+        return flatten(project, folder)
+    except ValidationError:
+        return project

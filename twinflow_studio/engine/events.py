@@ -20,10 +20,11 @@ NodeState = Literal[
     "cached",
     "failed",
     "skipped",
+    "skipped_branch",
     "cancelled",
 ]
 TERMINAL_STATES: frozenset[str] = frozenset(
-    {"succeeded", "cached", "failed", "skipped", "cancelled"}
+    {"succeeded", "cached", "failed", "skipped", "skipped_branch", "cancelled"}
 )
 RunStatus = Literal["succeeded", "failed", "cancelled"]
 
@@ -69,6 +70,8 @@ class TaskRecord:
     cached_from_run: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    # "outer/inner/node" for a node flattened out of subgraphs; None for a top-level node.
+    subgraph_path: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ targets run the items one after another within the node's capacity.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -18,11 +19,26 @@ from twinflow_studio.engine.paths import child_path
 from twinflow_studio.engine.targets.base import TaskResult, TaskSpec
 from twinflow_studio.engine.task import InputArtifact
 from twinflow_studio.project.hashing import hash_value
+from twinflow_studio.project.map_dims import map_ports
 
 
 def map_items(spec: TaskSpec) -> list[Any]:
-    port = spec.node.map_over
-    assert port is not None
+    """The items: the mapped list's values, or with several mapped ports the list of their
+    combinations (each a list, one value per port; product order is row-major)."""
+    ports = map_ports(spec.node)
+    lists = [_mapped_list(spec, port) for port in ports]
+    if len(lists) == 1:
+        return lists[0]
+    if spec.node.map_mode == "zip":
+        lengths = {port: len(values) for port, values in zip(ports, lists, strict=True)}
+        if len(set(lengths.values())) > 1:
+            shown = ", ".join(f"{port} has {n}" for port, n in lengths.items())
+            raise TaskFailed(f"zipped map inputs differ in length: {shown}", retryable=False)
+        return [list(combo) for combo in zip(*lists, strict=True)]
+    return [list(combo) for combo in itertools.product(*lists)]
+
+
+def _mapped_list(spec: TaskSpec, port: str) -> list[Any]:
     art = spec.inputs.get(port)
     if art is None:
         raise TaskFailed(f"map input {port!r} is not connected", retryable=False)
@@ -36,14 +52,15 @@ def map_items(spec: TaskSpec) -> list[Any]:
 
 
 def item_spec(spec: TaskSpec, index: int, item: Any) -> TaskSpec:
-    port = spec.node.map_over
-    assert port is not None
+    ports = map_ports(spec.node)
     work = spec.work_dir / "items" / str(index)
     work.mkdir(parents=True, exist_ok=True)
-    item_file = child_path(work, port, ".json")
-    item_file.write_text(json.dumps(item), encoding="utf-8")
     inputs = dict(spec.inputs)
-    inputs[port] = InputArtifact(port, "json", item_file, hash_value(item), "value")
+    values = [item] if len(ports) == 1 else item
+    for port, value in zip(ports, values, strict=True):
+        item_file = child_path(work, port, ".json")
+        item_file.write_text(json.dumps(value), encoding="utf-8")
+        inputs[port] = InputArtifact(port, "json", item_file, hash_value(value), "value")
     return dataclasses.replace(spec, inputs=inputs, work_dir=work)
 
 

@@ -18,9 +18,10 @@ from importlib.machinery import PathFinder, SourceFileLoader
 from pathlib import Path
 from typing import Any
 
-from twinflow_studio.project.errors import Problem
+from twinflow_studio.project.errors import Problem, ValidationError
 from twinflow_studio.project.model import Node, Project
 from twinflow_studio.project.placement import PlacementError, resolve_target
+from twinflow_studio.project.subgraphs import expand_ids, flatten
 
 # Parameters that name a Python function as "package.module:function".
 CALLABLE_PARAMS = ("callable", "model")
@@ -36,6 +37,14 @@ def preflight(
     """Problems found around ``project`` (errors stop a run; warnings do not). ``only``
     restricts the checks to those nodes and what they need upstream, as a run of them."""
     project_dir = Path(project_dir)
+    # Subgraphs are checked as they run: flattened (a body that cannot be read, a part
+    # changed since it was pinned or a recursion is the problem then).
+    try:
+        project = flatten(project, project_dir)
+    except ValidationError as exc:
+        return list(exc.problems)
+    if only is not None:
+        only = expand_ids(project, only)
     ids = project.reachable(set(only), upstream=True) if only is not None else set(project.nodes)
     problems: list[Problem] = []
     images: dict[str, dict[str, list[str]]] = {}  # docker base url -> image -> node ids

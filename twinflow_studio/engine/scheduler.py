@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from twinflow_studio.engine import run_lock
+from twinflow_studio.engine.branches import SKIPPED_BRANCH, BranchRule
 from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
 from twinflow_studio.engine.events import (
     TERMINAL_STATES,
@@ -44,10 +45,13 @@ from twinflow_studio.project import twinfile
 from twinflow_studio.project.hashing import hash_value
 from twinflow_studio.project.model import Node, Project, TargetConfig
 from twinflow_studio.project.placement import resolve_target
+from twinflow_studio.project.subgraphs import expand_ids, flatten
 from twinflow_studio.project.validate import ensure_valid
 
 log = logging.getLogger(__name__)
 LOG_TAIL = 20
+BRANCH_KINDS = ("switch", "merge")
+BRANCH_SETTLED = ("succeeded", "cached", SKIPPED_BRANCH)
 CACHE_FLUSH_S = 2.0
 
 
@@ -120,11 +124,11 @@ class Engine:
     ) -> RunResult:
         """Validate and run ``project``. ``only`` restricts the run to those nodes and what
         they need upstream (served from cache where unchanged)."""
-        project = apply_overrides(project, overrides or {})
-        ensure_valid(project)
         if project_dir is None:
             project_dir = project_path.parent if project_path else Path.cwd()
         project_dir = project_dir.resolve()
+        project = apply_overrides(flatten(project, project_dir), overrides or {})
+        ensure_valid(project)
         root = store_root or Path(
             project.settings.get("run_store", "") or project_dir / ".twinflow"
         )
@@ -140,7 +144,7 @@ class Engine:
             project_path=project_path,
             store=RunStore(root),
             run_id=run_id or _new_run_id(),
-            only=set(only) if only is not None else None,
+            only=expand_ids(project, only) if only is not None else None,
             trigger=trigger,
             overrides=overrides or {},
             use_cache=use_cache,
@@ -240,6 +244,10 @@ class _Run:
         self.queues: dict[str, deque[str]] = defaultdict(deque)
         self.capacity: dict[str, _Capacity] = {}
         self.children: dict[str, list[str]] = defaultdict(list)
+        self.child_ports: dict[str, list[str]] = defaultdict(list)
+        # Only for projects with switch/merge nodes: the rest never pay for branches.
+        kinds = {n: node.kind for n, node in project.nodes.items() if node.kind in BRANCH_KINDS}
+        self.branches = BranchRule(kinds) if kinds else None
         self.in_edges: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
         self.waiting: dict[str, int] = {}
         self.done_count = 0
@@ -372,6 +380,7 @@ class _Run:
         for edge in self.project.edges:
             if edge.source in self.node_ids and edge.target in self.node_ids:
                 self.children[edge.source].append(edge.target)
+                self.child_ports[edge.source].append(edge.source_port)
                 self.in_edges[edge.target].append((edge.target_port, edge.source, edge.source_port))
         for node_id in self.node_ids:
             self.waiting[node_id] = len(self.in_edges[node_id])
@@ -443,9 +452,19 @@ class _Run:
                 self.engine.emit(
                     Progress(self.run_id, self.done_count, len(self.node_ids), len(self.tasks))
                 )
-            for child in self.children.get(node_id, ()):
+            ports = self.child_ports.get(node_id, ())
+            for child, port in zip(self.children.get(node_id, ()), ports, strict=True):
                 self.waiting[child] -= 1
                 if self.outcomes[child].state != "pending":
+                    continue
+                if self.branches is not None and state in BRANCH_SETTLED:
+                    dead = self.branches.dead(node_id, state, outcome.outputs, port)
+                    verdict = self.branches.verdict(child, dead, self.waiting[child])
+                    if verdict == "ready":
+                        self._ready(child, own)
+                    elif verdict == SKIPPED_BRANCH:
+                        why = f"branch not taken at {node_id!r}"
+                        work.append((child, SKIPPED_BRANCH, why, None))
                     continue
                 if state in ("succeeded", "cached"):
                     if self.waiting[child] == 0:
@@ -482,6 +501,7 @@ class _Run:
             "exit_code": outcome.exit_code,
             "error": outcome.error,
             "params": outcome.params if outcome.params is not None else node.effective_params(),
+            "subgraph_path": node.subgraph_path or None,
         }
         fields.update(extra)
         return TaskRecord(**fields)
@@ -537,6 +557,8 @@ class _Run:
                 "params": params,
                 "outputs": [p.to_dict() for p in node.output_ports()],
                 "map_over": node.map_over,
+                # Only when not the default, so that existing cache keys stay valid.
+                **({"map_mode": node.map_mode} if node.map_mode != "product" else {}),
                 "code": code,
                 "inputs": {port: art.sha256 for port, art in sorted(inputs.items())},
             }

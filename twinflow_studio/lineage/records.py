@@ -156,6 +156,7 @@ class RecordConverter:
                     "cached_from_run": record.cached_from_run,
                     "params_json": record.params or None,
                     "metrics_json": record.metrics or None,
+                    "subgraph_path": getattr(record, "subgraph_path", None),
                 },
             ),
             s.edge(tr_uid, s.PART_OF, r_uid),

@@ -99,4 +99,9 @@ def _ensure_builtin() -> None:
     if _loaded:
         return
     _loaded = True
-    from twinflow_studio.project import kinds_builtin, kinds_twinstat, mqtt_params  # noqa: F401
+    from twinflow_studio.project import (  # noqa: F401
+        kinds_builtin,
+        kinds_composition,
+        kinds_twinstat,
+        mqtt_params,
+    )

@@ -50,6 +50,10 @@ class Node:
     timeout_s: float | None = None
     # Name of a list-typed input this node is mapped over (fan-out; an array job on Batch).
     map_over: str | None = None
+    # Several mapped inputs ("a,b"): every combination ("product") or pairwise ("zip").
+    map_mode: str = "product"
+    # Where a flattened node came from ("outer/inner/node"); never part of the version.
+    subgraph_path: str = field(default="", compare=False)
 
     @property
     def label(self) -> str:

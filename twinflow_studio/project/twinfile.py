@@ -102,6 +102,8 @@ def _node_to_dict(node: Node) -> dict[str, Any]:
         data["timeout_s"] = node.timeout_s
     if node.map_over is not None:
         data["map_over"] = node.map_over
+    if node.map_mode != "product":
+        data["map_mode"] = node.map_mode
     return data
 
 
@@ -439,6 +441,7 @@ class _Reader:
             ),
             timeout_s=None if timeout is None else self.number(timeout, f"{path}.timeout_s"),
             map_over=None if map_over is None else self.string(map_over, f"{path}.map_over"),
+            map_mode=self.string(value.get("map_mode", "product"), f"{path}.map_mode"),
         )
 
 

@@ -10,6 +10,7 @@ from twinflow_studio.project.errors import Problem, ValidationError
 from twinflow_studio.project.identifiers import identifier_problem
 from twinflow_studio.project.kinds import PARAM_TYPES, PORT_TYPES, get_kind, port_types_compatible
 from twinflow_studio.project.limits import check_limits, check_settings
+from twinflow_studio.project.map_dims import map_problems
 from twinflow_studio.project.model import Node, Project
 from twinflow_studio.project.mqtt_params import mqtt_param_problems
 from twinflow_studio.project.placement import PlacementError, resolve_target
@@ -162,8 +163,8 @@ def _check_node(project: Project, node: Node) -> list[Problem]:
         add(".retries", "backoff_s must be >= 0 and backoff_factor >= 1")
     if node.timeout_s is not None and node.timeout_s <= 0:
         add(".timeout_s", "must be greater than 0")
-    if node.map_over is not None and node.map_over not in {p.name for p in node.input_ports()}:
-        add(".map_over", f"names no input port ({node.map_over!r})")
+    if node.map_over is not None:
+        out += map_problems(node, f"nodes.{node.id}")
     if node.kind == "container":
         for suffix, reason in cap_add_problems(node.params.get("cap_add")):
             add(f".params.cap_add{suffix}", reason, "bad_param")

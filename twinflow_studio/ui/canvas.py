@@ -536,6 +536,11 @@ class Canvas(QWidget):
             if view is not None:
                 view.show_state(state, text)
 
+    def set_markers(self, markers: dict[str, str]) -> None:
+        """Notes above nodes (node id -> text); nodes not named lose theirs."""
+        for node_id, view in self._views.items():
+            view.show_marker(markers.get(node_id))
+
     def clear_states(self) -> None:
         for node_id in list(self._states):
             view = self._views.get(node_id)

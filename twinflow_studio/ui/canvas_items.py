@@ -90,6 +90,7 @@ STATE_COLORS: dict[str, tuple[int, int, int]] = {
     "cached": (50, 130, 115),
     "failed": (200, 45, 45),
     "skipped": (120, 120, 120),
+    "skipped_branch": (150, 150, 175),
     "cancelled": (150, 95, 55),
 }
 
@@ -636,3 +637,24 @@ class TwinNode(BaseNode):
 
     base_color: tuple[int, int, int] = DEFAULT_NODE_COLOR
     badge_rgb: tuple[int, int, int] = (225, 227, 230)  # the canvas sets the theme's
+
+    _marker: QGraphicsSimpleTextItem | None = None
+
+    def show_marker(self, text: str | None) -> None:
+        """A note above the node (e.g. "update available" on a part with a newer version)."""
+        view = self.view
+        if text is None:
+            if self._marker is not None:
+                self._marker.setVisible(False)
+            return
+        if self._marker is None:
+            self._marker = QGraphicsSimpleTextItem(view)
+            self._marker.setBrush(QBrush(QColor(240, 200, 80)))
+        self._marker.setText(text)
+        self._marker.setPos(4, -18)
+        self._marker.setVisible(True)
+        self._marker.setToolTip(text)
+
+    def marker_text(self) -> str | None:
+        marker = self._marker
+        return marker.text() if marker is not None and marker.isVisible() else None

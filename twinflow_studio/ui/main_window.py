@@ -27,6 +27,7 @@ from twinflow_studio.ui.autolayout import layered_positions
 from twinflow_studio.ui.autosave import Autosaver, studio_home
 from twinflow_studio.ui.calibration_panel import CalibrationPanel
 from twinflow_studio.ui.canvas import Canvas
+from twinflow_studio.ui.composition import CompositionActions
 from twinflow_studio.ui.document import Document
 from twinflow_studio.ui.figure_preview import SETTING as PREVIEW_SETTING
 from twinflow_studio.ui.figure_preview import FigurePreviews
@@ -43,7 +44,7 @@ from twinflow_studio.ui.lineage_source import (
 from twinflow_studio.ui.live import LiveController
 from twinflow_studio.ui.live_panel import LivePanel
 from twinflow_studio.ui.node_console import NodeConsole
-from twinflow_studio.ui.palette import Palette, QuickAdd
+from twinflow_studio.ui.palette import PART_PREFIX, Palette, QuickAdd
 from twinflow_studio.ui.problem_text import describe as describe_problem
 from twinflow_studio.ui.prompts import Prompter
 from twinflow_studio.ui.properties import PropertiesPanel
@@ -244,6 +245,7 @@ class MainWindow(QMainWindow):
         self._action(e, "&Find node…", self.show_find_node, QKeySequence.StandardKey.Find)
         self._action(e, "&Group into backdrop", self.group_selection, QKeySequence("Ctrl+G"))
         self._action(e, "Remove backdrop", self.remove_backdrops, QKeySequence("Ctrl+Shift+G"))
+        self._composition_menu = e.addMenu("C&omposition")
         v = bar.addMenu("&View")
         self._action(v, "Zoom to &fit", self.canvas.zoom_to_fit, QKeySequence("F"))
         self._action(v, "&Auto-layout", self.auto_layout, QKeySequence("Ctrl+L"))
@@ -305,6 +307,7 @@ class MainWindow(QMainWindow):
         self._fill_recent()
 
     def _wire(self) -> None:
+        self.composition = CompositionActions(self, self._composition_menu)
         self.doc.dirtyChanged.connect(lambda _d: self._update_title())
         self.doc.pathChanged.connect(self._update_title)
         self.doc.reset.connect(self._document_reset)
@@ -555,6 +558,9 @@ class MainWindow(QMainWindow):
 
     # ----- editing -----
     def add_node(self, kind_name: str, pos: QPointF | None = None) -> str | None:
+        if kind_name.startswith(PART_PREFIX):
+            p = pos if pos is not None else self.canvas.scene_cursor_pos()
+            return self.composition.add(kind_name, (p.x(), p.y()))
         kind = get_kind(kind_name)
         if kind is None:
             self.show_message(f"Unknown node kind {kind_name!r}")

@@ -13,7 +13,28 @@ from PySide6.QtWidgets import (
 )
 
 from twinflow_studio.project import NodeKind, all_kinds
+from twinflow_studio.project.parts import PartInfo
 from twinflow_studio.ui.canvas import KIND_MIME
+
+# A palette entry of the parts library: "part:" + the part file's path (never a kind name,
+# which is an identifier: no ':').
+PART_PREFIX = "part:"
+PARTS_CATEGORY = "Parts"
+
+
+def part_matches(part: PartInfo, text: str) -> bool:
+    words = text.lower().split()
+    hay = " ".join([part.name, part.description, PARTS_CATEGORY, part.source]).lower()
+    return all(w in hay for w in words)
+
+
+def part_tooltip(part: PartInfo) -> str:
+    if part.problem is not None:
+        return f"{part.path}: {part.problem}"
+    ins = ", ".join(f"{p.name}: {p.type}" for p in part.inputs) or "none"
+    outs = ", ".join(f"{p.name}: {p.type}" for p in part.outputs) or "none"
+    where = "this project's parts/" if part.source == "project" else "your parts folder"
+    return f"{part.description or part.name}\nInputs: {ins}\nOutputs: {outs}\nFrom {where}"
 
 
 def kind_matches(kind: NodeKind, text: str) -> bool:
@@ -25,6 +46,7 @@ def kind_matches(kind: NodeKind, text: str) -> bool:
 class _KindList(QListWidget):
     def __init__(self) -> None:
         super().__init__()
+        self.parts: list[PartInfo] = []
         self.setDragEnabled(True)
         self.setDragDropMode(QListWidget.DragDropMode.DragOnly)
         # A narrow palette elides long names (the tooltip has the kind's doc) instead of
@@ -51,6 +73,14 @@ class _KindList(QListWidget):
             item = QListWidgetItem(f"{kind.label}   ·  {kind.category}")
             item.setData(Qt.ItemDataRole.UserRole, kind.name)
             item.setToolTip(kind.doc)
+            self.addItem(item)
+        for part in self.parts:
+            if not part_matches(part, text):
+                continue
+            mark = " (unreadable)" if part.problem else ""
+            item = QListWidgetItem(f"{part.name}{mark}   ·  {PARTS_CATEGORY}")
+            item.setData(Qt.ItemDataRole.UserRole, f"{PART_PREFIX}{part.path}")
+            item.setToolTip(part_tooltip(part))
             self.addItem(item)
         if self.count():
             self.setCurrentRow(0)
@@ -86,6 +116,15 @@ class Palette(QWidget):
             self.search.clear()  # Esc clears the search, as in every search box
             return True
         return False
+
+    def set_parts(self, parts: list[PartInfo]) -> None:
+        """The parts library shown under its own category (after the kinds)."""
+        self.list.parts = list(parts)
+        self.list.fill(self.search.text())
+
+    def part(self, key: str) -> PartInfo | None:
+        path = key.removeprefix(PART_PREFIX)
+        return next((p for p in self.list.parts if str(p.path) == path), None)
 
     def kinds_shown(self) -> list[str]:
         return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]

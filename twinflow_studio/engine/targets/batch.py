@@ -38,6 +38,7 @@ from twinflow_studio.engine.targets.batch_poller import TERMINAL, JobPoller, Pol
 from twinflow_studio.engine.targets.batch_s3 import ArtifactStager
 from twinflow_studio.engine.targets.container_kinds import adapt, adapt_spec
 from twinflow_studio.project.hashing import hash_value
+from twinflow_studio.project.map_dims import map_ports
 from twinflow_studio.project.model import Node, TargetConfig
 
 INPUTS_DIR = "/twinflow/inputs"
@@ -257,7 +258,7 @@ class BatchTarget(Target):
         assert self._stager is not None
         stager = self._stager
         count = 1 if items is None else len(items)
-        item_port = spec.node.map_over if items is not None else None
+        item_ports = map_ports(spec.node) if items is not None else []
         assert self._options is not None
         # The URLs die with the job: a job past its timeout is terminated anyway.
         expires = self._options.expiry_for(spec.timeout_s)
@@ -271,7 +272,7 @@ class BatchTarget(Target):
                 "inputs": {
                     port: stager.input_entry(art, expires)
                     for port, art in sorted(spec.inputs.items())
-                    if port != item_port
+                    if port not in item_ports
                 },
                 "output_ports": sorted(spec.output_ports),
                 "outputs": [
@@ -283,8 +284,11 @@ class BatchTarget(Target):
                     for i in range(count)
                 ],
             }
-            if item_port is not None:
-                manifest["item_port"] = item_port
+            if len(item_ports) == 1:
+                manifest["item_port"] = item_ports[0]
+                manifest["items"] = items
+            elif item_ports:  # several mapped ports: each item is a list, one value per port
+                manifest["item_ports"] = item_ports
                 manifest["items"] = items
             return stager.put_manifest(f"{base}/manifest.json", manifest, expires)
         except TaskFailed:

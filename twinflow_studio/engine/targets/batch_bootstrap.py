@@ -8,7 +8,8 @@ presigned URL from the manifest. Usage inside the container::
 
 MANIFEST is the manifest itself (JSON, when small) or a presigned URL to it.
 The manifest (JSON) holds ``env``, ``inputs`` ({port: {url, kind}}), optionally ``item_port``
-and ``items`` (a map node: each array child takes ``items[index]``), ``output_ports``, and one
+and ``items`` (a map node: each array child takes ``items[index]``; with ``item_ports``, a map
+over several ports, ``items[index]`` is a list, one value per port), ``output_ports``, and one
 ``outputs`` and ``results`` PUT URL per index. The child's index is AWS_BATCH_JOB_ARRAY_INDEX
 (or the ``:N`` suffix of AWS_BATCH_JOB_ID, which is the same number). When the command
 succeeds it uploads the declared outputs it finds in /twinflow/outputs as one tar.gz (no
@@ -88,7 +89,7 @@ def _stage_inputs(manifest: dict, index: int) -> None:
     inputs_dir = os.path.join(ROOT, "inputs")
     os.makedirs(inputs_dir, exist_ok=True)
     total = 0
-    if not manifest.get("inputs") and not manifest.get("item_port"):
+    if not (manifest.get("inputs") or manifest.get("item_port") or manifest.get("item_ports")):
         return
     for port, entry in manifest.get("inputs", {}).items():
         body = _request(entry["url"])
@@ -106,6 +107,11 @@ def _stage_inputs(manifest: dict, index: int) -> None:
         os.makedirs(inputs_dir, exist_ok=True)
         with open(os.path.join(inputs_dir, item_port), "w", encoding="utf-8") as handle:
             json.dump(manifest["items"][index], handle)
+    # A map over several ports: the item is a list, one value per port.
+    item_ports = manifest.get("item_ports") or []
+    for position, port in enumerate(item_ports):
+        with open(os.path.join(inputs_dir, port), "w", encoding="utf-8") as handle:
+            json.dump(manifest["items"][index][position], handle)
     _say(f"staged {len(manifest.get('inputs', {}))} input(s), {total} bytes")
 
 

@@ -1,0 +1,153 @@
+"""Composition in the studio: make a subgraph and undo it, parts from the library, the
+"update available" marker."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QDropEvent
+
+from twinflow_studio.project import Edge, Node, Port, Project, twinfile
+from twinflow_studio.project.subgraphs import file_pin, flatten
+
+
+def py(node_id: str, inputs: tuple[str, ...] = ()) -> Node:
+    return Node(
+        node_id,
+        "python",
+        params={"callable": "json:dumps"},
+        inputs=[Port(i, "json") for i in inputs],
+        outputs=[Port("out", "json")],
+    )
+
+
+def three_nodes(window) -> None:
+    doc = window.doc
+    doc.add_nodes(
+        [py("a"), py("b", ("x",)), py("c", ("x",))],
+        [Edge("a", "out", "b", "x"), Edge("b", "out", "c", "x")],
+        {"a": (0.0, 0.0), "b": (200.0, 0.0), "c": (400.0, 0.0)},
+    )
+
+
+def snapshot(project: Project) -> tuple:
+    return (
+        sorted(project.nodes),
+        sorted((e.source, e.source_port, e.target, e.target_port) for e in project.edges),
+    )
+
+
+def test_make_subgraph_then_undo_gives_back_the_flat_graph(window, tmp_path: Path) -> None:
+    three_nodes(window)
+    before = snapshot(window.doc.project)
+    window.canvas.select(["b", "c"])
+    sub_id = window.composition.make_subgraph()
+    project = window.doc.project
+    assert sorted(project.nodes) == ["a", sub_id]
+    sub = project.nodes[sub_id]
+    assert [p.name for p in sub.inputs] == ["b_x"]
+    assert [(e.source, e.target, e.target_port) for e in project.edges] == [("a", sub_id, "b_x")]
+    # The subgraph's body runs as the nodes it was made of.
+    flat = flatten(project, tmp_path)
+    assert sorted(flat.nodes) == ["a", f"{sub_id}--b", f"{sub_id}--c"]
+    assert window.canvas.node_view(sub_id) is not None
+    assert "Make subgraph" in window.doc.undo.undoText()
+    window.doc.undo_step()
+    assert snapshot(window.doc.project) == before
+    assert window.canvas.node_view("b") is not None and window.canvas.node_view(sub_id) is None
+    window.doc.redo_step()
+    window.canvas.select([sub_id])
+    inlined = window.composition.inline()
+    assert sorted(inlined) == [f"{sub_id}--b", f"{sub_id}--c"]
+    assert snapshot(window.doc.project) == (
+        ["a", f"{sub_id}--b", f"{sub_id}--c"],
+        [("a", "out", f"{sub_id}--b", "x"), (f"{sub_id}--b", "out", f"{sub_id}--c", "x")],
+    )
+    window.doc.undo_step()
+    assert sorted(window.doc.project.nodes) == ["a", sub_id]
+    window.composition.open_body(sub_id)
+    text = window.composition.dialog.findChild(type(window.composition.dialog.children()[1]))
+    assert "b (python)" in text.toPlainText() and "b_x -> b.x" in text.toPlainText()
+
+
+def write_part(path: Path, description: str) -> str:
+    body = Project("Scaler", description=description)
+    body.add_node(py("inner", ("x",)))
+    doc = twinfile.to_document(body)
+    doc["interface"] = {
+        "inputs": [{"name": "x", "type": "json", "node": "inner", "port": "x"}],
+        "outputs": [{"name": "y", "type": "json", "node": "inner", "port": "out"}],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc))
+    return file_pin(path.read_bytes())
+
+
+def drop_part(window, key: str) -> str:
+    palette = window.palette_panel
+    palette.search.setText("parts")
+    item = next(
+        palette.list.item(i)
+        for i in range(palette.list.count())
+        if palette.list.item(i).data(Qt.ItemDataRole.UserRole) == key
+    )
+    mime = palette.list.mimeData([item])  # kept alive: the event does not own it
+    viewer = window.canvas.viewer
+    before = set(window.doc.project.nodes)
+    event = QDropEvent(
+        QPointF(viewer.mapFromScene(QPointF(50, 50))),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    viewer.dropEvent(event)
+    (added,) = set(window.doc.project.nodes) - before
+    return added
+
+
+def test_parts_from_the_library_and_the_update_marker(window, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    pin = write_part(folder / "parts" / "scaler.twin", "scales a value")
+    user_pin = write_part(tmp_path / "data" / "twinflow-studio" / "parts" / "mine.twin", "mine")
+    window.doc.save(folder / "main.twin")
+    window.composition.refresh()
+    palette = window.palette_panel
+    palette.search.setText("parts")
+    shown = [palette.list.item(i) for i in range(palette.list.count())]
+    assert any("Scaler" in item.text() and "Parts" in item.text() for item in shown)
+    tips = [item.toolTip() for item in shown]
+    assert any(
+        "scales a value" in t and "Inputs: x: json" in t and "Outputs: y: json" in t for t in tips
+    )
+
+    node_id = drop_part(window, f"part:{folder / 'parts' / 'scaler.twin'}")
+    node = window.doc.project.nodes[node_id]
+    assert node.kind == "subgraph" and node.params == {"ref": "parts/scaler.twin", "pin": pin}
+    assert [p.name for p in node.inputs] == ["x"] and [p.name for p in node.outputs] == ["y"]
+    assert window.canvas.node_view(node_id).marker_text() is None
+
+    mine_id = drop_part(
+        window, f"part:{tmp_path / 'data' / 'twinflow-studio' / 'parts' / 'mine.twin'}"
+    )
+    mine = window.doc.project.nodes[mine_id]
+    assert mine.params == {"ref": "parts/mine.twin", "pin": user_pin}
+    assert (folder / "parts" / "mine.twin").read_bytes() == (
+        tmp_path / "data" / "twinflow-studio" / "parts" / "mine.twin"
+    ).read_bytes()
+
+    new_pin = write_part(folder / "parts" / "scaler.twin", "scales a value, faster")
+    window.composition.refresh()
+    assert window.canvas.node_view(node_id).marker_text() == "update available"
+    assert window.canvas.node_view(mine_id).marker_text() is None
+    window.canvas.select([node_id])
+    window.composition.update_pin()
+    assert window.doc.project.nodes[node_id].params["pin"] == new_pin
+    assert window.canvas.node_view(node_id).marker_text() is None
+    window.doc.undo_step()
+    assert window.doc.project.nodes[node_id].params["pin"] == pin
+    assert window.canvas.node_view(node_id).marker_text() == "update available"
