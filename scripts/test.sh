@@ -21,4 +21,6 @@ fi
 export QT_QPA_PLATFORM=offscreen
 export MPLBACKEND=Agg
 python3 -m ruff check twinflow_studio tests benchmarks scripts
+# The dependency rule (contracts in pyproject.toml, see docs/architecture.md).
+lint-imports
 python3 -m pytest -ra "$@"

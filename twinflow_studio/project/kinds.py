@@ -2,11 +2,13 @@
 
 Kinds are declarative so that a `.twin` file can be validated without importing any user
 code. In-process kinds name their executor by import path; the engine imports it only when
-a node of that kind runs.
+a node of that kind runs. Kinds come from packages through the ``twinflow_studio.kinds``
+entry point group, the core's own included (see ``plugins.py`` and docs/plugins.md).
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -54,6 +56,11 @@ class NodeKind:
     executor: str | None = None
     extension_point: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # A Qt theme icon name or a path relative to the providing package; the studio shows it.
+    icon: str = ""
+    # The distribution that provides the kind ("twinflow-studio" for the core); set when the
+    # registry loads the kind from its entry point.
+    plugin: str = ""
 
     def param(self, name: str) -> ParamSpec | None:
         for spec in self.params:
@@ -62,22 +69,25 @@ class NodeKind:
         return None
 
 
-_REGISTRY: dict[str, NodeKind] = {}
-
-
 def register_kind(kind: NodeKind) -> NodeKind:
-    _REGISTRY[kind.name] = kind
-    return kind
+    """Declare a kind. Called at import time by the modules an entry point names; the
+    registry (``plugins.py``) attributes it to the package it is loading."""
+    from twinflow_studio.project import plugins
+
+    # The declaring module, so the entry point naming that module claims the kind.
+    return plugins.add_kind(kind, sys._getframe(1).f_globals.get("__name__", ""))
 
 
 def get_kind(name: str) -> NodeKind | None:
-    _ensure_builtin()
-    return _REGISTRY.get(name)
+    from twinflow_studio.project import plugins
+
+    return plugins.kinds().get(name)
 
 
 def all_kinds() -> list[NodeKind]:
-    _ensure_builtin()
-    return sorted(_REGISTRY.values(), key=lambda k: (k.category, k.label))
+    from twinflow_studio.project import plugins
+
+    return sorted(plugins.kinds().values(), key=lambda k: (k.category, k.label))
 
 
 def port_types_compatible(source: str, target: str) -> bool:
@@ -86,14 +96,3 @@ def port_types_compatible(source: str, target: str) -> bool:
         return True
     # A dataframe artifact is a file (CSV/Parquet), and a file can be read as a dataframe.
     return {source, target} == {"file", "dataframe"}
-
-
-_loaded = False
-
-
-def _ensure_builtin() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    from twinflow_studio.project import kinds_builtin, kinds_twinstat  # noqa: F401

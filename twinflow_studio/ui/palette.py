@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from twinflow_studio.project import NodeKind, all_kinds
+from twinflow_studio.project.plugins import origin
 from twinflow_studio.ui.canvas import KIND_MIME
 
 
@@ -47,7 +48,7 @@ class _KindList(QListWidget):
                 continue
             item = QListWidgetItem(f"{kind.label}   ·  {kind.category}")
             item.setData(Qt.ItemDataRole.UserRole, kind.name)
-            item.setToolTip(kind.doc)
+            item.setToolTip(f"{kind.doc}\n\nFrom {origin(kind.plugin)}")
             self.addItem(item)
         if self.count():
             self.setCurrentRow(0)
