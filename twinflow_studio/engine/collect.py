@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from twinflow_studio.engine.errors import TaskFailed
+from twinflow_studio.project.errors import TwinFlowError
 
 MIB = 1024 * 1024
 CHUNK = 4 * MIB
@@ -58,7 +59,7 @@ class UnsafeOutput(TaskFailed):
         super().__init__(message, retryable=False)
 
 
-class CollectionCancelled(Exception):
+class CollectionCancelled(TwinFlowError):
     """The node timed out or was cancelled while its outputs were being collected."""
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from twinflow_studio.project.errors import TwinFlowError
 
-class EngineError(Exception):
-    pass
+
+class EngineError(TwinFlowError):
+    """Root of the engine's errors: a run, a task or a target failed."""
 
 
 class TaskFailed(EngineError):

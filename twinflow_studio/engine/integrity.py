@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from twinflow_studio.engine.events import ArtifactRef
+from twinflow_studio.project.errors import TwinFlowError
 from twinflow_studio.project.hashing import hash_tree
 
 # Below this many bytes in all, the outputs of a cache hit are hashed on the calling (event
@@ -66,7 +67,7 @@ def _where(ref: ArtifactRef, path: str) -> str:
     return f"output {ref.port!r} ({path})"
 
 
-class _Changed(Exception):
+class _Changed(TwinFlowError):
     """The file is not the one stored, and the reason is known without hashing it."""
 
 

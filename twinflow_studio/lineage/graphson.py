@@ -20,9 +20,10 @@ from gremlin_python.process.traversal import T
 
 from twinflow_studio.lineage import schema as s
 from twinflow_studio.lineage.writer import write_ops
+from twinflow_studio.project.errors import TwinFlowError
 
 
-class GraphSONError(ValueError):
+class GraphSONError(TwinFlowError, ValueError):
     """A GraphSON file could not be read; the message names the file, line and problem."""
 
 

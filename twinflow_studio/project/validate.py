@@ -284,9 +284,7 @@ def _check_triggers(project: Project) -> list[Problem]:
     seen: set[str] = set()
     for i, trig in enumerate(project.triggers):
         path = f"triggers[{i}]"
-        for message in validate_trigger(trig, project.nodes, where=path):
-            field, _, text = message.partition(": ")
-            out.append(Problem(field, text, code="bad_trigger"))
+        out += validate_trigger(trig, project.nodes, where=path)
         tid = trig.get("id")
         if isinstance(tid, str) and tid in seen:
             out.append(Problem(f"{path}.id", f"duplicate trigger id {tid!r}", code="bad_trigger"))

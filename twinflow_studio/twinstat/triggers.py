@@ -238,7 +238,7 @@ async def watch(
     for spec in project.triggers:
         problems = validate_trigger(spec, project.nodes)
         if problems:
-            log.warning("trigger skipped: %s", "; ".join(problems))
+            log.warning("trigger skipped: %s", "; ".join(map(str, problems)))
             continue
         item = _arm(spec, project, project_dir, poll_interval)
         if item is None:

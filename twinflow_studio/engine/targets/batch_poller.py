@@ -14,6 +14,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from twinflow_studio.project.errors import TwinFlowError
+
 log = logging.getLogger(__name__)
 DESCRIBE_LIMIT = 100
 TERMINAL = ("SUCCEEDED", "FAILED")
@@ -22,7 +24,7 @@ MAX_POLL_ERRORS = 8
 BACKOFF_FRACTION = 0.1
 
 
-class PollError(Exception):
+class PollError(TwinFlowError):
     pass
 
 
