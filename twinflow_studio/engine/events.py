@@ -9,23 +9,48 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Literal
 
-NodeState = Literal[
-    "pending",
-    "queued",
-    "running",
-    "retrying",
-    "succeeded",
-    "cached",
-    "failed",
-    "skipped",
-    "cancelled",
-]
+
+class _StrEnum(str, Enum):
+    """A string enum: members compare equal to, format as and serialise as their values, so
+    JSON files, events and older callers comparing with plain strings keep working."""
+
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+
+class NodeState(_StrEnum):
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    SUCCEEDED = "succeeded"
+    CACHED = "cached"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
 TERMINAL_STATES: frozenset[str] = frozenset(
-    {"succeeded", "cached", "failed", "skipped", "cancelled"}
+    {
+        NodeState.SUCCEEDED,
+        NodeState.CACHED,
+        NodeState.FAILED,
+        NodeState.SKIPPED,
+        NodeState.CANCELLED,
+    }
 )
-RunStatus = Literal["succeeded", "failed", "cancelled"]
+
+
+class RunStatus(_StrEnum):
+    """How a run ended; ``interrupted`` is written by the next process for a killed run."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,13 @@ from twinflow_studio.engine.events import (
     ArtifactRef,
     Event,
     LogLine,
+    NodeState,
     NodeStateChanged,
     Progress,
     RunFinished,
     RunInterrupted,
     RunStarted,
+    RunStatus,
     Subscriber,
     TaskRecord,
 )
@@ -53,7 +55,7 @@ CACHE_FLUSH_S = 2.0
 
 @dataclass
 class NodeOutcome:
-    state: str = "pending"
+    state: str = NodeState.PENDING
     attempts: int = 0
     error: str | None = None
     exit_code: int | None = None
@@ -78,7 +80,7 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "succeeded"
+        return self.status == RunStatus.SUCCEEDED
 
     def output(self, node_id: str, port: str) -> ArtifactRef:
         return self.nodes[node_id].outputs[port]
@@ -160,7 +162,9 @@ class Engine:
         found = run_lock.recover_interrupted(store_root / "runs")
         for summary in found:
             self.emit(
-                RunInterrupted(summary["run_id"], "interrupted", summary["finished_at"], summary)
+                RunInterrupted(
+                    summary["run_id"], RunStatus.INTERRUPTED, summary["finished_at"], summary
+                )
             )
         return [summary["run_id"] for summary in found]
 
@@ -267,8 +271,8 @@ class _Run:
         for task in list(self.tasks.values()):
             task.cancel()
         for node_id, outcome in self.outcomes.items():
-            if outcome.state == "pending" and node_id not in self.tasks:
-                self._finish(node_id, "cancelled", "the run was cancelled")
+            if outcome.state == NodeState.PENDING and node_id not in self.tasks:
+                self._finish(node_id, NodeState.CANCELLED, "the run was cancelled")
 
     async def execute(self) -> RunResult:
         self.loop = asyncio.get_running_loop()
@@ -292,7 +296,7 @@ class _Run:
             try:
                 if self.start_error is not None:
                     for node_id in sorted(self.node_ids):
-                        self._finish(node_id, "failed", self.start_error)
+                        self._finish(node_id, NodeState.FAILED, self.start_error)
                 else:
                     await self._start_targets()
                     self._build_graph()
@@ -383,11 +387,11 @@ class _Run:
         """Queue a node whose inputs are all there. ``deferred`` names a target that the
         calling node task pumps itself once it has released its slot."""
         if self.cancelled.is_set():
-            self._finish(node_id, "cancelled", "the run was cancelled")
+            self._finish(node_id, NodeState.CANCELLED, "the run was cancelled")
             return
         target = self.placement[node_id].name
         if target in self.target_errors:
-            self._finish(node_id, "failed", self.target_errors[target])
+            self._finish(node_id, NodeState.FAILED, self.target_errors[target])
             return
         self.queues[target].append(node_id)
         if target != deferred:
@@ -401,7 +405,7 @@ class _Run:
         adopted = None
         # Strict FIFO: a large node at the head is not starved by small ones behind it.
         while queue:
-            if self.outcomes[queue[0]].state != "pending":  # cancelled while it waited
+            if self.outcomes[queue[0]].state != NodeState.PENDING:  # cancelled while it waited
                 queue.popleft()
                 continue
             profile = self.project.profiles[self.project.nodes[queue[0]].profile]
@@ -429,7 +433,11 @@ class _Run:
             if outcome.state in TERMINAL_STATES:
                 continue
             outcome.state = state
-            if state in ("failed", "skipped", "cancelled") and message and not outcome.error:
+            if (
+                state in (NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED)
+                and message
+                and not outcome.error
+            ):
                 outcome.error = message
             self.done_count += 1
             if self.engine.listening:
@@ -445,13 +453,13 @@ class _Run:
                 )
             for child in self.children.get(node_id, ()):
                 self.waiting[child] -= 1
-                if self.outcomes[child].state != "pending":
+                if self.outcomes[child].state != NodeState.PENDING:
                     continue
-                if state in ("succeeded", "cached"):
+                if state in (NodeState.SUCCEEDED, NodeState.CACHED):
                     if self.waiting[child] == 0:
                         self._ready(child, own)
                 else:
-                    why = "cancelled" if state == "cancelled" else "skipped"
+                    why = NodeState.CANCELLED if state == NodeState.CANCELLED else NodeState.SKIPPED
                     work.append((child, why, f"upstream node {node_id!r} {state}", None))
         if self.done_count == len(self.node_ids):
             self.done.set()
@@ -507,15 +515,17 @@ class _Run:
                 await self._run_attempts(node)
             except asyncio.CancelledError:
                 self.outcomes[node_id].ended_at = time.time()
-                self._finish(node_id, "cancelled", "the run was cancelled")
+                self._finish(node_id, NodeState.CANCELLED, "the run was cancelled")
             except Exception as exc:  # an engine bug must still end the node, never hang
                 log.exception("node %s crashed the engine", node_id)
                 self.outcomes[node_id].error = f"internal error: {type(exc).__name__}: {exc}"
-                self._finish(node_id, "failed", self.outcomes[node_id].error)
+                self._finish(node_id, NodeState.FAILED, self.outcomes[node_id].error)
             finally:
                 self.tasks.pop(node_id, None)
                 self.capacity[target_name].take(profile, -1)
-            unsuspended = unsuspended + 1 if self.outcomes[node_id].state != "succeeded" else 0
+            unsuspended = (
+                unsuspended + 1 if self.outcomes[node_id].state != NodeState.SUCCEEDED else 0
+            )
             next_id = self._pump(target_name, adopt=True)
 
     async def _run_attempts(self, node: Node) -> None:
@@ -529,7 +539,7 @@ class _Run:
         except (TaskFailed, TargetUnavailable) as exc:
             outcome.ended_at = time.time()
             outcome.error = str(exc)
-            self._finish(node.id, "failed", str(exc))
+            self._finish(node.id, NodeState.FAILED, str(exc))
             return
         outcome.cache_key = hash_value(
             {
@@ -544,7 +554,7 @@ class _Run:
         input_refs = tuple(self._input_refs(node))
         if self.use_cache and await self._from_cache(node, code, input_refs):
             return
-        self._state(node.id, "running", 1, outcome.cache_miss or "")
+        self._state(node.id, NodeState.RUNNING, 1, outcome.cache_miss or "")
         previous = self._previous_outputs(node)
         max_attempts = node.retries.count + 1
         for attempt in range(1, max_attempts + 1):
@@ -562,10 +572,10 @@ class _Run:
                 )
                 self._finish(
                     node.id,
-                    "succeeded",
+                    NodeState.SUCCEEDED,
                     record=self._record(
                         node.id,
-                        "succeeded",
+                        NodeState.SUCCEEDED,
                         code_identity=code,
                         inputs=input_refs,
                         outputs=tuple(outcome.outputs.values()),
@@ -580,17 +590,17 @@ class _Run:
             self._log(
                 node.id, f"attempt {attempt} failed: {error}; retrying in {delay:g} s", "engine"
             )
-            self._state(node.id, "retrying", attempt, error)
+            self._state(node.id, NodeState.RETRYING, attempt, error)
             await asyncio.sleep(delay)
-            self._state(node.id, "running", attempt + 1)
+            self._state(node.id, NodeState.RUNNING, attempt + 1)
         outcome.ended_at = time.time()
         if run_lock.disk_full(self.run_dir):
             await asyncio.to_thread(self._remove_partial_outputs, node.id)
         self._finish(
             node.id,
-            "failed",
+            NodeState.FAILED,
             outcome.error or "failed",
-            record=self._record(node.id, "failed", code_identity=code, inputs=input_refs),
+            record=self._record(node.id, NodeState.FAILED, code_identity=code, inputs=input_refs),
         )
 
     def _remove_partial_outputs(self, node_id: str) -> None:
@@ -705,11 +715,11 @@ class _Run:
         outcome.ended_at = time.time()
         self._finish(
             node.id,
-            "cached",
+            NodeState.CACHED,
             f"reused from run {run_id}",
             record=self._record(
                 node.id,
-                "cached",
+                NodeState.CACHED,
                 code_identity=code,
                 inputs=input_refs,
                 outputs=tuple(refs),
@@ -781,13 +791,13 @@ class _Run:
 
     def _finish_run(self, started: float) -> RunResult:
         states = {o.state for o in self.outcomes.values()}
-        if "failed" in states or "skipped" in states:
-            status = "failed"
-        elif "cancelled" in states or self.cancelled.is_set():
-            status = "cancelled"
+        if NodeState.FAILED in states or NodeState.SKIPPED in states:
+            status = RunStatus.FAILED
+        elif NodeState.CANCELLED in states or self.cancelled.is_set():
+            status = RunStatus.CANCELLED
         else:
-            status = "succeeded"
-        failed = [n for n, o in sorted(self.outcomes.items()) if o.state == "failed"]
+            status = RunStatus.SUCCEEDED
+        failed = [n for n, o in sorted(self.outcomes.items()) if o.state == NodeState.FAILED]
         summary = {
             "run_id": self.run_id,
             "project": self.project.name,
