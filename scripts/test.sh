@@ -23,4 +23,6 @@ export MPLBACKEND=Agg
 python3 -m ruff check twinflow_studio tests benchmarks scripts
 # The dependency rule (contracts in pyproject.toml, see docs/architecture.md).
 lint-imports
+# Types of project, engine, lineage and twinstat ([tool.mypy] in pyproject.toml).
+python3 -m mypy
 python3 -m pytest -ra "$@"

@@ -18,7 +18,9 @@ class _StrEnum(str, Enum):
     JSON files, events and older callers comparing with plain strings keep working."""
 
     __str__ = str.__str__
-    __format__ = str.__format__
+
+    def __format__(self, spec: str) -> str:
+        return str.__format__(self, spec)
 
 
 class NodeState(_StrEnum):

@@ -7,6 +7,7 @@ O(nodes + edges). Blocking work (SDK calls, hashing) goes to threads; the loop n
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import shutil
 import threading
@@ -323,7 +324,7 @@ class _Run:
         for last in (False, True):
             try:
                 self.run_dir.mkdir(parents=True, exist_ok=True)
-                marker = {"run_id": self.run_id, "project": self.project.name}
+                marker: dict[str, Any] = {"run_id": self.run_id, "project": self.project.name}
                 marker.update(started_at=started, project_version=self.version)
                 self.lock = run_lock.RunLock.acquire(self.run_dir, marker)
                 twinfile.write_atomic(self.run_dir / "project.twin", self.snapshot)
@@ -519,7 +520,7 @@ class _Run:
             except Exception as exc:  # an engine bug must still end the node, never hang
                 log.exception("node %s crashed the engine", node_id)
                 self.outcomes[node_id].error = f"internal error: {type(exc).__name__}: {exc}"
-                self._finish(node_id, NodeState.FAILED, self.outcomes[node_id].error)
+                self._finish(node_id, NodeState.FAILED, self.outcomes[node_id].error or "")
             finally:
                 self.tasks.pop(node_id, None)
                 self.capacity[target_name].take(profile, -1)
@@ -634,7 +635,7 @@ class _Run:
             attempt=attempt,
             work_dir=child_path(self.run_dir, node.id) / f"attempt-{attempt}",
             project_dir=self.project_dir,
-            log=lambda line, stream="stdout": self._log(node.id, line, stream),
+            log=functools.partial(self._log, node.id),
             cancelled=CancelFlag(),
             timeout_s=node.timeout_s,
             previous_outputs=previous,

@@ -39,7 +39,8 @@ def _typed(value: Any) -> Any:
 
 def _untyped(value: Any) -> Any:
     if isinstance(value, dict) and "@type" in value:
-        kind, inner = value["@type"], value.get("@value")
+        kind = value["@type"]
+        inner: Any = value.get("@value")
         if kind in ("g:Int32", "g:Int64", "g:Int16", "gx:Byte"):
             return int(inner)
         if kind in ("g:Double", "g:Float"):

@@ -173,7 +173,7 @@ def _arm(spec: dict[str, Any], project: Any, project_dir: Path, poll: float) -> 
     roots = list(spec.get("nodes", []) or [])
     kind = spec["kind"]
     if kind == "new_data":
-        location = config.get("path") or config.get("uri")
+        location: str = config.get("path") or config.get("uri") or ""
         if str(location).startswith("s3://"):
             watcher: FolderWatcher | S3Watcher = S3Watcher(
                 location, config.get("endpoint_url"), config.get("region")

@@ -109,14 +109,14 @@ class JobPoller:
             now = time.monotonic()
             for desc in found:
                 job_id = desc.get("jobId", "")
-                queue = self._watchers.get(job_id)
-                if queue is None:
+                waiting = self._watchers.get(job_id)
+                if waiting is None:
                     continue
                 status = str(desc.get("status", ""))
                 if self._last_status.get(job_id) != status:
                     self._last_status[job_id] = status
                     self._changed_at = now
-                queue.put_nowait(desc)
+                waiting.put_nowait(desc)
             quiet = now - self._changed_at
             self._interval = min(self._max_s, max(self._min_s, BACKOFF_FRACTION * quiet))
             self._deadline = now + self._interval
