@@ -335,7 +335,7 @@ def _check_name(shown: str, name: str) -> None:
 class _GuardedTarInfo(tarfile.TarInfo):
     """Refuses oversized pax and GNU long-name headers before tarfile reads them into memory."""
 
-    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
         if self.type in _HEADER_TYPES and self.size > MAX_TAR_HEADER:
             raise UnsafeOutput(
                 f"outputs archive: a {self.size}-byte extended header (more than "
