@@ -20,5 +20,9 @@ class TaskFailed(EngineError):
         self.retryable = retryable
 
 
+class ImportPathError(EngineError):
+    """An import path ('package.module:name') that does not resolve; says why."""
+
+
 class TargetUnavailable(EngineError):
     """The place a node should run cannot be reached (daemon down, bad credentials)."""

@@ -18,8 +18,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
+from twinflow_studio.engine.paths import file_uri_path
 from twinflow_studio.project.hashing import hash_file
 from twinflow_studio.project.triggers import validate_trigger
 
@@ -208,7 +209,7 @@ def _ref_value(result: Any, node_id: str, port: str) -> Any:
     """A JSON output of a finished run, read through the run result's artifact reference."""
     ref = result.output(node_id, port)
     uri = getattr(ref, "uri", ref)
-    path = Path(unquote(urlparse(uri).path)) if str(uri).startswith("file://") else Path(uri)
+    path = Path(file_uri_path(uri) if str(uri).startswith("file://") else uri)
     return json.loads(path.read_text(encoding="utf-8"))
 
 
