@@ -56,7 +56,7 @@ class NodeKind:
     executor: str | None = None
     extension_point: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
-    # A Qt theme icon name or a path relative to the providing package; the studio shows it.
+    # A freedesktop theme icon name (e.g. 'view-statistics'); the palette shows it.
     icon: str = ""
     # The distribution that provides the kind ("twinflow-studio" for the core); set when the
     # registry loads the kind from its entry point.

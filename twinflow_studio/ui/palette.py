@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QFrame,
     QLineEdit,
@@ -49,6 +50,8 @@ class _KindList(QListWidget):
             item = QListWidgetItem(f"{kind.label}   ·  {kind.category}")
             item.setData(Qt.ItemDataRole.UserRole, kind.name)
             item.setToolTip(f"{kind.doc}\n\nFrom {origin(kind.plugin)}")
+            if kind.icon:  # a theme icon name; a theme without it shows none
+                item.setIcon(QIcon.fromTheme(kind.icon))
             self.addItem(item)
         if self.count():
             self.setCurrentRow(0)
