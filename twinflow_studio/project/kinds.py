@@ -9,6 +9,7 @@ entry point group, the core's own included (see ``plugins.py`` and docs/plugins.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -79,15 +80,25 @@ def register_kind(kind: NodeKind) -> NodeKind:
 
 
 def get_kind(name: str) -> NodeKind | None:
-    from twinflow_studio.project import plugins
-
-    return plugins.kinds().get(name)
+    return (_registry or _bind_registry())().get(name)
 
 
 def all_kinds() -> list[NodeKind]:
+    kinds = (_registry or _bind_registry())()
+    return sorted(kinds.values(), key=lambda k: (k.category, k.label))
+
+
+# ``plugins.kinds``, bound on first use: plugins.py imports this module, and get_kind is hot
+# enough (validation, scheduling) that an import statement per call shows in benchmarks.
+_registry: Callable[[], dict[str, NodeKind]] | None = None
+
+
+def _bind_registry() -> Callable[[], dict[str, NodeKind]]:
+    global _registry
     from twinflow_studio.project import plugins
 
-    return sorted(plugins.kinds().values(), key=lambda k: (k.category, k.label))
+    _registry = plugins.kinds
+    return _registry
 
 
 def port_types_compatible(source: str, target: str) -> bool:
