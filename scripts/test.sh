@@ -28,6 +28,10 @@ fi
 export QT_QPA_PLATFORM=offscreen
 export MPLBACKEND=Agg
 python3 -m ruff check twinflow_studio tests benchmarks scripts
+# The dependency rule (contracts in pyproject.toml, see docs/architecture.md).
+lint-imports
+# Types of project, engine, lineage and twinstat ([tool.mypy] in pyproject.toml).
+python3 -m mypy
 python3 -m pytest -ra "$@"
 # The studio in a real X window (Xvfb + openbox + xdotool): open, run, quit during a run.
 env -u QT_QPA_PLATFORM bash scripts/gui_smoke.sh

@@ -7,6 +7,7 @@ because every service is started there for real.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -248,3 +249,25 @@ def make_hostile(tmp_path: Path, listener: Listener) -> Callable[[str], Path]:
 @pytest.fixture()
 def snapshot() -> Callable[..., dict[str, tuple[int, int]]]:
     return files_under
+
+
+@pytest.fixture(scope="session")
+def example_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example plugin package (resources/examples/plugin) installed with pip into a
+    private folder, as a user would install it; put the folder on PYTHONPATH / sys.path."""
+    source = tmp_path_factory.mktemp("plugin-src") / "plugin"
+    # A copy: building writes build/ and *.egg-info next to the sources.
+    shutil.copytree(
+        ROOT / "resources" / "examples" / "plugin",
+        source,
+        ignore=shutil.ignore_patterns(".twinflow", "__pycache__", "build", "*.egg-info"),
+    )
+    site = tmp_path_factory.mktemp("plugin-site")
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q",
+         "--no-deps", "--no-build-isolation", "--target", str(site), str(source)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert list(site.glob("twinflow_example_plugin-*.dist-info/entry_points.txt"))
+    return site

@@ -145,6 +145,7 @@ def _validate(path: Path) -> int:
     from twinflow_studio.engine.preflight import errors, preflight
     from twinflow_studio.project import validate
     from twinflow_studio.project.errors import Problem
+    from twinflow_studio.project.plugin_check import kind_origins
 
     project = _load(path)
     if project is None:
@@ -164,6 +165,8 @@ def _validate(path: Path) -> int:
         f"{path}: valid ({len(project.nodes)} nodes, version {project.version()[:12]})",
         file=sys.stderr,
     )
+    for line in kind_origins(project):
+        print(f"{path}: {line}", file=sys.stderr)
     from twinflow_studio.trust import run_reasons
 
     for reason in run_reasons(project, path):  # said now, so that a refused --run is no surprise

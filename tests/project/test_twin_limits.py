@@ -84,8 +84,14 @@ def test_ranges_and_setting_types_are_validated() -> None:
     assert "expected a folder path" in found["project.settings.run_store"]
 
 
-def test_shipped_examples_still_load() -> None:
+def test_shipped_examples_still_load(example_plugin, monkeypatch) -> None:
+    from twinflow_studio.project import plugins
+
+    # The plugin example's kind comes from the example plugin package, installed here.
+    monkeypatch.syspath_prepend(str(example_plugin))
+    plugins._reset_for_tests()
     root = Path(__file__).resolve().parents[2] / "resources" / "examples"
     for path in root.glob("*/*.twin"):
         assert validate(load(path)) == [], path
         json.loads(path.read_text())  # plain JSON, as written
+    plugins._reset_for_tests()

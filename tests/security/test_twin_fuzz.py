@@ -262,7 +262,9 @@ def fuzz_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_the_seeds_are_valid_and_run(fuzz_dir: Path) -> None:
+def test_the_seeds_are_valid_and_run(
+    fuzz_dir: Path, example_plugin: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The mutations start from projects that pass, so what fails is the mutation."""
     path = fuzz_dir / "seed.twin"
     path.write_text(json.dumps(SEEDS["synthetic"]), encoding="utf-8")
@@ -271,11 +273,17 @@ def test_the_seeds_are_valid_and_run(fuzz_dir: Path) -> None:
     assert code == 0, err
     # The shipped examples' documents are valid (their data files stay in the examples, so
     # --validate's checks of what is around a project do not apply to a copy here).
-    from twinflow_studio.project import validate
+    from twinflow_studio.project import plugins, validate
     from twinflow_studio.project.twinfile import loads
 
-    for name in sorted(SEEDS):
-        assert validate(loads(json.dumps(SEEDS[name]))) == [], name
+    # The plugin example's kind comes from the example plugin package, installed here.
+    monkeypatch.syspath_prepend(str(example_plugin))
+    plugins._reset_for_tests()
+    try:
+        for name in sorted(SEEDS):
+            assert validate(loads(json.dumps(SEEDS[name]))) == [], name
+    finally:
+        plugins._reset_for_tests()
 
 
 def test_validate_and_run_never_give_a_traceback(fuzz_dir: Path) -> None:

@@ -122,7 +122,7 @@ def test_tampered_model_is_refused(tmp_path):
 @pytest.mark.parametrize(
     ("params", "fragment"),
     [
-        ({"estimator": "sklearn.linear_model:NoSuchModel"}, "field 'estimator'.*no 'NoSuchModel'"),
+        ({"estimator": "sklearn.linear_model:NoSuchModel"}, "'estimator'.*attribute 'NoSuchModel'"),
         ({"estimator": "os:system"}, "field 'estimator'.*not a scikit-learn estimator"),
         ({"estimator": "collections:OrderedDict"}, "not a scikit-learn estimator"),
         ({"estimator": "nosuchpkg.mod:X"}, "cannot import module 'nosuchpkg.mod'"),

@@ -70,7 +70,8 @@ def test_folder_watcher_sees_new_changed_and_removed_files(tmp_path):
 )
 def test_validate_trigger_names_the_field(spec, fragment):
     problems = validate_trigger(spec, node_ids=["sensor", "calib"])
-    assert any(fragment in p for p in problems), problems
+    assert any(fragment in str(p) for p in problems), problems
+    assert all(p.code == "bad_trigger" and p.path.startswith("trigger") for p in problems)
 
 
 def test_valid_triggers_have_no_problems():

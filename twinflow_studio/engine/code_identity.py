@@ -254,7 +254,11 @@ def executor_identity(executor: str | None) -> str | None:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:  # a frozen app ships bytecode only: then the version stands for it
         digest = None
-    identity = {"executor": executor, "source": digest, "version": twinflow_studio.__version__}
+    identity: dict[str, Any] = {
+        "executor": executor,
+        "source": digest,
+        "version": twinflow_studio.__version__,
+    }
     helpers = own_helpers(module)
     if helpers:  # e.g. fmu_run.py, which containers run too: editing it reruns the node
         identity["helpers"] = helpers

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from twinflow_studio.engine.errors import TaskFailed
+from twinflow_studio.project.errors import TwinFlowError
 
 MIB = 1024 * 1024
 CHUNK = 4 * MIB
@@ -58,7 +59,7 @@ class UnsafeOutput(TaskFailed):
         super().__init__(message, retryable=False)
 
 
-class CollectionCancelled(Exception):
+class CollectionCancelled(TwinFlowError):
     """The node timed out or was cancelled while its outputs were being collected."""
 
 
@@ -334,7 +335,7 @@ def _check_name(shown: str, name: str) -> None:
 class _GuardedTarInfo(tarfile.TarInfo):
     """Refuses oversized pax and GNU long-name headers before tarfile reads them into memory."""
 
-    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
         if self.type in _HEADER_TYPES and self.size > MAX_TAR_HEADER:
             raise UnsafeOutput(
                 f"outputs archive: a {self.size}-byte extended header (more than "

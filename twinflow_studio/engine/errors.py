@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from twinflow_studio.project.errors import TwinFlowError
 
-class EngineError(Exception):
-    pass
+
+class EngineError(TwinFlowError):
+    """Root of the engine's errors: a run, a task or a target failed."""
 
 
 class TaskFailed(EngineError):
@@ -16,6 +18,10 @@ class TaskFailed(EngineError):
         super().__init__(message)
         self.exit_code = exit_code
         self.retryable = retryable
+
+
+class ImportPathError(EngineError):
+    """An import path ('package.module:name') that does not resolve; says why."""
 
 
 class TargetUnavailable(EngineError):

@@ -9,24 +9,52 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Literal
 
-NodeState = Literal[
-    "pending",
-    "queued",
-    "running",
-    "retrying",
-    "succeeded",
-    "cached",
-    "failed",
-    "skipped",
-    "skipped_branch",
-    "cancelled",
-]
+
+class _StrEnum(str, Enum):
+    """A string enum: members compare equal to, format as and serialise as their values, so
+    JSON files, events and older callers comparing with plain strings keep working."""
+
+    __str__ = str.__str__
+
+    def __format__(self, spec: str) -> str:
+        return str.__format__(self, spec)
+
+
+class NodeState(_StrEnum):
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    SUCCEEDED = "succeeded"
+    CACHED = "cached"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    SKIPPED_BRANCH = "skipped_branch"  # a switch routed its input elsewhere
+    CANCELLED = "cancelled"
+
+
 TERMINAL_STATES: frozenset[str] = frozenset(
-    {"succeeded", "cached", "failed", "skipped", "skipped_branch", "cancelled"}
+    {
+        NodeState.SUCCEEDED,
+        NodeState.CACHED,
+        NodeState.FAILED,
+        NodeState.SKIPPED,
+        NodeState.SKIPPED_BRANCH,
+        NodeState.CANCELLED,
+    }
 )
-RunStatus = Literal["succeeded", "failed", "cancelled"]
+
+
+class RunStatus(_StrEnum):
+    """How a run ended; ``interrupted`` is written by the next process for a killed run."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)

@@ -8,49 +8,37 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from twinflow_studio.engine.errors import TaskFailed
+from twinflow_studio.engine.errors import ImportPathError, TaskFailed
 from twinflow_studio.engine.paths import child_path
 from twinflow_studio.engine.task import TaskContext
 
 
-def import_callable(path: str) -> Any:
-    """Import ``package.module:attribute`` (a dotted attribute after ':' is allowed)."""
+def resolve_import_path(path: str, *, dotted: bool = False) -> Any:
+    """The object at ``package.module:attribute`` (a dotted attribute after ':' is allowed;
+    with ``dotted``, ``package.module.attribute`` too). Imports the module."""
     module_name, sep, attr = path.partition(":")
-    if not sep or not module_name or not attr:
-        raise TaskFailed(
-            f"callable {path!r} must look like 'package.module:function'", retryable=False
-        )
+    if not sep and dotted:
+        module_name, _, attr = path.rpartition(".")
+    if not module_name or not attr:
+        raise ImportPathError(f"{path!r} is not an import path like 'package.module:name'")
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise TaskFailed(f"cannot import module {module_name!r}: {exc}", retryable=False) from exc
+        raise ImportPathError(f"cannot import module {module_name!r}: {exc}") from exc
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise TaskFailed(
-                f"module {module_name!r} has no attribute {attr!r}", retryable=False
-            ) from None
+            raise ImportPathError(f"module {module_name!r} has no attribute {attr!r}") from None
     return obj
 
 
-def code_hash_of(path: str) -> str:
-    """The hash of the module's source, so editing the function invalidates the cache."""
-    from twinflow_studio.project.hashing import hash_file, hash_value
-
-    module_name = path.partition(":")[0]
+def import_callable(path: str) -> Any:
+    """Import ``package.module:attribute``; a failure fails the task (a retry cannot fix it)."""
     try:
-        module = importlib.import_module(module_name)
-        source = inspect.getsourcefile(module)
-        # A frozen app (PyInstaller) may ship bytecode only: then the version stands for it.
-        digest = hash_file(Path(source)) if source else None
-    except (ImportError, TypeError, OSError):
-        digest = None
-    if digest is None:
-        from twinflow_studio import __version__
-
-        return hash_value({"callable": path, "source": None, "version": __version__})
-    return hash_value({"callable": path, "source": digest})
+        return resolve_import_path(path)
+    except ImportPathError as exc:
+        raise TaskFailed(str(exc), retryable=False) from exc
 
 
 @functools.lru_cache(maxsize=1024)

@@ -19,9 +19,10 @@ import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import unquote
 
 from twinflow_studio.engine.events import ArtifactRef
+from twinflow_studio.engine.paths import file_uri_path
+from twinflow_studio.project.errors import TwinFlowError
 from twinflow_studio.project.hashing import hash_tree
 
 # Below this many bytes in all, the outputs of a cache hit are hashed on the calling (event
@@ -36,9 +37,8 @@ def stale_reason(ref: ArtifactRef) -> str | None:
     """None when ``ref``'s bytes on disk still have its recorded hash; else why not."""
     if not ref.uri.startswith("file://"):
         return None  # remote (s3://): the target that reads it checks it
-    # The store writes ``file:///abs/path`` URIs; this is ``artifact_path`` without urlparse
-    # and a Path object, which were most of the cost of checking a tiny file.
-    path = unquote(ref.uri[len("file://") :])
+    # A str, not a Path: the Path object was most of the cost of checking a tiny file.
+    path = file_uri_path(ref.uri)
     try:
         if ref.kind == "dir":
             if not stat.S_ISDIR(os.lstat(path).st_mode):
@@ -66,7 +66,7 @@ def _where(ref: ArtifactRef, path: str) -> str:
     return f"output {ref.port!r} ({path})"
 
 
-class _Changed(Exception):
+class _Changed(TwinFlowError):
     """The file is not the one stored, and the reason is known without hashing it."""
 
 

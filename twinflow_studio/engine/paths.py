@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 from twinflow_studio.engine.errors import TaskFailed
 from twinflow_studio.project.identifiers import identifier_problem
@@ -55,3 +56,10 @@ def run_path(folder: Path, run_id: str) -> Path:
 def safe_suffix(suffix: str) -> str:
     """``suffix`` when it is a plain file suffix, else nothing."""
     return suffix if _SUFFIX.fullmatch(suffix) else ""
+
+
+def file_uri_path(uri: str) -> str:
+    """The file-system path of a ``file://`` URI the run store wrote. ``Path.as_uri`` wrote it,
+    percent-encoding everything after ``file://`` (no query or fragment can follow), so
+    unquoting the rest is the whole parse, without urlparse's cost on hot paths."""
+    return unquote(uri[len("file://") :])

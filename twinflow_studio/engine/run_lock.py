@@ -28,6 +28,8 @@ from typing import Any
 
 import orjson
 
+from twinflow_studio.engine.events import RunStatus
+
 log = logging.getLogger(__name__)
 
 LOCKS_DIR = "running"
@@ -293,7 +295,7 @@ def _recover_one(lock_path: Path, run_dir: Path) -> dict[str, Any] | None:
         summary = {
             **marker,
             "run_id": marker.get("run_id", run_dir.name),
-            "status": "interrupted",
+            "status": RunStatus.INTERRUPTED,
             "finished_at": now,
             "duration_s": round(now - started, 3) if isinstance(started, int | float) else None,
             "run_dir": str(run_dir),

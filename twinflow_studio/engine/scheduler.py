@@ -7,6 +7,7 @@ O(nodes + edges). Blocking work (SDK calls, hashing) goes to threads; the loop n
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import shutil
 import threading
@@ -26,11 +27,13 @@ from twinflow_studio.engine.events import (
     ArtifactRef,
     Event,
     LogLine,
+    NodeState,
     NodeStateChanged,
     Progress,
     RunFinished,
     RunInterrupted,
     RunStarted,
+    RunStatus,
     Subscriber,
     TaskRecord,
 )
@@ -57,7 +60,7 @@ CACHE_FLUSH_S = 2.0
 
 @dataclass
 class NodeOutcome:
-    state: str = "pending"
+    state: str = NodeState.PENDING
     attempts: int = 0
     error: str | None = None
     exit_code: int | None = None
@@ -82,7 +85,7 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "succeeded"
+        return self.status == RunStatus.SUCCEEDED
 
     def output(self, node_id: str, port: str) -> ArtifactRef:
         return self.nodes[node_id].outputs[port]
@@ -164,7 +167,9 @@ class Engine:
         found = run_lock.recover_interrupted(store_root / "runs")
         for summary in found:
             self.emit(
-                RunInterrupted(summary["run_id"], "interrupted", summary["finished_at"], summary)
+                RunInterrupted(
+                    summary["run_id"], RunStatus.INTERRUPTED, summary["finished_at"], summary
+                )
             )
         return [summary["run_id"] for summary in found]
 
@@ -275,8 +280,8 @@ class _Run:
         for task in list(self.tasks.values()):
             task.cancel()
         for node_id, outcome in self.outcomes.items():
-            if outcome.state == "pending" and node_id not in self.tasks:
-                self._finish(node_id, "cancelled", "the run was cancelled")
+            if outcome.state == NodeState.PENDING and node_id not in self.tasks:
+                self._finish(node_id, NodeState.CANCELLED, "the run was cancelled")
 
     async def execute(self) -> RunResult:
         self.loop = asyncio.get_running_loop()
@@ -300,7 +305,7 @@ class _Run:
             try:
                 if self.start_error is not None:
                     for node_id in sorted(self.node_ids):
-                        self._finish(node_id, "failed", self.start_error)
+                        self._finish(node_id, NodeState.FAILED, self.start_error)
                 else:
                     await self._start_targets()
                     self._build_graph()
@@ -327,7 +332,7 @@ class _Run:
         for last in (False, True):
             try:
                 self.run_dir.mkdir(parents=True, exist_ok=True)
-                marker = {"run_id": self.run_id, "project": self.project.name}
+                marker: dict[str, Any] = {"run_id": self.run_id, "project": self.project.name}
                 marker.update(started_at=started, project_version=self.version)
                 self.lock = run_lock.RunLock.acquire(self.run_dir, marker)
                 twinfile.write_atomic(self.run_dir / "project.twin", self.snapshot)
@@ -392,11 +397,11 @@ class _Run:
         """Queue a node whose inputs are all there. ``deferred`` names a target that the
         calling node task pumps itself once it has released its slot."""
         if self.cancelled.is_set():
-            self._finish(node_id, "cancelled", "the run was cancelled")
+            self._finish(node_id, NodeState.CANCELLED, "the run was cancelled")
             return
         target = self.placement[node_id].name
         if target in self.target_errors:
-            self._finish(node_id, "failed", self.target_errors[target])
+            self._finish(node_id, NodeState.FAILED, self.target_errors[target])
             return
         self.queues[target].append(node_id)
         if target != deferred:
@@ -410,7 +415,7 @@ class _Run:
         adopted = None
         # Strict FIFO: a large node at the head is not starved by small ones behind it.
         while queue:
-            if self.outcomes[queue[0]].state != "pending":  # cancelled while it waited
+            if self.outcomes[queue[0]].state != NodeState.PENDING:  # cancelled while it waited
                 queue.popleft()
                 continue
             profile = self.project.profiles[self.project.nodes[queue[0]].profile]
@@ -438,7 +443,11 @@ class _Run:
             if outcome.state in TERMINAL_STATES:
                 continue
             outcome.state = state
-            if state in ("failed", "skipped", "cancelled") and message and not outcome.error:
+            if (
+                state in (NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED)
+                and message
+                and not outcome.error
+            ):
                 outcome.error = message
             self.done_count += 1
             if self.engine.listening:
@@ -455,7 +464,7 @@ class _Run:
             ports = self.child_ports.get(node_id, ())
             for child, port in zip(self.children.get(node_id, ()), ports, strict=True):
                 self.waiting[child] -= 1
-                if self.outcomes[child].state != "pending":
+                if self.outcomes[child].state != NodeState.PENDING:
                     continue
                 if self.branches is not None and state in BRANCH_SETTLED:
                     dead = self.branches.dead(node_id, state, outcome.outputs, port)
@@ -466,11 +475,11 @@ class _Run:
                         why = f"branch not taken at {node_id!r}"
                         work.append((child, SKIPPED_BRANCH, why, None))
                     continue
-                if state in ("succeeded", "cached"):
+                if state in (NodeState.SUCCEEDED, NodeState.CACHED):
                     if self.waiting[child] == 0:
                         self._ready(child, own)
                 else:
-                    why = "cancelled" if state == "cancelled" else "skipped"
+                    why = NodeState.CANCELLED if state == NodeState.CANCELLED else NodeState.SKIPPED
                     work.append((child, why, f"upstream node {node_id!r} {state}", None))
         if self.done_count == len(self.node_ids):
             self.done.set()
@@ -527,15 +536,17 @@ class _Run:
                 await self._run_attempts(node)
             except asyncio.CancelledError:
                 self.outcomes[node_id].ended_at = time.time()
-                self._finish(node_id, "cancelled", "the run was cancelled")
+                self._finish(node_id, NodeState.CANCELLED, "the run was cancelled")
             except Exception as exc:  # an engine bug must still end the node, never hang
                 log.exception("node %s crashed the engine", node_id)
                 self.outcomes[node_id].error = f"internal error: {type(exc).__name__}: {exc}"
-                self._finish(node_id, "failed", self.outcomes[node_id].error)
+                self._finish(node_id, NodeState.FAILED, self.outcomes[node_id].error or "")
             finally:
                 self.tasks.pop(node_id, None)
                 self.capacity[target_name].take(profile, -1)
-            unsuspended = unsuspended + 1 if self.outcomes[node_id].state != "succeeded" else 0
+            unsuspended = (
+                unsuspended + 1 if self.outcomes[node_id].state != NodeState.SUCCEEDED else 0
+            )
             next_id = self._pump(target_name, adopt=True)
 
     async def _run_attempts(self, node: Node) -> None:
@@ -549,7 +560,7 @@ class _Run:
         except (TaskFailed, TargetUnavailable) as exc:
             outcome.ended_at = time.time()
             outcome.error = str(exc)
-            self._finish(node.id, "failed", str(exc))
+            self._finish(node.id, NodeState.FAILED, str(exc))
             return
         outcome.cache_key = hash_value(
             {
@@ -566,7 +577,7 @@ class _Run:
         input_refs = tuple(self._input_refs(node))
         if self.use_cache and await self._from_cache(node, code, input_refs):
             return
-        self._state(node.id, "running", 1, outcome.cache_miss or "")
+        self._state(node.id, NodeState.RUNNING, 1, outcome.cache_miss or "")
         previous = self._previous_outputs(node)
         max_attempts = node.retries.count + 1
         for attempt in range(1, max_attempts + 1):
@@ -584,10 +595,10 @@ class _Run:
                 )
                 self._finish(
                     node.id,
-                    "succeeded",
+                    NodeState.SUCCEEDED,
                     record=self._record(
                         node.id,
-                        "succeeded",
+                        NodeState.SUCCEEDED,
                         code_identity=code,
                         inputs=input_refs,
                         outputs=tuple(outcome.outputs.values()),
@@ -602,17 +613,17 @@ class _Run:
             self._log(
                 node.id, f"attempt {attempt} failed: {error}; retrying in {delay:g} s", "engine"
             )
-            self._state(node.id, "retrying", attempt, error)
+            self._state(node.id, NodeState.RETRYING, attempt, error)
             await asyncio.sleep(delay)
-            self._state(node.id, "running", attempt + 1)
+            self._state(node.id, NodeState.RUNNING, attempt + 1)
         outcome.ended_at = time.time()
         if run_lock.disk_full(self.run_dir):
             await asyncio.to_thread(self._remove_partial_outputs, node.id)
         self._finish(
             node.id,
-            "failed",
+            NodeState.FAILED,
             outcome.error or "failed",
-            record=self._record(node.id, "failed", code_identity=code, inputs=input_refs),
+            record=self._record(node.id, NodeState.FAILED, code_identity=code, inputs=input_refs),
         )
 
     def _remove_partial_outputs(self, node_id: str) -> None:
@@ -646,7 +657,7 @@ class _Run:
             attempt=attempt,
             work_dir=child_path(self.run_dir, node.id) / f"attempt-{attempt}",
             project_dir=self.project_dir,
-            log=lambda line, stream="stdout": self._log(node.id, line, stream),
+            log=functools.partial(self._log, node.id),
             cancelled=CancelFlag(),
             timeout_s=node.timeout_s,
             previous_outputs=previous,
@@ -727,11 +738,11 @@ class _Run:
         outcome.ended_at = time.time()
         self._finish(
             node.id,
-            "cached",
+            NodeState.CACHED,
             f"reused from run {run_id}",
             record=self._record(
                 node.id,
-                "cached",
+                NodeState.CACHED,
                 code_identity=code,
                 inputs=input_refs,
                 outputs=tuple(refs),
@@ -803,13 +814,13 @@ class _Run:
 
     def _finish_run(self, started: float) -> RunResult:
         states = {o.state for o in self.outcomes.values()}
-        if "failed" in states or "skipped" in states:
-            status = "failed"
-        elif "cancelled" in states or self.cancelled.is_set():
-            status = "cancelled"
+        if NodeState.FAILED in states or NodeState.SKIPPED in states:
+            status = RunStatus.FAILED
+        elif NodeState.CANCELLED in states or self.cancelled.is_set():
+            status = RunStatus.CANCELLED
         else:
-            status = "succeeded"
-        failed = [n for n, o in sorted(self.outcomes.items()) if o.state == "failed"]
+            status = RunStatus.SUCCEEDED
+        failed = [n for n, o in sorted(self.outcomes.items()) if o.state == NodeState.FAILED]
         summary = {
             "run_id": self.run_id,
             "project": self.project.name,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from twinflow_studio.engine.events import ArtifactRef
-from twinflow_studio.engine.paths import child_path, run_path, safe_suffix
+from twinflow_studio.engine.paths import child_path, file_uri_path, run_path, safe_suffix
 from twinflow_studio.project.hashing import canonical_json, hash_path, path_size
 
 log = logging.getLogger(__name__)
@@ -107,9 +107,7 @@ def producer_of(node_kind: str, target_kind: str) -> str:
 def artifact_path(ref: ArtifactRef) -> Path:
     if not ref.uri.startswith("file://"):
         raise ValueError(f"artifact {ref.port!r} is not local: {ref.uri}")
-    from urllib.parse import unquote, urlparse
-
-    return Path(unquote(urlparse(ref.uri).path))
+    return Path(file_uri_path(ref.uri))
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from twinflow_studio.project.errors import TwinFlowError
+
 
 class CancelFlag:
     """Tells a running task to stop: ``threading.Event``'s interface, but the Condition
@@ -99,6 +101,6 @@ class TaskContext:
             raise TaskCancelled(self.node_id)
 
 
-class TaskCancelled(Exception):
+class TaskCancelled(TwinFlowError):
     def __init__(self, node_id: str) -> None:
         super().__init__(f"node {node_id!r} was cancelled")

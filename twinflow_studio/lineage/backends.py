@@ -19,11 +19,13 @@ from urllib.parse import urlparse
 
 from gremlin_python.driver.remote_connection import RemoteConnection
 
+from twinflow_studio.project.errors import TwinFlowError
+
 BACKENDS = ("embedded", "gremlin-server", "neptune")
 DEFAULT_SERVER_URL = "ws://127.0.0.1:18182/gremlin"
 
 
-class LineageConfigError(ValueError):
+class LineageConfigError(TwinFlowError, ValueError):
     """``settings.lineage`` is malformed; the message names the key and what is expected."""
 
 

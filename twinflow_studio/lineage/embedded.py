@@ -22,6 +22,7 @@ from gremlin_python.structure.graph import Edge, Vertex
 from twinflow_studio.lineage import bulk
 from twinflow_studio.lineage import schema as s
 from twinflow_studio.lineage.translate import translate
+from twinflow_studio.project.errors import TwinFlowError
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ _INDEXED_LABELS = (
 )
 
 
-class EmbeddedError(RuntimeError):
+class EmbeddedError(TwinFlowError, RuntimeError):
     """The embedded graph refused a traversal; the message names the script that failed."""
 
 

@@ -10,8 +10,10 @@ them), and JSON text inside ``*_json`` properties is written by ``json`` itself.
 from __future__ import annotations
 
 import json
+from types import ModuleType
 from typing import Any
 
+orjson: ModuleType | None
 try:
     import orjson
 except ImportError:  # pragma: no cover - orjson is optional; the standard library does it all

@@ -20,9 +20,10 @@ from gremlin_python.process.traversal import T
 
 from twinflow_studio.lineage import schema as s
 from twinflow_studio.lineage.writer import write_ops
+from twinflow_studio.project.errors import TwinFlowError
 
 
-class GraphSONError(ValueError):
+class GraphSONError(TwinFlowError, ValueError):
     """A GraphSON file could not be read; the message names the file, line and problem."""
 
 
@@ -38,7 +39,8 @@ def _typed(value: Any) -> Any:
 
 def _untyped(value: Any) -> Any:
     if isinstance(value, dict) and "@type" in value:
-        kind, inner = value["@type"], value.get("@value")
+        kind = value["@type"]
+        inner: Any = value.get("@value")
         if kind in ("g:Int32", "g:Int64", "g:Int16", "gx:Byte"):
             return int(inner)
         if kind in ("g:Double", "g:Float"):

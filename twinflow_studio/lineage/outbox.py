@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from twinflow_studio.lineage import fastjson
+from twinflow_studio.project.errors import TwinFlowError
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ RESERVE_BYTES = 256 << 10
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
-class OutboxBusyError(RuntimeError):
+class OutboxBusyError(TwinFlowError, RuntimeError):
     """Kept for callers written when one process at a time could hold an outbox; no longer
     raised (a second process appends and the first delivers)."""
 

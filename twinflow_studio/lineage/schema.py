@@ -310,7 +310,7 @@ def merge_ops(ops: Iterable[Op]) -> list[Op]:
         seen = merged.get(key)
         if seen is None:
             merged[key] = op
-        elif is_vertex and (op.create or op.update):
+        elif isinstance(op, VertexOp) and isinstance(seen, VertexOp) and (op.create or op.update):
             merged[key] = VertexOp(
                 seen.label,
                 seen.uid,

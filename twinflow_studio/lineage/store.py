@@ -14,9 +14,10 @@ from twinflow_studio.lineage.backends import BackendConfig, connection_factory
 from twinflow_studio.lineage.outbox import Outbox
 from twinflow_studio.lineage.queries import LineageQueries
 from twinflow_studio.lineage.writer import ConnectionHolder, LineageWriter
+from twinflow_studio.project.errors import TwinFlowError
 
 
-class LineageBusyError(RuntimeError):
+class LineageBusyError(TwinFlowError, RuntimeError):
     """The embedded graph is open in another process (which delivers this one's records)."""
 
 

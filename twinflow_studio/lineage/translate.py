@@ -19,6 +19,8 @@ from typing import Any
 from gremlin_python.process.traversal import Binding, Bytecode, P, TextP
 from gremlin_python.structure.graph import Edge, Vertex, VertexProperty
 
+from twinflow_studio.project.errors import TwinFlowError
+
 # gremlinpython spells a few tokens with a trailing underscore to dodge Python keywords.
 _ENUM_MEMBER_NAMES = {
     "list_": "list",
@@ -36,7 +38,7 @@ _MAX_ARGS = 10
 _STATEMENT_STARTS = frozenset({"V", "E", "addV", "addE", "mergeV", "mergeE", "inject"})
 
 
-class TranslationError(ValueError):
+class TranslationError(TwinFlowError, ValueError):
     """A traversal uses something graphersal (or Neptune) cannot run from a script."""
 
 

@@ -1,6 +1,11 @@
 """The project document model: typed DAGs saved as `.twin` files."""
 
-from twinflow_studio.project.errors import Problem, TwinFileError, ValidationError
+from twinflow_studio.project.errors import (
+    Problem,
+    TwinFileError,
+    TwinFlowError,
+    ValidationError,
+)
 from twinflow_studio.project.kinds import NodeKind, ParamSpec, PortSpec, all_kinds, get_kind
 from twinflow_studio.project.model import (
     Edge,
@@ -27,6 +32,7 @@ __all__ = [
     "RetryPolicy",
     "TargetConfig",
     "TwinFileError",
+    "TwinFlowError",
     "ValidationError",
     "all_kinds",
     "dumps",

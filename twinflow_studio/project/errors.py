@@ -20,6 +20,12 @@ def printable(text: str, keep: str = "") -> str:
     return _CONTROL.sub(escape, text)
 
 
+class TwinFlowError(Exception):
+    """The root of every error TwinFlow Studio raises on purpose (validation, placement,
+    engine, targets, lineage, TwinStat): ``except TwinFlowError`` catches ours and nothing
+    else. Subclasses keep a built-in base where callers catch that (``ValueError``)."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One validation problem: which node (if any), which field, and what is wrong.
@@ -36,7 +42,7 @@ class Problem:
         return printable(f"{prefix}{self.path}: {self.message}")
 
 
-class TwinFileError(Exception):
+class TwinFileError(TwinFlowError):
     """A `.twin` file that cannot be read: names the file and where in it."""
 
     def __init__(self, file: str, message: str) -> None:
@@ -45,7 +51,7 @@ class TwinFileError(Exception):
         self.detail = message
 
 
-class ValidationError(Exception):
+class ValidationError(TwinFlowError):
     def __init__(self, problems: list[Problem]) -> None:
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"the project has {len(problems)} problem(s):\n{lines}")

@@ -2,11 +2,14 @@
 
 Kinds are declarative so that a `.twin` file can be validated without importing any user
 code. In-process kinds name their executor by import path; the engine imports it only when
-a node of that kind runs.
+a node of that kind runs. Kinds come from packages through the ``twinflow_studio.kinds``
+entry point group, the core's own included (see ``plugins.py`` and docs/plugins.md).
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -57,6 +60,11 @@ class NodeKind:
     container: str | None = None
     extension_point: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # A freedesktop theme icon name (e.g. 'view-statistics'); the palette shows it.
+    icon: str = ""
+    # The distribution that provides the kind ("twinflow-studio" for the core); set when the
+    # registry loads the kind from its entry point.
+    plugin: str = ""
 
     def param(self, name: str) -> ParamSpec | None:
         for spec in self.params:
@@ -65,22 +73,35 @@ class NodeKind:
         return None
 
 
-_REGISTRY: dict[str, NodeKind] = {}
-
-
 def register_kind(kind: NodeKind) -> NodeKind:
-    _REGISTRY[kind.name] = kind
-    return kind
+    """Declare a kind. Called at import time by the modules an entry point names; the
+    registry (``plugins.py``) attributes it to the package it is loading."""
+    from twinflow_studio.project import plugins
+
+    # The declaring module, so the entry point naming that module claims the kind.
+    return plugins.add_kind(kind, sys._getframe(1).f_globals.get("__name__", ""))
 
 
 def get_kind(name: str) -> NodeKind | None:
-    _ensure_builtin()
-    return _REGISTRY.get(name)
+    return (_registry or _bind_registry())().get(name)
 
 
 def all_kinds() -> list[NodeKind]:
-    _ensure_builtin()
-    return sorted(_REGISTRY.values(), key=lambda k: (k.category, k.label))
+    kinds = (_registry or _bind_registry())()
+    return sorted(kinds.values(), key=lambda k: (k.category, k.label))
+
+
+# ``plugins.kinds``, bound on first use: plugins.py imports this module, and get_kind is hot
+# enough (validation, scheduling) that an import statement per call shows in benchmarks.
+_registry: Callable[[], dict[str, NodeKind]] | None = None
+
+
+def _bind_registry() -> Callable[[], dict[str, NodeKind]]:
+    global _registry
+    from twinflow_studio.project import plugins
+
+    _registry = plugins.kinds
+    return _registry
 
 
 def port_types_compatible(source: str, target: str) -> bool:
@@ -89,19 +110,3 @@ def port_types_compatible(source: str, target: str) -> bool:
         return True
     # A dataframe artifact is a file (CSV/Parquet), and a file can be read as a dataframe.
     return {source, target} == {"file", "dataframe"}
-
-
-_loaded = False
-
-
-def _ensure_builtin() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    from twinflow_studio.project import (  # noqa: F401
-        kinds_builtin,
-        kinds_composition,
-        kinds_twinstat,
-        mqtt_params,
-    )

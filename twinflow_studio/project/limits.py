@@ -111,7 +111,7 @@ def check_settings(settings: dict[str, Any]) -> list[Problem]:
                 )
             )
         elif value is not None and (isinstance(value, bool) or not isinstance(value, types)):
-            expected = "a number" if float in types else {str: "a string"}.get(types[0], "")
+            expected = "a number" if float in types else ("a string" if types[0] is str else "")
             expected = expected or "a whole number"
             out.append(
                 Problem(

@@ -3,11 +3,12 @@ fits its hardware profile (so a profile that outgrows local Docker lands on Batc
 
 from __future__ import annotations
 
+from twinflow_studio.project.errors import TwinFlowError
 from twinflow_studio.project.kinds import get_kind
 from twinflow_studio.project.model import Node, Project, TargetConfig
 
 
-class PlacementError(Exception):
+class PlacementError(TwinFlowError):
     pass
 
 

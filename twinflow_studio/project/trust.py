@@ -87,7 +87,9 @@ def _python_reasons(node: Node) -> list[TrustReason]:
         )
         return out
     kind = get_kind(node.kind)
-    if kind is None or kind.executor is None or not kind.executor.startswith("twinflow_studio."):
+    # Installed kinds (the core's and plugins') are trusted code; a callable they are told to
+    # import from the project is not.
+    if kind is None or kind.executor is None:
         return out
     for name in CALLABLE_PARAMS:
         target = _text(node.params.get(name))

@@ -14,11 +14,13 @@ from twinflow_studio.project.map_dims import map_problems
 from twinflow_studio.project.model import Node, Project
 from twinflow_studio.project.mqtt_params import mqtt_param_problems
 from twinflow_studio.project.placement import PlacementError, resolve_target
+from twinflow_studio.project.plugin_check import settings_problems as plugin_settings_problems
+from twinflow_studio.project.plugin_check import unknown_kind_message
+from twinflow_studio.project.plugins import target_kind_names
 from twinflow_studio.project.secrets import check_secrets
 from twinflow_studio.project.triggers import validate_trigger
 from twinflow_studio.project.url_expiry import url_expiry_problem, url_expiry_value
 
-TARGET_KINDS = ("process", "inprocess", "docker", "batch")
 # Linux's own ceiling on process ids; 1 TiB of outputs from one node is surely a mistake.
 MAX_PIDS_LIMIT = 4_194_304
 MAX_OUTPUT_MIB = 1_048_576
@@ -27,6 +29,7 @@ MAX_OUTPUT_MIB = 1_048_576
 def validate(project: Project) -> list[Problem]:
     problems: list[Problem] = []
     problems += _check_profiles_and_targets(project)
+    problems += plugin_settings_problems(project)
     for node in project.nodes.values():
         problems += _check_node(project, node)
     problems += _check_edges(project)
@@ -60,12 +63,14 @@ def _check_profiles_and_targets(project: Project) -> list[Problem]:
             out.append(
                 Problem(f"profiles.{name}.max_output_mib", f"must be from 1 to {MAX_OUTPUT_MIB}")
             )
+    known_targets = target_kind_names()
     for name, t in project.targets.items():
-        if t.kind not in TARGET_KINDS:
+        if t.kind not in known_targets:
             out.append(
                 Problem(
                     f"targets.{name}.kind",
-                    f"unknown target kind {t.kind!r} (known: {', '.join(TARGET_KINDS)})",
+                    f"unknown target kind {t.kind!r} (known: {', '.join(known_targets)}; "
+                    "a target kind from a plugin needs its package installed)",
                 )
             )
         if t.vcpus <= 0 or t.memory_mib <= 0:
@@ -119,7 +124,7 @@ def _check_node(project: Project, node: Node) -> list[Problem]:
         add(".id", id_problem, "bad_id")
     kind = get_kind(node.kind)
     if kind is None:
-        add(".kind", f"unknown node kind {node.kind!r}", "unknown_kind")
+        add(".kind", unknown_kind_message(project, node.kind), "unknown_kind")
         return out
     for key, value in node.params.items():
         reason = check_param(node, key, value)
@@ -284,9 +289,7 @@ def _check_triggers(project: Project) -> list[Problem]:
     seen: set[str] = set()
     for i, trig in enumerate(project.triggers):
         path = f"triggers[{i}]"
-        for message in validate_trigger(trig, project.nodes, where=path):
-            field, _, text = message.partition(": ")
-            out.append(Problem(field, text, code="bad_trigger"))
+        out += validate_trigger(trig, project.nodes, where=path)
         tid = trig.get("id")
         if isinstance(tid, str) and tid in seen:
             out.append(Problem(f"{path}.id", f"duplicate trigger id {tid!r}", code="bad_trigger"))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from twinflow_studio.project.errors import TwinFlowError
 
-class TwinStatError(ValueError):
+
+class TwinStatError(TwinFlowError, ValueError):
     """Bad input to a TwinStat model or node. ``field`` names the parameter or port at fault;
     ``node`` is filled in by the node executors so the message says which node it was."""
 

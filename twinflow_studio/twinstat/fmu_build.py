@@ -71,7 +71,9 @@ def build_fmu(
         raise TwinStatError("variable names must be unique (also as C names)", field="variables")
     for var in variables:
         if var.causality not in _CAUSALITIES:
-            raise TwinStatError(f"{var.name}: unknown causality {var.causality!r}", "variables")
+            raise TwinStatError(
+                f"{var.name}: unknown causality {var.causality!r}", field="variables"
+            )
     index = {v.name: i for i, v in enumerate(variables)}
     derivs = [v for v in variables if v.derivative_of]
     for der in derivs:
@@ -201,11 +203,12 @@ def _model_description(
             real.append(f"unit={quoteattr(var.unit)}")
         if var.derivative_of:
             real.append(f'derivative="{index[var.derivative_of] + 1}"')
-        has_start = var.start is not None and (
+        start = var.start
+        has_start = start is not None and (
             var.causality in ("parameter", "input") or var.name in states
         )
-        if has_start:
-            real.append(f'start="{float(var.start)!r}"')
+        if has_start and start is not None:
+            real.append(f'start="{float(start)!r}"')
         rows.append(
             f"    <ScalarVariable {' '.join(attrs)}>\n      <Real {' '.join(real)}/>\n"
             "    </ScalarVariable>"

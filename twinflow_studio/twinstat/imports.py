@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
+from twinflow_studio.engine.errors import ImportPathError
+from twinflow_studio.engine.executors import resolve_import_path
 from twinflow_studio.twinstat.errors import TwinStatError
 
 
 def import_object(path: str, field: str) -> Any:
     if not isinstance(path, str) or not path.strip():
         raise TwinStatError("an import path like 'package.module:name' is required", field=field)
-    module_name, sep, attr = path.partition(":")
-    if not sep:
-        module_name, _, attr = path.rpartition(".")
-    if not module_name or not attr:
-        raise TwinStatError(
-            f"{path!r} is not an import path like 'package.module:name'", field=field
-        )
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise TwinStatError(f"cannot import module {module_name!r}: {exc}", field=field) from exc
-    obj: Any = module
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise TwinStatError(f"module {module_name!r} has no {attr!r}", field=field) from None
-    return obj
+        return resolve_import_path(path, dotted=True)
+    except ImportPathError as exc:
+        raise TwinStatError(str(exc), field=field) from exc
 
 
 def import_callable(path: str, field: str) -> Callable[..., Any]:

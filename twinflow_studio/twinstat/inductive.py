@@ -32,7 +32,8 @@ def resolve_estimator(
             field=field,
         )
     params = dict(params or {})
-    valid = obj().get_params(deep=False) if _constructible(obj) else {}
+    estimator: Any = obj() if _constructible(obj) else None
+    valid: dict[str, Any] = estimator.get_params(deep=False) if estimator is not None else {}
     unknown = sorted(set(params) - set(valid)) if valid else []
     if unknown:
         raise TwinStatError(

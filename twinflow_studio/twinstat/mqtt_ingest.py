@@ -128,7 +128,7 @@ class MqttIngest:
                 manual_ack=True,
             )
             client.max_queued_messages_set(0)
-            client.reconnect_delay_set(0.5, 10)
+            client.reconnect_delay_set(1, 10)
             user = _resolve(self.params.get("username"), "username", self.environ)
             password = _resolve(self.params.get("password"), "password", self.environ)
             if user is not None or password is not None:

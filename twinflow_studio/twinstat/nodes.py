@@ -443,6 +443,7 @@ def run_calibration(ctx: TaskContext) -> dict[str, Any]:
     model_path = _param(ctx, "model", "")
     x_columns = _param(ctx, "x_columns", [])
     x = column_array(frame, _columns(x_columns, "x_columns"), "x_columns") if x_columns else None
+    fn: Callable[..., Any]  # the model f(theta, x): a surrogate, an FMU or a user callable
     if "surrogate" in ctx.inputs:
         surrogate = Surrogate.from_payload(_model(ctx, "surrogate"))
         missing = sorted(set(surrogate.names) - set(base.names))
@@ -458,10 +459,11 @@ def run_calibration(ctx: TaskContext) -> dict[str, Any]:
             )
         order = [base.names.index(n) for n in surrogate.names]
 
-        def fn(theta: np.ndarray, _x: Any) -> np.ndarray:
+        def predict(theta: np.ndarray, _x: Any) -> np.ndarray:
             return surrogate.predict(np.atleast_2d(theta)[:, order])
 
-        fn.vectorized = True  # type: ignore[attr-defined]
+        predict.vectorized = True  # type: ignore[attr-defined]
+        fn = predict
         model_desc = "surrogate"
     elif "fmu" in ctx.inputs:
         from twinflow_studio.twinstat.fmu import calibration_model

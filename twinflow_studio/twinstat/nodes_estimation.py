@@ -169,7 +169,9 @@ def _fits(ex: dict[str, np.ndarray], n: int) -> bool:
     ok = ex["mean"].shape == (n,) and ex["cov"].shape == (n, n)
     if "particles" in ex or "weights" in ex:
         p, w = ex.get("particles"), ex.get("weights")
-        ok = ok and p is not None and w is not None and p.ndim == 2 and p.shape[1] == n
+        if p is None or w is None:
+            return False
+        ok = ok and p.ndim == 2 and p.shape[1] == n
         ok = ok and w.shape == (p.shape[0],) and bool(np.isfinite(w).all()) and w.sum() > 0
     return ok and all(np.isfinite(a).all() for a in ex.values())
 

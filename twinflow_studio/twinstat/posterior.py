@@ -58,14 +58,14 @@ class Posterior:
         }
         with path.open("wb") as handle:
             # Uncompressed: chains of random floats barely compress and zlib costs seconds.
-            np.savez(
-                handle,
-                samples=self.samples,
-                log_prob=self.log_prob,
-                chain=self.chain,
-                meta=np.array(json.dumps(meta, default=_json_default)),
+            arrays: dict[str, Any] = {
+                "samples": self.samples,
+                "log_prob": self.log_prob,
+                "chain": self.chain,
+                "meta": np.array(json.dumps(meta, default=_json_default)),
                 **{_EXTRA + k: v for k, v in self.extras.items()},
-            )
+            }
+            np.savez(handle, **arrays)
         return path
 
     @classmethod

@@ -18,8 +18,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
+from twinflow_studio.engine.paths import file_uri_path
 from twinflow_studio.project.hashing import hash_file
 from twinflow_studio.project.triggers import validate_trigger
 from twinflow_studio.twinstat.live_state import LiveState, pending_fires
@@ -176,7 +177,7 @@ def _arm(spec: dict[str, Any], project: Any, project_dir: Path, poll: float) -> 
     roots = list(spec.get("nodes", []) or [])
     kind = spec["kind"]
     if kind == "new_data":
-        location = config.get("path") or config.get("uri")
+        location: str = config.get("path") or config.get("uri") or ""
         if str(location).startswith("s3://"):
             watcher: FolderWatcher | S3Watcher = S3Watcher(
                 location, config.get("endpoint_url"), config.get("region")
@@ -215,7 +216,7 @@ def _ref_value(result: Any, node_id: str, port: str) -> Any:
     """A JSON output of a finished run, read through the run result's artifact reference."""
     ref = result.output(node_id, port)
     uri = getattr(ref, "uri", ref)
-    path = Path(unquote(urlparse(uri).path)) if str(uri).startswith("file://") else Path(uri)
+    path = Path(file_uri_path(uri) if str(uri).startswith("file://") else uri)
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -246,7 +247,7 @@ async def watch(
     for spec in project.triggers:
         problems = validate_trigger(spec, project.nodes)
         if problems:
-            log.warning("trigger skipped: %s", "; ".join(problems))
+            log.warning("trigger skipped: %s", "; ".join(map(str, problems)))
             continue
         item = _arm(spec, project, project_dir, poll_interval)
         if item is None:
@@ -270,7 +271,11 @@ async def watch(
     # Stored MQTT batches wake the loop at once (the trigger latency is not the poll's).
     wake = asyncio.Event()
     loop = asyncio.get_running_loop()
-    mqtt = MqttSources(project, project_dir, lambda: loop.call_soon_threadsafe(wake.set))
+
+    def stored() -> None:  # called from the ingest threads
+        loop.call_soon_threadsafe(wake.set)
+
+    mqtt = MqttSources(project, project_dir, stored)
     try:
         await mqtt.start()
         return await _watch_loop(

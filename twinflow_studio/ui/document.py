@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from twinflow_studio.project import Edge, HardwareProfile, Node, Project, TargetConfig, load, save
+from twinflow_studio.project.plugin_check import record_plugins
 from twinflow_studio.ui.rules import connection_problem, edges_feeding
 
 
@@ -76,6 +77,8 @@ class Document(QObject):
         target = path or self.path
         if target is None:
             raise ValueError("the document has no file yet; choose one with Save As")
+        # A machine without a plugin package can then say which one to install.
+        record_plugins(self.project)
         save(self.project, target)
         self.path = target
         self._recovered = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QFrame,
     QLineEdit,
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from twinflow_studio.project import NodeKind, all_kinds
 from twinflow_studio.project.parts import PartInfo
+from twinflow_studio.project.plugins import origin
 from twinflow_studio.ui.canvas import KIND_MIME
 
 # A palette entry of the parts library: "part:" + the part file's path (never a kind name,
@@ -72,7 +74,9 @@ class _KindList(QListWidget):
                 continue
             item = QListWidgetItem(f"{kind.label}   ·  {kind.category}")
             item.setData(Qt.ItemDataRole.UserRole, kind.name)
-            item.setToolTip(kind.doc)
+            item.setToolTip(f"{kind.doc}\n\nFrom {origin(kind.plugin)}")
+            if kind.icon:  # a theme icon name; a theme without it shows none
+                item.setIcon(QIcon.fromTheme(kind.icon))
             self.addItem(item)
         for part in self.parts:
             if not part_matches(part, text):

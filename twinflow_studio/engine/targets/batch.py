@@ -85,6 +85,8 @@ class BatchTarget(Target):
             ) from exc
         stager = ArtifactStager(clients.s3, options)
         # Both checks at once: each is a round trip, and a run waits for them.
+        found: Any
+        bucket_error: Any
         found, bucket_error = await asyncio.gather(
             self._call(clients.batch.describe_job_queues, jobQueues=[options.job_queue]),
             self._call(_error_of, stager.check_bucket),

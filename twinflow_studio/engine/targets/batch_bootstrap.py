@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tarfile
 
 MARKER = "twinflow-bootstrap: command exited with code"
 ROOT = "/twinflow"
@@ -59,9 +60,7 @@ def _request(url: str, data: bytes | None = None, method: str = "GET") -> bytes:
     raise RuntimeError(f"{method} failed after retries: {last}")
 
 
-def _safe_extract(archive: object, dest: str) -> None:
-    import tarfile
-
+def _safe_extract(archive: tarfile.TarFile, dest: str) -> None:
     if hasattr(tarfile, "data_filter"):
         archive.extractall(dest, filter="data")
         return

@@ -14,6 +14,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from twinflow_studio.project.errors import TwinFlowError
+
 log = logging.getLogger(__name__)
 DESCRIBE_LIMIT = 100
 TERMINAL = ("SUCCEEDED", "FAILED")
@@ -22,7 +24,7 @@ MAX_POLL_ERRORS = 8
 BACKOFF_FRACTION = 0.1
 
 
-class PollError(Exception):
+class PollError(TwinFlowError):
     pass
 
 
@@ -107,14 +109,14 @@ class JobPoller:
             now = time.monotonic()
             for desc in found:
                 job_id = desc.get("jobId", "")
-                queue = self._watchers.get(job_id)
-                if queue is None:
+                waiting = self._watchers.get(job_id)
+                if waiting is None:
                     continue
                 status = str(desc.get("status", ""))
                 if self._last_status.get(job_id) != status:
                     self._last_status[job_id] = status
                     self._changed_at = now
-                queue.put_nowait(desc)
+                waiting.put_nowait(desc)
             quiet = now - self._changed_at
             self._interval = min(self._max_s, max(self._min_s, BACKOFF_FRACTION * quiet))
             self._deadline = now + self._interval
