@@ -114,6 +114,7 @@ sleep 1
 
 # --- the studio ----------------------------------------------------------------------------
 env -u QT_QPA_PLATFORM QT_QPA_PLATFORM=xcb TWINFLOW_STUDIO_HOME="$WORK/home" \
+  XDG_CONFIG_HOME="$WORK/config" \
   "$APP" "$WORK/hello/hello.twin" >"$OUT/studio.log" 2>&1 &
 APP_PID=$!
 PIDS+=("$APP_PID")
@@ -125,7 +126,11 @@ shot "01-opened"
 
 # Evaluated at each poll (not once when wait_for is called).
 run_jsons_at_least() {
-  [ "$(find "$RUNS" -mindepth 2 -maxdepth 2 -name run.json 2>/dev/null | wc -l)" -ge "$1" ]
+  # run.json is written when a run starts (status "running"); count the finished ones.
+  local finished
+  finished="$(find "$RUNS" -mindepth 2 -maxdepth 2 -name run.json 2>/dev/null |
+    xargs -r grep -L '"status": "running"' | wc -l)"
+  [ "$finished" -ge "$1" ]
 }
 run_dirs_at_least() {
   [ "$(find "$RUNS" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)" -ge "$1" ]
@@ -134,7 +139,15 @@ run_dirs_at_least() {
 # First run: F5, every node succeeds.
 xdotool windowactivate --sync "$WID" >/dev/null 2>&1 || true
 xdotool key --clearmodifiers F5
-wait_for 90 "the first run's run.json" run_jsons_at_least 1
+# hello runs Python code: the studio asks once whether to trust the project (the default
+# button is "Do not run"); answer "Trust and run" as a person would.
+wait_for 30 "the trust question" xdotool search --onlyvisible --name "Trust this project"
+TRUST="$(xdotool search --onlyvisible --name "Trust this project" | head -n 1)"
+xdotool windowactivate --sync "$TRUST" >/dev/null 2>&1 || true
+sleep 0.5
+shot "01b-trust-question"
+xdotool key --clearmodifiers shift+Tab space
+wait_for 90 "the first run to finish" run_jsons_at_least 1
 first="$(find "$RUNS" -mindepth 2 -maxdepth 2 -name run.json | head -n 1)"
 grep -q '"status": "succeeded"' "$first" || fail "the first run did not succeed: $first"
 sleep 1
