@@ -20,8 +20,8 @@ HERE = Path(__file__).resolve().parent
 NOISE_SD = 0.02  # m/s, the speed sensor on roller 3
 SPACING_S = 0.25
 TRUTH = {
-    "window-01": {"c_drive": 0.8, "c_idle": 0.5, "seed": 4},
-    "window-02": {"c_drive": 0.8, "c_idle": 0.9, "seed": 7},
+    "window-01": {"c_drive": 0.8, "c_idle": 0.5, "seed": 4, "clock": 0.0},
+    "window-02": {"c_drive": 0.8, "c_idle": 0.9, "seed": 7, "clock": 3600.0},
 }
 WINDOW_S = 20.0
 PRIORS = [
@@ -52,8 +52,13 @@ def write_window(fmu: Path, path: Path, truth: dict) -> None:
     speed = model(np.array([truth["c_drive"], truth["c_idle"]]), np.column_stack([t, force]))
     model.close()
     noisy = speed + np.random.default_rng(truth["seed"]).normal(0.0, NOISE_SD, t.size)
-    lines = ["time,drive_N,v3_obs"]
-    lines += [f"{a:.2f},{b:.2f},{c:.4f}" for a, b, c in zip(t, force, noisy, strict=True)]
+    # time: seconds into the start-up run (the FMU's time); clock_s: seconds since the first
+    # window (the filter's time, which must go on increasing from window to window).
+    lines = ["time,drive_N,v3_obs,clock_s"]
+    lines += [
+        f"{a:.2f},{b:.2f},{c:.4f},{a + truth['clock']:.2f}"
+        for a, b, c in zip(t, force, noisy, strict=True)
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -65,7 +70,8 @@ def build() -> Project:
             "A web-handling line of three rollers as an FMU (build_fmu.py compiles it from "
             "roller_chain.c). emcee calibrates the bearing damping coefficients through the "
             "FMU against the measured web speed on a schedule; the fmu node then simulates the "
-            "line with the posterior. Room is left for a UKF and Sobol indices (README)."
+            "line with the posterior. A UKF tracks the same coefficients reading by reading on "
+            "each new window, and Sobol indices rank them (README)."
         ),
     )
     p.add_node(
@@ -110,18 +116,69 @@ def build() -> Project:
     p.connect("line_fmu", "data", "simulate", "fmu")
     p.connect("sensor", "data", "simulate", "inputs")
     p.connect("calibrate", "posterior", "simulate", "posterior")
-    # ---- Room for stat-filters' nodes (wired in at merge; see README.md) ----------------
-    # "track":  state_estimation (UKF) on sensor -> joint speed + damping estimate, per
-    #           reading, continuing from its last filter state on every trigger.
-    # "sobol":  sensitivity (Sobol, SALib) of v3 to c_drive, c_idle over PRIORS.
-    # ------------------------------------------------------------------------------------
+    p.add_node(
+        Node(
+            "track",
+            "state_estimation",
+            name="Track damping (UKF)",
+            params={
+                "method": "ukf",
+                "time_column": "clock_s",
+                "y_columns": ["v3_obs", "drive_N"],
+                "states": [
+                    {"name": name, "dist": "normal", "mean": 0.0, "sd": 0.01}
+                    for name in ("v1", "v2", "v3", "s12", "s23")
+                ]
+                + [{"name": "F", "dist": "normal", "mean": 2.0, "sd": 1.5}],
+                "parameters": PRIORS,
+                "transition": "web_line_model:chain_fx",
+                "measurement": "web_line_model:chain_hx",
+                # per sqrt(s): the force jumps, the model is nearly exact, and the damping may
+                # drift (over a one-hour stop it can move by about 0.3 N.s/m)
+                "process_noise": {
+                    "F": 10.0,
+                    "v1": 0.002,
+                    "v2": 0.002,
+                    "v3": 0.002,
+                    "s12": 0.002,
+                    "s23": 0.002,
+                    "c_drive": 0.005,
+                    "c_idle": 0.005,
+                },
+                "measurement_noise": {"v3_obs": NOISE_SD, "drive_N": 0.005},
+                "estimates_format": "csv",
+            },
+        )
+    )
+    p.add_node(
+        Node(
+            "sobol",
+            "sensitivity",
+            name="Sobol indices of v3",
+            params={
+                "callable": "web_line_model:v3",
+                "priors": PRIORS,
+                "x_columns": ["time", "drive_N"],
+                "n_base": 256,
+                "seed": 0,
+            },
+        )
+    )
+    p.connect("sensor", "data", "track", "data")
+    p.connect("sensor", "data", "sobol", "data")
     p.triggers = [
         {
             "id": "hourly-calibration",
             "kind": "schedule",
             "config": {"interval": 3600},
             "nodes": ["calibrate", "simulate"],
-        }
+        },
+        {
+            "id": "new-window",
+            "kind": "new_data",
+            "config": {"path": "incoming", "pattern": "*.csv", "interval": 5},
+            "nodes": ["track"],
+        },
     ]
     p.layout = {
         "nodes": {
@@ -129,7 +186,8 @@ def build() -> Project:
             "sensor": {"x": 0, "y": 200},
             "calibrate": {"x": 340, "y": 100},
             "simulate": {"x": 680, "y": 100},
-            # kept free for the UKF ("track") and Sobol ("sobol") nodes
+            "track": {"x": 340, "y": 320},
+            "sobol": {"x": 340, "y": -140},
         }
     }
     return p
