@@ -27,7 +27,7 @@ def test_welcome_page_opens_a_copy_of_an_example(make_window, qt_loop, tmp_path)
     chosen = tmp_path / "my-projects"
     window = make_window(choose_folder=[chosen])
     window.start(None)
-    assert window.central.currentWidget() is window.welcome
+    assert window.central.currentWidget() is window.welcome_area
     names = [window.welcome.examples.item(i).text() for i in range(window.welcome.examples.count())]
     assert names[0].startswith("hello\n")  # the one that needs no Docker comes first
     assert {e.name for e in list_examples()} >= {"hello", "container-chain", "living-twin"}
@@ -74,7 +74,7 @@ def test_welcome_page_new_and_recent(make_window, tmp_path):
     first.settings.sync()
     window = make_window()  # the same studio home: it remembers the recent project
     window.start(None)
-    assert window.central.currentWidget() is window.welcome
+    assert window.central.currentWidget() is window.welcome_area
     recent = window.welcome.recent
     assert recent.count() == 1 and recent.item(0).data(Qt.ItemDataRole.UserRole) == str(
         twin.resolve()

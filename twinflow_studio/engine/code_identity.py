@@ -72,12 +72,21 @@ class _ParseCache:
 
 
 _PARSED = _ParseCache()
+# CPython 3.11's parser keeps its recursion depth in per-interpreter state, so two threads
+# parsing at once can fail with "AST constructor recursion depth mismatch"; parse one at a time.
+_PARSE_LOCK = threading.Lock()
+
+
+def parse_source(source: str | bytes, filename: str = "<unknown>") -> ast.Module:
+    """``ast.parse`` that is safe to call from several threads at once."""
+    with _PARSE_LOCK:
+        return ast.parse(source, filename)
 
 
 def _imports_of(source: bytes, filename: str) -> tuple[tuple[str, int, tuple[str, ...]], ...]:
     """(module, relative level, names imported from it) for each import statement."""
     try:
-        tree = ast.parse(source, filename)
+        tree = parse_source(source, filename)
     except (SyntaxError, ValueError):
         return ()  # the worker reports the syntax error when it imports the module
     found: list[tuple[str, int, tuple[str, ...]]] = []
@@ -280,7 +289,7 @@ def own_helpers(module: str) -> dict[str, str]:
         path = _PACKAGE_DIR.joinpath(*name.split(".")[1:]).with_suffix(".py")
         try:
             data = path.read_bytes()
-            tree = ast.parse(data)
+            tree = parse_source(data, str(path))
         except (OSError, SyntaxError, ValueError):
             continue  # a package folder, or bytecode only in a frozen app
         found[name] = hashlib.sha256(data).hexdigest()

@@ -18,6 +18,7 @@ from importlib.machinery import PathFinder, SourceFileLoader
 from pathlib import Path
 from typing import Any
 
+from twinflow_studio.engine.code_identity import parse_source
 from twinflow_studio.project.errors import Problem, ValidationError
 from twinflow_studio.project.model import Node, Project
 from twinflow_studio.project.placement import PlacementError, resolve_target
@@ -158,7 +159,7 @@ def callable_problem(path: str, project_dir: Path) -> str | None:
         return None  # compiled or namespace modules: only an import would tell
     try:
         source = Path(spec.origin).read_text(encoding="utf-8")
-        tree = ast.parse(source, filename=spec.origin)
+        tree = parse_source(source, spec.origin)
     except SyntaxError as exc:
         return f"module {module_name!r} ({spec.origin}) has a syntax error at line {exc.lineno}"
     except (OSError, UnicodeDecodeError, ValueError) as exc:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twinflow_studio.project.errors import Problem, TwinFileError, ValidationError
+from twinflow_studio.project.errors import Problem, TwinFileError, TwinFlowError, ValidationError
 from twinflow_studio.project.identifiers import identifier_problem, is_identifier
 from twinflow_studio.project.kinds import PORT_TYPES
 from twinflow_studio.project.model import Edge, Node, Port, Project
@@ -40,8 +40,8 @@ MAX_DEPTH = 16
 MAX_FLAT_NODES = 1_000_000
 
 
-class _TooBig(Exception):
-    pass
+class _TooBig(TwinFlowError):
+    """Raised inside the expansion when it passes MAX_FLAT_NODES; turned into a Problem."""
 
 
 def _cap() -> int:

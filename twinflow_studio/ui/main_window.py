@@ -103,7 +103,9 @@ class MainWindow(QMainWindow):
         self.welcome = WelcomePage()
         self._welcome_wanted = False
         self.central = QStackedWidget()
-        self.central.addWidget(self.welcome)
+        # Scrolled, so the welcome page never makes the window taller than a small screen.
+        self.welcome_area = scrolled(self.welcome)
+        self.central.addWidget(self.welcome_area)
         self.central.addWidget(self.canvas)
         self.setCentralWidget(self.central)
         self.palette_panel = Palette()
@@ -406,7 +408,9 @@ class MainWindow(QMainWindow):
         if self.doc.path is not None or self.doc.project.nodes:
             self._welcome_wanted = False
         self.welcome.set_recent(self.recent_files())
-        self.central.setCurrentWidget(self.welcome if self._welcome_wanted else self.canvas)
+        self.central.setCurrentWidget(
+            self.welcome_area if self._welcome_wanted else self.canvas
+        )
 
     def open_example(self, name: str) -> Path | None:
         """Copy the example ``name`` into a folder the user chooses and open the copy."""
