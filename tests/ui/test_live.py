@@ -56,6 +56,19 @@ def spin_until(
         raise AssertionError(f"timed out: {on_timeout()}") from None
 
 
+def in_loop(loop: asyncio.AbstractEventLoop, action) -> None:
+    """Trigger ``action`` while the qasync loop runs, as a click in the studio does (a task
+    it starts must not take its first step while the loop is stopped), and await what it
+    returns."""
+
+    async def call() -> None:
+        result = action()
+        if result is not None:
+            await result
+
+    loop.run_until_complete(call())
+
+
 def rows(panel) -> dict[str, list[str]]:
     t = panel.table
     return {
@@ -69,7 +82,7 @@ def test_go_live_file_drop_fire_now_and_stop(make_window, qt_loop, tmp_path, mon
     twin = live_project(tmp_path / "proj")
     window = make_window(trust=["yes"])
     assert window.open_path(twin)
-    window.actions_by_name["Go live"].trigger()  # Run -> Go live (also on the toolbar)
+    in_loop(qt_loop, window.actions_by_name["Go live"].trigger)  # Run -> Go live (toolbar too)
     assert window.live.live, window.status_label.text()
     assert window.actions_by_name["Go live"].isChecked()
     panel = window.live_panel
@@ -118,8 +131,7 @@ def test_go_live_file_drop_fire_now_and_stop(make_window, qt_loop, tmp_path, mon
     assert "fired by hand" in rows(panel)["poke"][5]
 
     # Stop: disarmed, nothing fires any more.
-    stopping = window.toggle_live()
-    qt_loop.run_until_complete(stopping)
+    in_loop(qt_loop, window.toggle_live)
     assert not window.live.live and not window.actions_by_name["Go live"].isChecked()
     window._live_changed()
     assert rows(panel)["files"][2] == "off"
@@ -215,9 +227,9 @@ def test_live_again_resumes_and_runs_saved_edits(make_window, qt_loop, tmp_path,
     twin = live_project(tmp_path / "proj")
     window = make_window(trust=["yes", "yes"])  # the edited code is asked about again
     assert window.open_path(twin)
-    window.toggle_live()
+    in_loop(qt_loop, window.toggle_live)
     spin_until(qt_loop, lambda: (tmp_path / "proj" / ".twinflow" / "live" / "state.json").exists())
-    qt_loop.run_until_complete(window.toggle_live())
+    in_loop(qt_loop, window.toggle_live)
     assert not window.live.live and window.live.history == []
 
     (tmp_path / "proj" / "incoming" / "b.csv").write_text("x\n2\n")
@@ -226,13 +238,13 @@ def test_live_again_resumes_and_runs_saved_edits(make_window, qt_loop, tmp_path,
     )
     window.doc.change_node("n", "params", lambda n: n.params.update(callable="live_mod2:count"))
     assert window.save()
-    window.toggle_live()
+    in_loop(qt_loop, window.toggle_live)
     spin_until(
         qt_loop,
         lambda: bool(window.live.history) and window.live.history[-1]["status"] == "succeeded",
     )
     qt_loop.run_until_complete(asyncio.sleep(0.6))  # more polls: nothing else fires
-    qt_loop.run_until_complete(window.toggle_live())
+    in_loop(qt_loop, window.toggle_live)
     assert len(window.live.history) == 1
     entry = window.live.history[0]
     assert entry["cause"]["detail"]["added"] == ["b.csv"]
