@@ -8,11 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from twinflow_studio.engine import Engine, RunResult
 from twinflow_studio.engine.store import artifact_path
@@ -127,3 +129,36 @@ def value(result: RunResult, node_id: str, port: str) -> Any:
 
 def log_lines(events: list, node_id: str) -> list[str]:
     return [e.line for e in events if type(e).__name__ == "LogLine" and e.node_id == node_id]
+
+
+# The Batch rig's fixtures, shared by tests/batch and tests/security (their conftests import
+# them, which registers them there).
+AWS_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+)
+
+
+@pytest.fixture(scope="session")
+def aws_profile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The test profile in a private credentials file; no other credentials are visible."""
+    env = write_credentials(tmp_path_factory.mktemp("aws"))
+    with pytest.MonkeyPatch.context() as patch:
+        for name in AWS_ENV:
+            patch.delenv(name, raising=False)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        yield env
+
+
+@pytest.fixture(scope="session")
+def moto_batch(moto_url: str, base_image: str, aws_profile: dict[str, str]) -> MotoBatch:
+    return create_moto_batch(moto_url)
+
+
+@pytest.fixture()
+def image(base_image: str) -> str:
+    return base_image
