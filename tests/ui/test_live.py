@@ -41,32 +41,28 @@ def live_project(folder: Path) -> Path:
     return folder / "live.twin"
 
 
-def spin_until(
-    loop: asyncio.AbstractEventLoop, done, timeout: float = 60.0, on_timeout=lambda: None
-) -> None:
-    """Keep the qasync loop running (Qt events included) until ``done()``."""
-
-    async def until() -> None:
-        while not done():
-            await asyncio.sleep(0.05)
-
+async def until(done, timeout: float = 60.0, on_timeout=lambda: None) -> None:
+    """Keep the loop (Qt events included) going until ``done()``."""
     try:
-        loop.run_until_complete(asyncio.wait_for(until(), timeout))
-    except asyncio.TimeoutError:
+        async with asyncio.timeout(timeout):
+            while not done():
+                await asyncio.sleep(0.05)
+    except TimeoutError:
         raise AssertionError(f"timed out: {on_timeout()}") from None
 
 
-def in_loop(loop: asyncio.AbstractEventLoop, action) -> None:
-    """Trigger ``action`` while the qasync loop runs, as a click in the studio does (a task
-    it starts must not take its first step while the loop is stopped), and await what it
-    returns."""
+async def act(action) -> None:
+    """Trigger ``action`` as a click does, and await what it returns."""
+    result = action()
+    if result is not None:
+        await result
 
-    async def call() -> None:
-        result = action()
-        if result is not None:
-            await result
 
-    loop.run_until_complete(call())
+def scenario(loop: asyncio.AbstractEventLoop, body) -> None:
+    """Run a whole live scenario in one ``run_until_complete``: qasync processes pending Qt
+    events after each one with no running loop, so a watch task stepped between two of them
+    dies with 'no running event loop' (the studio's loop runs forever and never does that)."""
+    loop.run_until_complete(body())
 
 
 def rows(panel) -> dict[str, list[str]]:
@@ -82,64 +78,69 @@ def test_go_live_file_drop_fire_now_and_stop(make_window, qt_loop, tmp_path, mon
     twin = live_project(tmp_path / "proj")
     window = make_window(trust=["yes"])
     assert window.open_path(twin)
-    in_loop(qt_loop, window.actions_by_name["Go live"].trigger)  # Run -> Go live (toolbar too)
-    assert window.live.live, window.status_label.text()
-    assert window.actions_by_name["Go live"].isChecked()
-    panel = window.live_panel
-    spin_until(qt_loop, lambda: (tmp_path / "proj" / ".twinflow" / "live" / "state.json").exists())
-    window._live_changed()
-    task = window.live.task
-    assert window.live.live, task.exception() if task.done() else task
-    assert rows(panel)["files"][2] == "armed" and rows(panel)["files"][3] != "–"
-    assert rows(panel)["poke"][2] == "armed"
 
-    seen: set[tuple[int, ...]] = set()
-    window.canvas.node_view("n")  # exists
-    (tmp_path / "proj" / "incoming" / "b.csv").write_text("x\n2\n")
+    async def run() -> None:
+        await act(window.actions_by_name["Go live"].trigger)  # Run -> Go live (toolbar too)
+        assert window.live.live, window.status_label.text()
+        assert window.actions_by_name["Go live"].isChecked()
+        panel = window.live_panel
+        await until(lambda: (tmp_path / "proj" / ".twinflow" / "live" / "state.json").exists())
+        window._live_changed()
+        task = window.live.task
+        assert window.live.live, task.exception() if task.done() else task
+        assert rows(panel)["files"][2] == "armed" and rows(panel)["files"][3] != "–"
+        assert rows(panel)["poke"][2] == "armed"
 
-    def sample() -> bool:
-        seen.add(tuple(window.canvas.node_view("n").view.color[:3]))
-        return bool(window.live.history) and window.live.history[-1]["status"] == "succeeded"
+        seen: set[tuple[int, ...]] = set()
+        window.canvas.node_view("n")  # exists
+        (tmp_path / "proj" / "incoming" / "b.csv").write_text("x\n2\n")
 
-    spin_until(qt_loop, sample, on_timeout=lambda: (window.live.history, window.live.task))
-    entry = window.live.history[-1]
-    assert entry["cause"]["kind"] == "new_data" and entry["cause"]["detail"]["added"] == ["b.csv"]
-    assert tuple(STATE_COLORS["running"]) in seen  # coloured live while it ran
-    assert window.canvas.node_view("n").view.color[:3] == STATE_COLORS["succeeded"]
-    run = json.loads(
-        (tmp_path / "proj" / ".twinflow" / "runs" / entry["run_id"] / "run.json").read_text()
-    )
-    assert run["trigger"]["id"] == "files"  # the cause is in the run record (and lineage)
-    window._live_changed()
-    assert "new data: b.csv" in rows(panel)["files"][5]
-    assert any("b.csv" in panel.queue.item(i).text() for i in range(panel.queue.count()))
+        def sample() -> bool:
+            seen.add(tuple(window.canvas.node_view("n").view.color[:3]))
+            return bool(window.live.history) and window.live.history[-1]["status"] == "succeeded"
 
-    # Fire now: only for manual triggers; it goes through the same request file as --fire.
-    panel.table.selectRow(list(rows(panel)).index("files"))
-    assert not panel.fire.isEnabled()
-    panel.table.selectRow(list(rows(panel)).index("poke"))
-    assert panel.fire.isEnabled()
-    panel.fire.click()
-    spin_until(
-        qt_loop,
-        lambda: (
-            window.live.history[-1]["cause"]["kind"] == "manual"
-            and window.live.history[-1]["status"] == "succeeded"
-        ),
-    )
-    window._live_changed()
-    assert "fired by hand" in rows(panel)["poke"][5]
+        await until(sample, on_timeout=lambda: (window.live.history, window.live.task))
+        entry = window.live.history[-1]
+        assert entry["cause"]["kind"] == "new_data" and entry["cause"]["detail"]["added"] == [
+            "b.csv"
+        ]
+        assert tuple(STATE_COLORS["running"]) in seen  # coloured live while it ran
+        assert window.canvas.node_view("n").view.color[:3] == STATE_COLORS["succeeded"]
+        run = json.loads(
+            (tmp_path / "proj" / ".twinflow" / "runs" / entry["run_id"] / "run.json").read_text()
+        )
+        assert run["trigger"]["id"] == "files"  # the cause is in the run record (and lineage)
+        window._live_changed()
+        assert "new data: b.csv" in rows(panel)["files"][5]
+        assert any("b.csv" in panel.queue.item(i).text() for i in range(panel.queue.count()))
 
-    # Stop: disarmed, nothing fires any more.
-    in_loop(qt_loop, window.toggle_live)
-    assert not window.live.live and not window.actions_by_name["Go live"].isChecked()
-    window._live_changed()
-    assert rows(panel)["files"][2] == "off"
-    count = len(window.live.history)
-    (tmp_path / "proj" / "incoming" / "c.csv").write_text("x\n3\n")
-    qt_loop.run_until_complete(asyncio.sleep(0.6))
-    assert len(window.live.history) == count
-    assert not window.runs.busy
+        # Fire now: only for manual triggers; it goes through the same request file as --fire.
+        panel.table.selectRow(list(rows(panel)).index("files"))
+        assert not panel.fire.isEnabled()
+        panel.table.selectRow(list(rows(panel)).index("poke"))
+        assert panel.fire.isEnabled()
+        panel.fire.click()
+        await until(
+            lambda: (
+                window.live.history[-1]["cause"]["kind"] == "manual"
+                and window.live.history[-1]["status"] == "succeeded"
+            ),
+        )
+        window._live_changed()
+        assert "fired by hand" in rows(panel)["poke"][5]
+
+        # Stop: disarmed, nothing fires any more.
+        await act(window.toggle_live)
+        assert not window.live.live and not window.actions_by_name["Go live"].isChecked()
+        window._live_changed()
+        assert rows(panel)["files"][2] == "off"
+        count = len(window.live.history)
+        (tmp_path / "proj" / "incoming" / "c.csv").write_text("x\n3\n")
+        await asyncio.sleep(0.6)
+        assert len(window.live.history) == count
+        assert not window.runs.busy
+
+    scenario(qt_loop, run)
 
 
 def test_live_needs_a_saved_project_with_triggers(make_window, tmp_path):
@@ -227,29 +228,32 @@ def test_live_again_resumes_and_runs_saved_edits(make_window, qt_loop, tmp_path,
     twin = live_project(tmp_path / "proj")
     window = make_window(trust=["yes", "yes"])  # the edited code is asked about again
     assert window.open_path(twin)
-    in_loop(qt_loop, window.toggle_live)
-    spin_until(qt_loop, lambda: (tmp_path / "proj" / ".twinflow" / "live" / "state.json").exists())
-    in_loop(qt_loop, window.toggle_live)
-    assert not window.live.live and window.live.history == []
 
-    (tmp_path / "proj" / "incoming" / "b.csv").write_text("x\n2\n")
-    (tmp_path / "proj" / "live_mod2.py").write_text(
-        "def count(folder):\n    return 100 + len(list(folder.glob('*.csv')))\n"
-    )
-    window.doc.change_node("n", "params", lambda n: n.params.update(callable="live_mod2:count"))
-    assert window.save()
-    in_loop(qt_loop, window.toggle_live)
-    spin_until(
-        qt_loop,
-        lambda: bool(window.live.history) and window.live.history[-1]["status"] == "succeeded",
-    )
-    qt_loop.run_until_complete(asyncio.sleep(0.6))  # more polls: nothing else fires
-    in_loop(qt_loop, window.toggle_live)
-    assert len(window.live.history) == 1
-    entry = window.live.history[0]
-    assert entry["cause"]["detail"]["added"] == ["b.csv"]
-    run = json.loads(
-        (tmp_path / "proj" / ".twinflow" / "runs" / entry["run_id"] / "run.json").read_text()
-    )
-    out = run["nodes"]["n"]["outputs"]["out"][len("file://") :]
-    assert json.loads(Path(out).read_text()) == 102  # the saved edit ran
+    async def run() -> None:
+        await act(window.toggle_live)
+        await until(lambda: (tmp_path / "proj" / ".twinflow" / "live" / "state.json").exists())
+        await act(window.toggle_live)
+        assert not window.live.live and window.live.history == []
+
+        (tmp_path / "proj" / "incoming" / "b.csv").write_text("x\n2\n")
+        (tmp_path / "proj" / "live_mod2.py").write_text(
+            "def count(folder):\n    return 100 + len(list(folder.glob('*.csv')))\n"
+        )
+        window.doc.change_node("n", "params", lambda n: n.params.update(callable="live_mod2:count"))
+        assert window.save()
+        await act(window.toggle_live)
+        await until(
+            lambda: bool(window.live.history) and window.live.history[-1]["status"] == "succeeded",
+        )
+        await asyncio.sleep(0.6)  # more polls: nothing else fires
+        await act(window.toggle_live)
+        assert len(window.live.history) == 1
+        entry = window.live.history[0]
+        assert entry["cause"]["detail"]["added"] == ["b.csv"]
+        run = json.loads(
+            (tmp_path / "proj" / ".twinflow" / "runs" / entry["run_id"] / "run.json").read_text()
+        )
+        out = run["nodes"]["n"]["outputs"]["out"][len("file://") :]
+        assert json.loads(Path(out).read_text()) == 102  # the saved edit ran
+
+    scenario(qt_loop, run)
