@@ -7,7 +7,6 @@ O(nodes + edges). Blocking work (SDK calls, hashing) goes to threads; the loop n
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import shutil
 import threading
@@ -20,8 +19,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from twinflow_studio.engine import run_lock
+from twinflow_studio.engine.attempts import NodeRun
 from twinflow_studio.engine.branches import SKIPPED_BRANCH, BranchRule
-from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
+from twinflow_studio.engine.errors import TargetUnavailable
 from twinflow_studio.engine.events import (
     TERMINAL_STATES,
     ArtifactRef,
@@ -37,16 +37,13 @@ from twinflow_studio.engine.events import (
     Subscriber,
     TaskRecord,
 )
-from twinflow_studio.engine.integrity import verify_cached
 from twinflow_studio.engine.overrides import apply_overrides
 from twinflow_studio.engine.paths import child_path
-from twinflow_studio.engine.store import RunStore, artifact_path, producer_of
+from twinflow_studio.engine.store import RunStore
 from twinflow_studio.engine.targets import make_target
-from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
-from twinflow_studio.engine.task import CancelFlag, InputArtifact
+from twinflow_studio.engine.targets.base import Target
 from twinflow_studio.project import twinfile
-from twinflow_studio.project.hashing import hash_value
-from twinflow_studio.project.model import Node, Project, TargetConfig
+from twinflow_studio.project.model import Project, TargetConfig
 from twinflow_studio.project.placement import resolve_target
 from twinflow_studio.project.subgraphs import expand_ids, flatten
 from twinflow_studio.project.validate import ensure_valid
@@ -75,13 +72,22 @@ class NodeOutcome:
     cache_miss: str | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class RunResult:
     run_id: str
     status: str
     run_dir: Path
     nodes: dict[str, NodeOutcome]
     summary: dict[str, Any]
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio.run formats the repr of its finished task, result
+        # included (restoring the SIGINT handler, twice per run); the full dataclass repr
+        # of 10k outcomes cost 0.2 to 0.4 s of every large run.
+        return (
+            f"RunResult(run_id={self.run_id!r}, status={str(self.status)!r}, "
+            f"run_dir={str(self.run_dir)!r}, nodes={len(self.nodes)})"
+        )
 
     @property
     def ok(self) -> bool:
@@ -533,7 +539,7 @@ class _Run:
                 if unsuspended >= 32:
                     unsuspended = 0
                     await asyncio.sleep(0)
-                await self._run_attempts(node)
+                await NodeRun(self, node).execute()
             except asyncio.CancelledError:
                 self.outcomes[node_id].ended_at = time.time()
                 self._finish(node_id, NodeState.CANCELLED, "the run was cancelled")
@@ -548,241 +554,6 @@ class _Run:
                 unsuspended + 1 if self.outcomes[node_id].state != NodeState.SUCCEEDED else 0
             )
             next_id = self._pump(target_name, adopt=True)
-
-    async def _run_attempts(self, node: Node) -> None:
-        outcome = self.outcomes[node.id]
-        target = self.targets[self.placement[node.id].name]
-        params = outcome.params = node.effective_params()
-        outcome.started_at = time.time()
-        try:
-            inputs = self._inputs(node)
-            code = await target.code_identity(node, params, self.project_dir)
-        except (TaskFailed, TargetUnavailable) as exc:
-            outcome.ended_at = time.time()
-            outcome.error = str(exc)
-            self._finish(node.id, NodeState.FAILED, str(exc))
-            return
-        outcome.cache_key = hash_value(
-            {
-                "kind": node.kind,
-                "params": params,
-                "outputs": [p.to_dict() for p in node.output_ports()],
-                "map_over": node.map_over,
-                # Only when not the default, so that existing cache keys stay valid.
-                **({"map_mode": node.map_mode} if node.map_mode != "product" else {}),
-                "code": code,
-                "inputs": {port: art.sha256 for port, art in sorted(inputs.items())},
-            }
-        )
-        input_refs = tuple(self._input_refs(node))
-        if self.use_cache and await self._from_cache(node, code, input_refs):
-            return
-        self._state(node.id, NodeState.RUNNING, 1, outcome.cache_miss or "")
-        previous = self._previous_outputs(node)
-        max_attempts = node.retries.count + 1
-        for attempt in range(1, max_attempts + 1):
-            outcome.attempts = attempt
-            error, retryable = await self._attempt(node, target, params, inputs, previous, attempt)
-            if error is None:
-                outcome.ended_at = time.time()
-                outcome.error = None
-                self.store.cache.put(
-                    outcome.cache_key,
-                    node.id,
-                    self.run_id,
-                    list(outcome.outputs.values()),
-                    outcome.metrics,
-                )
-                self._finish(
-                    node.id,
-                    NodeState.SUCCEEDED,
-                    record=self._record(
-                        node.id,
-                        NodeState.SUCCEEDED,
-                        code_identity=code,
-                        inputs=input_refs,
-                        outputs=tuple(outcome.outputs.values()),
-                        metrics=outcome.metrics,
-                    ),
-                )
-                return
-            outcome.error = error
-            if not retryable or attempt == max_attempts or self.cancelled.is_set():
-                break
-            delay = node.retries.delay(attempt + 1)
-            self._log(
-                node.id, f"attempt {attempt} failed: {error}; retrying in {delay:g} s", "engine"
-            )
-            self._state(node.id, NodeState.RETRYING, attempt, error)
-            await asyncio.sleep(delay)
-            self._state(node.id, NodeState.RUNNING, attempt + 1)
-        outcome.ended_at = time.time()
-        if run_lock.disk_full(self.run_dir):
-            await asyncio.to_thread(self._remove_partial_outputs, node.id)
-        self._finish(
-            node.id,
-            NodeState.FAILED,
-            outcome.error or "failed",
-            record=self._record(node.id, NodeState.FAILED, code_identity=code, inputs=input_refs),
-        )
-
-    def _remove_partial_outputs(self, node_id: str) -> None:
-        """A node that failed on a full disk leaves no half-written outputs behind: they would
-        take the room the run's records need (its log and ``run.json`` stay)."""
-        folder = self.run_dir / node_id
-        for child in [*folder.glob("attempt-*"), folder / "outputs"]:
-            shutil.rmtree(child, ignore_errors=True)
-        note = "the disk holding the run folder is full; the node's partial outputs were removed"
-        outcome = self.outcomes[node_id]
-        outcome.error = f"{outcome.error or 'failed'} ({note})"
-
-    async def _attempt(
-        self,
-        node: Node,
-        target: Target,
-        params: dict[str, Any],
-        inputs: dict[str, InputArtifact],
-        previous: dict[str, InputArtifact],
-        attempt: int,
-    ) -> tuple[str | None, bool]:
-        """One attempt; returns (error or None, whether a retry may help)."""
-        outcome = self.outcomes[node.id]
-        spec = TaskSpec(
-            run_id=self.run_id,
-            node=node,
-            params=params,
-            inputs=inputs,
-            output_ports={p.name: p.type for p in node.output_ports()},
-            profile=self.project.profiles[node.profile],
-            attempt=attempt,
-            work_dir=child_path(self.run_dir, node.id) / f"attempt-{attempt}",
-            project_dir=self.project_dir,
-            log=functools.partial(self._log, node.id),
-            cancelled=CancelFlag(),
-            timeout_s=node.timeout_s,
-            previous_outputs=previous,
-        )
-        if self.cancelled.is_set():
-            spec.cancelled.set()
-        try:
-            work = target.execute_map(spec) if node.map_over else target.execute(spec)
-            if node.timeout_s is not None:
-                result = await asyncio.wait_for(work, node.timeout_s)
-            else:
-                result = await work
-        except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
-            spec.cancelled.set()
-            return f"timed out after {node.timeout_s:g} s", True
-        except asyncio.CancelledError:
-            spec.cancelled.set()
-            raise
-        except TaskFailed as exc:
-            outcome.exit_code = exc.exit_code
-            return str(exc), exc.retryable
-        except TargetUnavailable as exc:
-            return str(exc), True
-        outcome.exit_code = result.exit_code
-        try:
-            outcome.outputs = await self._collect(node, result)
-        except (TaskFailed, OSError) as exc:
-            return str(exc), False
-        outcome.metrics = result.metrics
-        return None, False
-
-    async def _collect(self, node: Node, result: TaskResult) -> dict[str, ArtifactRef]:
-        ports = {p.name: p for p in node.output_ports()}
-        missing = [p for p in ports.values() if p.required and p.name not in result.outputs]
-        if missing:
-            raise TaskFailed(
-                "did not produce required output(s) " + ", ".join(p.name for p in missing),
-                retryable=False,
-            )
-        unknown = sorted(set(result.outputs) - set(ports))
-        if unknown:
-            raise TaskFailed(f"produced undeclared output(s) {', '.join(unknown)}", retryable=False)
-        # An optional output left empty (None) is not produced: an edge from it only orders.
-        produced = {
-            port: value
-            for port, value in result.outputs.items()
-            if value is not None or ports[port].required
-        }
-        if not produced:
-            return {}
-
-        producer = producer_of(node.kind, self.placement[node.id].kind)
-
-        def collect() -> dict[str, ArtifactRef]:
-            return {
-                port: self.store.collect(
-                    self.run_id, node.id, port, ports[port].type, value, producer
-                )
-                for port, value in produced.items()
-            }
-
-        if all(_is_scalar(v) for v in produced.values()):
-            return collect()  # a few bytes each: a thread hop would cost more than the write
-        return await asyncio.to_thread(collect)
-
-    async def _from_cache(self, node: Node, code: str, input_refs: tuple[ArtifactRef, ...]) -> bool:
-        outcome = self.outcomes[node.id]
-        hit = self.store.cache.get(outcome.cache_key)
-        if hit is None:
-            return False
-        run_id, refs, metrics = hit
-        stale = await verify_cached(refs)
-        if stale is not None:
-            outcome.cache_miss = f"not reused from run {run_id}: {stale}"
-            self._log(node.id, f"{outcome.cache_miss}; running the node again", "engine")
-            return False
-        outcome.outputs = {ref.port: ref for ref in refs}
-        outcome.ended_at = time.time()
-        self._finish(
-            node.id,
-            NodeState.CACHED,
-            f"reused from run {run_id}",
-            record=self._record(
-                node.id,
-                NodeState.CACHED,
-                code_identity=code,
-                inputs=input_refs,
-                outputs=tuple(refs),
-                cached_from_run=run_id,
-                metrics=metrics,
-            ),
-        )
-        return True
-
-    def _inputs(self, node: Node) -> dict[str, InputArtifact]:
-        inputs = {}
-        ports = {p.name: p for p in node.input_ports()}
-        for port, source, source_port in self.in_edges[node.id]:
-            ref = self.outcomes[source].outputs.get(source_port)
-            if ref is None:
-                if ports[port].required:
-                    raise TaskFailed(
-                        f"required input {port!r} was not produced: {source}.{source_port} is "
-                        "an optional output and the upstream node left it empty",
-                        retryable=False,
-                    )
-                continue
-            inputs[port] = _staged(port, ports[port].type, ref)
-        return inputs
-
-    def _input_refs(self, node: Node) -> list[ArtifactRef]:
-        refs = []
-        for port, source, source_port in self.in_edges[node.id]:
-            ref = self.outcomes[source].outputs.get(source_port)
-            if ref is not None:
-                refs.append(ArtifactRef(port, ref.type, ref.uri, ref.sha256, ref.size, ref.kind))
-        return refs
-
-    def _previous_outputs(self, node: Node) -> dict[str, InputArtifact]:
-        if self.latest is None:
-            self.latest = self.store.cache.latest_all()
-        latest = self.latest.get(node.id)
-        if latest is None:
-            return {}
-        return {ref.port: _staged(ref.port, ref.type, ref) for ref in latest[1] if _exists(ref)}
 
     # -- events --------------------------------------------------------------------------
 
@@ -858,32 +629,6 @@ class _Run:
             self.lock.finish(summary)  # never raises: a full disk uses run.json's reserve
         self.engine.emit(RunFinished(self.run_id, status, time.time(), summary))
         return RunResult(self.run_id, status, self.run_dir, self.outcomes, summary)
-
-
-def _staged(port: str, port_type: str, ref: ArtifactRef) -> InputArtifact:
-    return InputArtifact(
-        port=port,
-        type=port_type,
-        path=artifact_path(ref),
-        sha256=ref.sha256,
-        kind=ref.kind,
-        producer=ref.producer,
-    )
-
-
-def _is_scalar(value: Any) -> bool:
-    return (
-        value is None
-        or isinstance(value, (bool, int, float))
-        or (isinstance(value, str) and len(value) < 4096)
-    )
-
-
-def _exists(ref: ArtifactRef) -> bool:
-    try:
-        return artifact_path(ref).exists()
-    except ValueError:
-        return True  # remote artifacts (s3://) are checked by the target that reads them
 
 
 def _with_upstream(project: Project, only: set[str]) -> set[str]:
