@@ -231,10 +231,8 @@ def _closure(resolver: _Resolver, roots: list[str]) -> dict[str, ModuleSource]:
 
 def code_key(executor: str | None, params: dict[str, Any]) -> tuple[Any, ...]:
     """What decides a node's snapshot within a run: cheap, for memoising ``snapshot``."""
-    return (
-        executor,
-        *(params.get(k) if isinstance(params.get(k), str) else None for k in CODE_PARAMS),
-    )
+    get = params.get
+    return (executor, *[v if isinstance(v := get(k), str) else None for k in CODE_PARAMS])
 
 
 def code_names(params: dict[str, Any]) -> list[str]:

@@ -28,7 +28,7 @@ from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
 from twinflow_studio.engine.task import TaskCancelled, TaskContext
 from twinflow_studio.engine.workers import WorkerPool
 from twinflow_studio.project.hashing import hash_path, hash_value
-from twinflow_studio.project.kinds import get_kind
+from twinflow_studio.project.kinds import NodeKind, get_kind
 from twinflow_studio.project.model import Node, TargetConfig
 
 
@@ -39,22 +39,37 @@ class InProcessTarget(Target):
         super().__init__(config)
         workers = int(config.options.get("workers", max(2, min(8, int(config.vcpus)))))
         self._pool = WorkerPool(workers, "twinflow-node")
+        # A target lives for one run: what is looked up here holds for the whole run.
         self._identities: dict[tuple[Any, ...], asyncio.Future[CodeSnapshot]] = {}
         self._executors: dict[str, Any] = {}
+        self._kinds: dict[str, NodeKind | None] = {}
+        self._importable: set[Path] = set()
+        # The snapshot a node's cache key was computed from, which its attempts then run.
+        self._node_code: dict[str, CodeSnapshot] = {}
 
     async def close(self) -> None:
         self._pool.close()
 
+    def _kind(self, name: str) -> NodeKind | None:
+        try:
+            return self._kinds[name]
+        except KeyError:
+            kind = self._kinds[name] = get_kind(name)
+            return kind
+
     async def code_identity(self, node: Node, params: dict[str, Any], project_dir: Path) -> str:
-        _importable(project_dir)
-        kind = get_kind(node.kind)
+        if project_dir not in self._importable:
+            self._importable.add(project_dir)
+            _importable(project_dir)
+        kind = self._kind(node.kind)
         executor = kind.executor if kind else None
         if node.kind == "datasource":
             return await self._pool.run(_datasource_identity, params, project_dir)
         if kind is not None and "volatile" in kind.tags:
             # Its output changes while its configuration does not (a live window).
             return hash_value({"volatile": node.kind, "nonce": os.urandom(8).hex()})
-        return (await self._snapshot(executor, params, project_dir)).digest
+        code = self._node_code[node.id] = await self._snapshot(executor, params, project_dir)
+        return code.digest
 
     async def _snapshot(
         self, executor: str | None, params: dict[str, Any], project_dir: Path
@@ -69,7 +84,7 @@ class InProcessTarget(Target):
         return await future if not future.done() else future.result()
 
     async def execute(self, spec: TaskSpec) -> TaskResult:
-        kind = get_kind(spec.node.kind)
+        kind = self._kind(spec.node.kind)
         if kind is None or kind.executor is None:
             raise TaskFailed(f"node kind {spec.node.kind!r} cannot run in-process", retryable=False)
         func = self._executors.get(kind.executor)
@@ -91,7 +106,9 @@ class InProcessTarget(Target):
         )
         code = None
         if spec.node.kind != "datasource":
-            code = await self._snapshot(kind.executor, spec.params, spec.project_dir)
+            code = self._node_code.get(spec.node.id)
+            if code is None:  # a volatile kind: its identity is not its code
+                code = await self._snapshot(kind.executor, spec.params, spec.project_dir)
         try:
             outputs = await self._pool.run(_call, func, ctx, code)
         except asyncio.CancelledError:  # the thread runs on; it is told to stop

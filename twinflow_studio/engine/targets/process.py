@@ -32,6 +32,8 @@ class ProcessTarget(Target):
         # Per run (a target lives for one run): code read once per distinct callable.
         self._snapshots: dict[tuple[Any, ...], asyncio.Future[CodeSnapshot]] = {}
         self._by_digest: dict[str, CodeSnapshot] = {}
+        # The code digest each node's cache key was computed from: what its attempts run.
+        self._node_digest: dict[str, str] = {}
 
     async def start(self) -> None:
         workers = self.config.options.get("workers")
@@ -60,6 +62,7 @@ class ProcessTarget(Target):
             )
         code = await future if not future.done() else future.result()
         self._by_digest[code.digest] = code
+        self._node_digest[node.id] = code.digest
         return code.digest
 
     async def execute(self, spec: TaskSpec) -> TaskResult:
@@ -68,7 +71,9 @@ class ProcessTarget(Target):
             raise TaskFailed(
                 f"node kind {spec.node.kind!r} cannot run in a worker process", retryable=False
             )
-        digest = await self.code_identity(spec.node, spec.params, spec.project_dir)
+        digest = self._node_digest.get(spec.node.id)
+        if digest is None:
+            digest = await self.code_identity(spec.node, spec.params, spec.project_dir)
         pool = self.pool(spec.project_dir)
         worker = await pool.acquire()
         loop = asyncio.get_running_loop()
