@@ -9,7 +9,6 @@ entry point group, the core's own included (see ``plugins.py`` and docs/plugins.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -83,25 +82,35 @@ def register_kind(kind: NodeKind) -> NodeKind:
 
 
 def get_kind(name: str) -> NodeKind | None:
-    return (_registry or _bind_registry())().get(name)
+    return (_loaded or _load_registry()).get(name)
 
 
 def all_kinds() -> list[NodeKind]:
-    kinds = (_registry or _bind_registry())()
+    kinds = _loaded or _load_registry()
     return sorted(kinds.values(), key=lambda k: (k.category, k.label))
 
 
-# ``plugins.kinds``, bound on first use: plugins.py imports this module, and get_kind is hot
-# enough (validation, scheduling) that an import statement per call shows in benchmarks.
-_registry: Callable[[], dict[str, NodeKind]] | None = None
+# The registry's dict (``plugins.kinds()``), bound once the entry points are loaded: get_kind
+# is asked several times per node by validation and the engine, and going through the
+# loader's function and its loaded check each time was a sixth of a no-op node's calls.
+# The registry fills and empties that one dict in place; ``unbind_registry`` forgets it
+# when the registry is reset.
+_loaded: dict[str, NodeKind] | None = None
 
 
-def _bind_registry() -> Callable[[], dict[str, NodeKind]]:
-    global _registry
+def _load_registry() -> dict[str, NodeKind]:
+    global _loaded
     from twinflow_studio.project import plugins
 
-    _registry = plugins.kinds
-    return _registry
+    registry = plugins.kinds()
+    _loaded = registry
+    return registry
+
+
+def unbind_registry() -> None:
+    """Called by the registry when it forgets what it loaded (so the next use loads again)."""
+    global _loaded
+    _loaded = None
 
 
 def port_types_compatible(source: str, target: str) -> bool:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
-from twinflow_studio.project.kinds import NodeKind
+from twinflow_studio.project.kinds import NodeKind, unbind_registry
 
 KINDS_GROUP = "twinflow_studio.kinds"
 TARGETS_GROUP = "twinflow_studio.targets"
@@ -235,6 +235,7 @@ def _reset_for_tests() -> None:
     global _loaded
     with _lock:
         _loaded = False
+        unbind_registry()
         _kinds.clear()
         _targets.clear()
         _failures.clear()
