@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from twinflow_studio.engine import run_lock
 from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
-from twinflow_studio.engine.events import ArtifactRef, NodeState
+from twinflow_studio.engine.events import ArtifactRef, NodeState, TaskRecord
 from twinflow_studio.engine.integrity import verify_cached
 from twinflow_studio.engine.paths import child_path
 from twinflow_studio.engine.store import artifact_path, producer_of
@@ -118,14 +118,8 @@ class NodeRun:
             node.id,
             NodeState.CACHED,
             f"reused from run {run_id}",
-            record=run._record(
-                node.id,
-                NodeState.CACHED,
-                code_identity=self.code,
-                inputs=self.input_refs,
-                outputs=tuple(refs),
-                cached_from_run=run_id,
-                metrics=metrics,
+            record=self._record(
+                NodeState.CACHED, outputs=tuple(refs), cached_from_run=run_id, metrics=metrics
             ),
         )
         return True
@@ -225,13 +219,8 @@ class NodeRun:
         run._finish(
             node.id,
             NodeState.SUCCEEDED,
-            record=run._record(
-                node.id,
-                NodeState.SUCCEEDED,
-                code_identity=self.code,
-                inputs=self.input_refs,
-                outputs=tuple(outputs),
-                metrics=outcome.metrics,
+            record=self._record(
+                NodeState.SUCCEEDED, outputs=tuple(outputs), metrics=outcome.metrics
             ),
         )
 
@@ -254,9 +243,13 @@ class NodeRun:
             node.id,
             NodeState.FAILED,
             outcome.error or "failed",
-            record=run._record(
-                node.id, NodeState.FAILED, code_identity=self.code, inputs=self.input_refs
-            ),
+            record=self._record(NodeState.FAILED),
+        )
+
+    def _record(self, state: str, **extra: Any) -> TaskRecord | None:
+        """The lineage record of the node's terminal event (None when nobody listens)."""
+        return self.run._record(
+            self.node.id, state, code_identity=self.code, inputs=self.input_refs, **extra
         )
 
     def _remove_partial_outputs(self) -> None:
