@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
 import pytest
+from process_dump import dump_stacks
 
 from twinflow_studio.project import Node, Port, Project, save, validate
 from twinflow_studio.twinstat.mqtt_ingest import MqttError, MqttIngest
@@ -290,7 +291,8 @@ class Twin:
             self.seen.append(line)
             if text in line:
                 return
-        raise AssertionError(f"{text!r} not seen in {''.join(self.seen[-40:])}")
+        stacks = dump_stacks(self.proc.pid) if self.proc.poll() is None else ""
+        raise AssertionError(f"{text!r} not seen in {''.join(self.seen[-40:])}\n{stacks}")
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGINT)
