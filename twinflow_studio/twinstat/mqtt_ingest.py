@@ -8,8 +8,9 @@ DUP flag and their original packet id, and the ingest drops the ones it already 
 (same topic, payload and packet id in a part after the last acknowledged one). Every
 message is in the table exactly once.
 
-paho's network thread only appends each message to a list; a writer thread stores a batch
-(up to ``batch_ms`` after its first message), then acknowledges it and tells ``on_stored``.
+paho's network thread only appends the messages of each read to a list (``BufferedClient``
+hands them over as one list); a writer thread stores a batch (up to ``batch_ms`` after its
+first message), then acknowledges it and tells ``on_stored``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 from twinflow_studio.project.mqtt_params import broker_address, env_ref
 from twinflow_studio.twinstat.errors import TwinStatError
-from twinflow_studio.twinstat.mqtt_client import ack_many, client_class
+from twinflow_studio.twinstat.mqtt_client import BufferedClient, ack_many, client_class
 from twinflow_studio.twinstat.mqtt_decode import Decoder, Received, message_key
 from twinflow_studio.twinstat.mqtt_table import MqttTable, table_dir
 
@@ -99,9 +100,11 @@ class MqttIngest:
         self._refused_topics: list[str] = []
         self._connect_error: str | None = None
         self._disconnected_at = 0.0
-        # Parts stored but maybe not acknowledged: seq -> (time acks were queued, keys).
-        self._unsettled: dict[int, tuple[float, list[tuple[bytes, int]]]] = {}
-        self._redeliverable: Counter[tuple[bytes, int]] = Counter()
+        # Parts stored but maybe not acknowledged: seq -> (time acks were queued, their
+        # _key and _mid columns). The (key, mid) counts of those parts are made only when a
+        # redelivery (DUP) arrives: rare, while counting every stored message is not.
+        self._unsettled: dict[int, tuple[float, Any]] = {}
+        self._redeliverable: Counter[tuple[bytes, int]] | None = None
         self._seq = 0
 
     # ---- life ---------------------------------------------------------------------------
@@ -116,9 +119,8 @@ class MqttIngest:
             self.table.remove_leftovers()
             self._seq = self.table.next_seq()
             acked = self.table.acked_seq()
-            for seq, key, mid in self.table.keys_after(acked):
-                self._redeliverable[(key, mid)] += 1
-                self._unsettled.setdefault(seq, (0.0, []))[1].append((key, mid))
+            for seq, ids in self.table.ids_after(acked):
+                self._unsettled[seq] = (0.0, ids)
             client_id = str(self.params.get("client_id") or f"twinflow-{self.source}")
             client = client_class()(
                 mqtt.CallbackAPIVersion.VERSION2,
@@ -139,6 +141,8 @@ class MqttIngest:
             client.on_connect = self._on_connect
             client.on_disconnect = self._on_disconnect
             client.on_message = self._on_message
+            if isinstance(client, BufferedClient):
+                client.on_publish_batch = self._on_messages
             client.on_subscribe = self._on_subscribe
             self._client = client
             try:
@@ -262,10 +266,15 @@ class MqttIngest:
             log.warning("mqtt %s: %s; reconnecting", self.source, self.last_error)
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
-        item = Received(msg.mid, msg.qos, msg.topic, msg.payload, bool(msg.dup), time.time_ns())
+        self._on_messages(
+            [Received(msg.mid, msg.qos, msg.topic, msg.payload, bool(msg.dup), time.time_ns())]
+        )
+
+    def _on_messages(self, items: list[Received]) -> None:
         with self._cond:
-            self._inbox.append(item)
-            if len(self._inbox) == 1:
+            was_empty = not self._inbox
+            self._inbox.extend(items)
+            if was_empty:
                 self._cond.notify()
 
     # ---- the writer thread -----------------------------------------------------------------
@@ -303,10 +312,11 @@ class MqttIngest:
         fresh: list[Received] = []
         dropped: list[Received] = []
         for msg in batch:
-            if msg.dup and self._redeliverable:
+            if msg.dup and self._unsettled:
+                pending = self._pending()
                 ident = (message_key(msg.topic, msg.payload), msg.mid)
-                if self._redeliverable.get(ident, 0) > 0:
-                    self._redeliverable[ident] -= 1
+                if pending.get(ident, 0) > 0:
+                    pending[ident] -= 1
                     dropped.append(msg)
                     continue
             fresh.append(msg)
@@ -315,12 +325,10 @@ class MqttIngest:
             table = self.decoder.table(fresh)
             self.table.append(seq, table, max(m.recv_ns for m in fresh))
             self._seq += 1
-            keys = list(
-                zip(table.column("_key").to_pylist(), table.column("_mid").to_pylist(), strict=True)
-            )
-            for ident in keys:
-                self._redeliverable[ident] += 1
-            self._unsettled[seq] = (time.monotonic(), keys)
+            ids = table.select(["_key", "_mid"])
+            if self._redeliverable is not None:
+                self._redeliverable.update(_idents(ids))
+            self._unsettled[seq] = (time.monotonic(), ids)
         # Only now: the batch is durable.
         ack_many(self._client, [m.mid for m in batch if m.qos == 1])
         for msg in batch:
@@ -362,11 +370,28 @@ class MqttIngest:
         for seq in done:
             if seq != first_open:
                 break
-            for ident in self._unsettled.pop(seq)[1]:
-                self._redeliverable[ident] -= 1
-                if self._redeliverable[ident] <= 0:
-                    del self._redeliverable[ident]
+            ids = self._unsettled.pop(seq)[1]
+            if self._redeliverable is not None:
+                for ident in _idents(ids):
+                    self._redeliverable[ident] -= 1
+                    if self._redeliverable[ident] <= 0:
+                        del self._redeliverable[ident]
             mark = seq
             first_open = min(self._unsettled) if self._unsettled else seq + 1
+        if not self._unsettled:
+            self._redeliverable = None
         if mark:
             self.table.write_acked(mark)
+
+    def _pending(self) -> Counter[tuple[bytes, int]]:
+        """(key, mid) -> stored copies a redelivery may still match."""
+        if self._redeliverable is None:
+            counter: Counter[tuple[bytes, int]] = Counter()
+            for _, ids in self._unsettled.values():
+                counter.update(_idents(ids))
+            self._redeliverable = counter
+        return self._redeliverable
+
+
+def _idents(ids: Any) -> list[tuple[bytes, int]]:
+    return list(zip(ids.column("_key").to_pylist(), ids.column("_mid").to_pylist(), strict=True))

@@ -129,18 +129,14 @@ class MqttTable:
         frame = frame.drop(columns=[c for c in frame.columns if c.startswith("_")])
         return frame.reset_index(drop=True)
 
-    def keys_after(self, seq: int) -> Iterator[tuple[int, bytes, int]]:
-        """(part seq, key, mid) of the rows in parts after ``seq``: what may be redelivered."""
+    def ids_after(self, seq: int) -> Iterator[tuple[int, Any]]:
+        """(part seq, its ``_key`` and ``_mid`` columns) of the parts after ``seq``: what may
+        be redelivered."""
         import pyarrow.parquet as pq
 
         for part in self.parts():
-            if part.seq <= seq:
-                continue
-            table = pq.read_table(part.path, columns=["_key", "_mid"])
-            for key, mid in zip(
-                table.column("_key").to_pylist(), table.column("_mid").to_pylist(), strict=True
-            ):
-                yield part.seq, key, mid
+            if part.seq > seq:
+                yield part.seq, pq.read_table(part.path, columns=["_key", "_mid"])
 
     # ---- writing ----------------------------------------------------------------------
 
