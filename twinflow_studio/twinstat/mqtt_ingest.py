@@ -29,6 +29,7 @@ from typing import Any
 from twinflow_studio.project.mqtt_params import broker_address, env_ref
 from twinflow_studio.twinstat.errors import TwinStatError
 from twinflow_studio.twinstat.mqtt_client import BufferedClient, ack_many, client_class
+from twinflow_studio.twinstat.mqtt_compact import compact, remove_superseded
 from twinflow_studio.twinstat.mqtt_decode import Decoder, Received, message_key
 from twinflow_studio.twinstat.mqtt_table import MqttTable, table_dir
 
@@ -93,6 +94,8 @@ class MqttIngest:
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._writer: threading.Thread | None = None
+        self._compactor: threading.Thread | None = None
+        self.compact_every_s = float(self.params.get("compact_every_s", 60) or 0)
         self._client: Any = None
         self._lock_fd: int | None = None
         self._connected = threading.Event()
@@ -117,6 +120,7 @@ class MqttIngest:
         self._take_lock()
         try:
             self.table.remove_leftovers()
+            remove_superseded(self.table)
             self._seq = self.table.next_seq()
             acked = self.table.acked_seq()
             for seq, ids in self.table.ids_after(acked):
@@ -153,6 +157,11 @@ class MqttIngest:
                 target=self._write_loop, name=f"mqtt-store-{self.source}", daemon=True
             )
             self._writer.start()
+            if self.compact_every_s > 0:
+                self._compactor = threading.Thread(
+                    target=self._compact_loop, name=f"mqtt-compact-{self.source}", daemon=True
+                )
+                self._compactor.start()
             client.loop_start()
             if not self._connected.wait(self.connect_timeout) or self._connect_error:
                 reason = self._connect_error or f"no answer within {self.connect_timeout:g} s"
@@ -185,6 +194,8 @@ class MqttIngest:
             self._cond.notify_all()
         if self._writer is not None:
             self._writer.join(timeout=30)
+        if self._compactor is not None:
+            self._compactor.join(timeout=60)
         if self._client is not None:
             try:
                 self._client.disconnect()
@@ -276,6 +287,17 @@ class MqttIngest:
             self._inbox.extend(items)
             if was_empty:
                 self._cond.notify()
+
+    # ---- compaction ------------------------------------------------------------------------
+
+    def _compact_loop(self) -> None:
+        """Merge settled small parts now and then, in its own thread: a merge reads and writes
+        up to a few MB, which the writer (and the trigger latency) must not wait for."""
+        while not self._stop.wait(self.compact_every_s):
+            try:
+                compact(self.table, max_runs=4)
+            except Exception as exc:  # noqa: BLE001 - disk full: the small parts stay as they are
+                log.warning("mqtt %s: compaction skipped: %s", self.source, exc)
 
     # ---- the writer thread -----------------------------------------------------------------
 
