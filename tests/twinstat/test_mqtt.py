@@ -362,6 +362,54 @@ def test_kill_9_halfway_loses_nothing_and_stores_nothing_twice(
     assert sorted(frame["seq"]) == list(range(total))
 
 
+def run_once(project: Path, *extra: str) -> subprocess.CompletedProcess:
+    """``twinflow-studio --run PROJECT --only plant --json`` (no --watch), as cron would."""
+    return subprocess.run(
+        [sys.executable, "-m", "twinflow_studio", "--run", str(project), "--trust"]
+        + ["--no-lineage", "--json", "--only", "plant", *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def window_of(done: subprocess.CompletedProcess) -> list[int]:
+    """The seq column of the window the mqtt node output in that run."""
+    import pandas as pd
+
+    assert done.returncode == 0, done.stderr
+    uri = json.loads(done.stdout)["nodes"]["plant"]["outputs"]["data"]
+    return [int(x) for x in pd.read_parquet(unquote(urlparse(uri).path))["seq"]]
+
+
+def test_a_run_without_watch_first_takes_what_the_broker_kept(
+    tmp_path: Path, mqtt_broker, publisher
+):
+    topic = unique("cron")
+    project = make_project(tmp_path, mqtt_broker, topic, every=1_000)
+    # The first run opens the persistent session: from now on the broker keeps its messages.
+    first = run_once(project)
+    assert window_of(first) == []
+    assert "0 message(s) taken from the broker" in first.stderr
+    for i in range(300):  # published while no process of the twin runs
+        info = publisher.send(f"{topic}/a", json.dumps({"seq": i, "t": 1.0}))
+    info.wait_for_publish(10)
+    second = run_once(project)
+    assert window_of(second) == list(range(300))
+    assert "300 message(s) taken from the broker" in second.stderr
+    for i in range(300, 350):
+        info = publisher.send(f"{topic}/b", json.dumps({"seq": i, "t": 1.0}))
+    info.wait_for_publish(10)
+    assert window_of(run_once(project)) == list(range(350))
+    # catch_up_s = 0: the run takes nothing from the broker and says so.
+    publisher.send(f"{topic}/c", json.dumps({"seq": 350, "t": 1.0})).wait_for_publish(10)
+    off = run_once(project, "--param", "plant.catch_up_s=0")
+    assert window_of(off) == list(range(350))
+    assert "catch-up off" in off.stderr
+    # The message waited at the broker: the next run takes it, once.
+    assert window_of(run_once(project)) == list(range(351))
+
+
 def test_bad_mqtt_node_and_trigger_config_is_named_and_exits_2(tmp_path: Path) -> None:
     p = Project("bad")
     p.add_node(

@@ -80,6 +80,13 @@ MQTT = register_kind(
                 doc="Longest wait before a batch is stored and acknowledged (milliseconds)",
             ),
             ParamSpec(
+                "catch_up_s",
+                "float",
+                default=10.0,
+                doc="A run without --watch first takes what the broker kept, for at most "
+                "this long (0: off)",
+            ),
+            ParamSpec(
                 "compact_every_s",
                 "float",
                 default=60.0,
@@ -202,7 +209,7 @@ def mqtt_param_problems(params: dict[str, Any]) -> list[tuple[str, str]]:
         out.append(("timestamp", "'received' or a JSON field path"))
     elif timestamp != "received" and payload == "number":
         out.append(("timestamp", "a numeric payload has no fields; use 'received'"))
-    for key in ("window_rows", "window_seconds", "compact_every_s"):
+    for key in ("window_rows", "window_seconds", "compact_every_s", "catch_up_s"):
         value = params.get(key, 0)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
             out.append((key, "must be >= 0"))

@@ -89,8 +89,12 @@ class MqttIngest:
         self.decoder = Decoder(self.params)
         self.stored = 0  # messages stored by this ingest
         self.duplicates = 0  # redeliveries dropped
+        # time.monotonic() of the last message received / batch stored (0: none yet)
+        self.last_arrival = 0.0
+        self.last_stored = 0.0
         self.last_error: str | None = None
         self._inbox: list[Received] = []
+        self._storing = 0  # messages of the batch the writer is storing
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._writer: threading.Thread | None = None
@@ -204,6 +208,12 @@ class MqttIngest:
                 pass
         self._release_lock()
 
+    @property
+    def backlog(self) -> int:
+        """Messages received and not yet stored (and acknowledged)."""
+        with self._cond:
+            return len(self._inbox) + self._storing
+
     def window(self) -> Any:
         """The node's window of the table, as its output would be."""
         return self.table.window(
@@ -282,6 +292,7 @@ class MqttIngest:
         )
 
     def _on_messages(self, items: list[Received]) -> None:
+        self.last_arrival = time.monotonic()
         with self._cond:
             was_empty = not self._inbox
             self._inbox.extend(items)
@@ -319,6 +330,7 @@ class MqttIngest:
                 time.sleep(min(0.002, wait_s))
             with self._cond:
                 batch, self._inbox = self._inbox[:MAX_BATCH], self._inbox[MAX_BATCH:]
+                self._storing = len(batch)
             try:
                 self._store(batch)
             except Exception as exc:  # disk full, I/O error: nothing acknowledged, retried
@@ -328,6 +340,8 @@ class MqttIngest:
                     self._inbox[:0] = batch
                 if self._stop.wait(1.0):
                     return
+            finally:
+                self._storing = 0
             self._settle()
 
     def _store(self, batch: list[Received]) -> None:
@@ -364,6 +378,7 @@ class MqttIngest:
                 self.source,
                 len(dropped),
             )
+        self.last_stored = time.monotonic()
         if fresh:
             self.stored += len(fresh)
             if self.on_stored is not None:
