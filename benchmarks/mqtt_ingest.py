@@ -16,7 +16,6 @@ subscriber's messages/s in the same run, ratio = value / baseline.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -33,22 +32,11 @@ from twinflow_studio.twinstat.mqtt_ingest import MqttIngest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # live_latency, beside this file
+from live_latency import broker_url, mqtt_publish  # noqa: E402
+
 # Below 65,535: Mosquitto stalls a session that has more QoS 1 messages outstanding than
 # packet ids (see docs/mqtt.md), and the publisher outruns a durable subscriber.
 MESSAGES = 60_000
-
-
-def broker_url() -> str:
-    url = os.environ.get("TWINFLOW_MQTT_URL")
-    if url:
-        return url
-    done = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "services" / "mosquitto.sh")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip().splitlines()[-1]
 
 
 def publish_lines(url: str, topic: str, lines: Path) -> None:
@@ -174,8 +162,6 @@ def drain_rate(url: str, topic: str, lines: Path, project: Path) -> float:
 
 def trigger_latency(url: str, project_dir: Path) -> list[float]:
     """Seconds from publish to RunStarted of the run the mqtt trigger asks for."""
-    from live_latency import mqtt_publish
-
     return mqtt_publish(project_dir, url, 1.0)
 
 
