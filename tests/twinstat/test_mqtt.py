@@ -126,6 +126,32 @@ def test_numeric_payloads_and_windows(tmp_path: Path, mqtt_broker, publisher) ->
         ingest.stop()
 
 
+def test_messages_larger_than_a_read_and_many_small_ones_arrive_whole(
+    tmp_path: Path, mqtt_broker, publisher
+) -> None:
+    """Packets cut by the end of a 256 KiB read are finished by paho's reader; the whole
+    ones around them are split off the buffer: all arrive whole, in order."""
+    topic = unique("sizes")
+    params = {
+        "broker": mqtt_broker.url,
+        "topics": [topic],
+        "columns": {"seq": {"field": "seq", "type": "int"}, "pad": {"field": "pad", "type": "str"}},
+        "client_id": unique("ingest"),
+    }
+    ingest = MqttIngest(tmp_path, "sizes", params).start()
+    sizes = [10, 600_000, 3, 300_000, 5, 1, 262_000] + [7] * 500 + [1_000_000, 2]
+    try:
+        for i, size in enumerate(sizes):
+            info = publisher.send(topic, json.dumps({"seq": i, "pad": "x" * size}))
+        info.wait_for_publish(30)
+        wait_until(lambda: ingest.stored >= len(sizes), what="every message")
+    finally:
+        ingest.stop()
+    frame = ingest.table.read()
+    assert list(frame["seq"]) == list(range(len(sizes)))
+    assert [len(x) for x in frame["pad"]] == sizes
+
+
 def test_tls_with_a_client_certificate_and_refused_without(
     tmp_path: Path, mqtt_broker, publisher
 ) -> None:

@@ -56,6 +56,22 @@ class BufferedClient(mqtt.Client):
         return self._sock is not None and self._rsock is self._sock and self._rpos < len(self._rbuf)
 
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        if self._fast_path() and self._sock is not None and self._in_packet["command"] == 0:
+            # Read here, so that the first message of a read is not paho's either (on a
+            # live stream a read often holds only a few).
+            if not self._buffered():
+                try:
+                    chunk = super()._sock_recv(_CHUNK)
+                except BlockingIOError:
+                    return mqtt.MQTT_ERR_SUCCESS
+                except OSError:
+                    chunk = b""  # paho's read below meets the error and reports it
+                if chunk:
+                    self._rbuf, self._rpos, self._rsock = chunk, 0, self._sock
+            if self._buffered():
+                self._take_publishes()
+                if not self._buffered():
+                    return mqtt.MQTT_ERR_SUCCESS
         rc = super().loop_read(max_packets)
         while rc == mqtt.MQTT_ERR_SUCCESS and self._buffered():
             if self._fast_path() and self._in_packet["command"] == 0:
