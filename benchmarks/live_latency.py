@@ -1,8 +1,9 @@
 """A living twin's reaction time: from new data to the start of the run it triggers, through
 the real watch loop (`--watch` and the studio's live mode run the same one) and engine.
 
-- file drop: a file renamed into a folder a `new_data` trigger watches (polled every
-  TWINFLOW_WATCH_POLL_S seconds, default 1 s: the latency is mostly the wait for the poll);
+- file drop: a file renamed into a folder a `new_data` trigger watches at a random moment
+  of its poll period (TWINFLOW_WATCH_POLL_S, default 1 s); the folder's inotify events wake
+  the loop at once (twinstat/fs_events.py), so the poll is only the safety net;
 - MQTT publish: a QoS 1 message to the loopback Mosquitto of scripts/services/mosquitto.sh
   (started when TWINFLOW_MQTT_URL is unset), stored durably, then an `mqtt` trigger that
   fires on every message (stored batches wake the loop at once).
