@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
-if ! "$PY" -c "import twinflow_studio, PySide6, NodeGraphQt, qasync, moto, pytest_timeout, fmpy, skops, hypothesis, filterpy, chaospy, SALib, paho.mqtt, importlinter, mypy" \
+if ! "$PY" -c "import twinflow_studio, PySide6, NodeGraphQt, qasync, moto, pytest_timeout, fmpy, skops, hypothesis, filterpy, chaospy, SALib, paho.mqtt, watchdog, importlinter, mypy" \
     >/dev/null 2>&1 || [ "${TWINFLOW_REINSTALL:-}" = 1 ]; then
   echo "setup: pip install -e .[gui,dev]"
   "$PY" -m pip install --disable-pip-version-check -q -e ".[gui,dev]"
