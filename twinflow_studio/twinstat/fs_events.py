@@ -39,7 +39,7 @@ class FolderEvents:
             return
         on_change = self.on_change
 
-        class Handler(FileSystemEventHandler):  # type: ignore[misc]
+        class Handler(FileSystemEventHandler):
             def _touch(self, *paths: str) -> None:
                 for raw in paths:
                     if not raw:
