@@ -235,7 +235,11 @@ CALIBRATION = register_kind(
         "previous posterior becomes the prior (see 'sequential').",
         params=(
             ParamSpec(
-                "model", "str", default="", doc="module:function f(theta, x) (or a surrogate)"
+                "model",
+                "str",
+                default="",
+                doc="module:function f(theta, x) (or a surrogate)",
+                example="model:simulate",
             ),
             _PRIORS,
             _X_COLUMNS,

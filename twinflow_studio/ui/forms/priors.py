@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QStackedWidget,
     QToolButton,
     QWidget,
 )
@@ -80,11 +79,15 @@ def _spread(entry: Mapping[str, Any]) -> tuple[float, float]:
 
 
 def starting_args(dist: str, centre: float, spread: float) -> dict[str, float]:
+    """Numbers for ``dist`` near the previous distribution, to 3 significant digits (a
+    starting point to edit, not a precise conversion)."""
     if dist == "uniform":
-        return {"low": centre - 2 * spread, "high": centre + 2 * spread}
-    if dist == "lognormal":
-        return {"mu": math.log(centre) if centre > 0 else 0.0, "sigma": 0.5}
-    return {"mean": centre, "sd": spread}
+        args = {"low": centre - 2 * spread, "high": centre + 2 * spread}
+    elif dist == "lognormal":
+        args = {"mu": math.log(centre) if centre > 0 else 0.0, "sigma": 0.5}
+    else:
+        args = {"mean": centre, "sd": spread}
+    return {k: float(f"{v:.3g}") for k, v in args.items()}
 
 
 class PriorRow(QFrame):
@@ -356,7 +359,6 @@ class NoiseForm(ShapedForm):
         for name, text in NOISE_MODES:
             self.mode.addItem(text, name)
         self.mode.setCurrentIndex([m for m, _t in NOISE_MODES].index(key))
-        self.stack = QStackedWidget()
         self.sigma = NumberSpin(float(inner) if key == "sigma" else 1.0)
         self.sigma.setToolTip("Standard deviation of the measurement noise (> 0)")
         self.column = QLineEdit(inner if key == "sigma_column" else "")
@@ -365,22 +367,26 @@ class NoiseForm(ShapedForm):
             inner if key == "prior" else {"dist": "lognormal", "mu": 0.0, "sigma": 0.5},
             named=False,
         )
-        for widget in (self.sigma, self.column, self.prior_row):
-            self.stack.addWidget(widget)
-        self.stack.setCurrentIndex(self.mode.currentIndex())
         self.error = QLabel()
         self.error.setStyleSheet(f"color: {current_theme().hex('error')};")
         self.error.hide()
         self.original = value
         self.touched = False
-        for widget in (self.mode, self.stack, self.error):
+        # One field at a time (a stacked widget would take the tallest one's height).
+        self.pages = (self.sigma, self.column, self.prior_row)
+        for widget in (self.mode, *self.pages, self.error):
             self.body_layout.addWidget(widget)
-        self.mode.currentIndexChanged.connect(self.stack.setCurrentIndex)
+        self._show_page(self.mode.currentIndex())
+        self.mode.currentIndexChanged.connect(self._show_page)
         self.mode.currentIndexChanged.connect(self._edited)
         self.sigma.valueChanged.connect(self._edited)
         self.column.textEdited.connect(self._edited)
         self.prior_row.changed.connect(self._edited)
         guard_wheel(self.body)
+
+    def _show_page(self, index: int) -> None:
+        for i, page in enumerate(self.pages):
+            page.setVisible(i == index)
 
     def _edited(self, *_: Any) -> None:
         self.touched = True
