@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -223,8 +224,18 @@ class PriorRow(QFrame):
     def show_problem(self, text: str | None) -> None:
         self.error.setText(text or "")
         self.error.setVisible(bool(text))
-        color = current_theme().hex("error")
-        self.setStyleSheet(f"PriorRow {{ border: 1px solid {color}; }}" if text else "")
+        self.error.setStyleSheet(f"color: {current_theme().hex('error')};")
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt API)
+        super().paintEvent(event)
+        if self.error.isHidden():
+            return
+        # Painted, not a style sheet: a style sheet on the row would pin its fields to
+        # the palette of the moment and they would not follow a theme switch.
+        painter = QPainter(self)
+        painter.setPen(QPen(QColor(current_theme().hex("error")), 1.5))
+        painter.drawRect(self.rect().adjusted(1, 1, -1, -1))
 
     def refresh(self) -> None:
         prior = self.prior()
