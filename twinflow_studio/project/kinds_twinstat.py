@@ -20,6 +20,14 @@ _PRIORS_DOC = (
     "List of {name, dist, ...}: uniform(low, high), normal(mean, sd), lognormal(mu, sigma "
     "of log), truncnormal(mean, sd, low, high)"
 )
+_PRIORS = ParamSpec(
+    "priors",
+    "list",
+    required=True,
+    doc=_PRIORS_DOC,
+    example=[{"name": "k", "dist": "uniform", "low": 0.05, "high": 0.6}],
+    form="priors",
+)
 _SEED = ParamSpec("seed", "int", default=0, doc="Random seed (results are reproducible)")
 _VALIDATION = ParamSpec(
     "validation_fraction",
@@ -27,33 +35,43 @@ _VALIDATION = ParamSpec(
     default=0.2,
     doc="Share of rows held out to report validation error",
 )
-_X_COLUMNS = ParamSpec("x_columns", "list", default=[], doc="Model input column(s)")
+_X_COLUMNS = ParamSpec(
+    "x_columns", "list", default=[], doc="Model input column(s)", example=["time"]
+)
 _CALLABLE = ParamSpec(
     "callable",
     "str",
     required=True,
     doc="module:function f(theta, x) -> predictions; theta[..., i] in order",
+    example="model:simulate",
 )
 _PARAMETERS = ParamSpec(
     "parameters",
     "dict",
     default={},
     doc="Simulation parameters by name (override the posterior means)",
+    example={"k": 0.3},
 )
 _PARAMETER_NAMES = ParamSpec(
     "parameter_names",
     "list",
     default=[],
     doc="Order of theta for the callable (default: the posterior's order)",
+    example=["k", "t_env"],
 )
 _ESTIMATOR = ParamSpec(
     "estimator",
     "str",
     required=True,
     doc="scikit-learn estimator class, e.g. sklearn.linear_model:Ridge",
+    example="sklearn.linear_model:Ridge",
 )
 _ESTIMATOR_PARAMS = ParamSpec(
-    "estimator_params", "dict", default={}, doc="Constructor parameters of the estimator"
+    "estimator_params",
+    "dict",
+    default={},
+    doc="Constructor parameters of the estimator",
+    example={"alpha": 1.0},
 )
 
 SKLEARN_TRAIN = register_kind(
@@ -66,8 +84,14 @@ SKLEARN_TRAIN = register_kind(
         params=(
             _ESTIMATOR,
             _ESTIMATOR_PARAMS,
-            ParamSpec("features", "list", required=True, doc="Feature column(s)"),
-            ParamSpec("target", "str", required=True, doc="Target column"),
+            ParamSpec(
+                "features",
+                "list",
+                required=True,
+                doc="Feature column(s)",
+                example=["time", "load"],
+            ),
+            ParamSpec("target", "str", required=True, doc="Target column", example="temperature"),
             _VALIDATION,
             _SEED,
         ),
@@ -149,7 +173,7 @@ HYBRID = register_kind(
             ParamSpec(
                 "features", "list", default=[], doc="Residual model features (default: x_columns)"
             ),
-            ParamSpec("target", "str", required=True, doc="Observed column"),
+            ParamSpec("target", "str", required=True, doc="Observed column", example="temperature"),
             _VALIDATION,
             _SEED,
         ),
@@ -168,7 +192,7 @@ LHS_DESIGN = register_kind(
         category="Calibration",
         doc="Parameter sets laid out by a Latin hypercube over the priors (JSON list of dicts).",
         params=(
-            ParamSpec("priors", "list", required=True, doc=_PRIORS_DOC),
+            _PRIORS,
             ParamSpec("n_points", "int", default=60, doc="Number of parameter sets"),
             ParamSpec(
                 "coverage",
@@ -211,17 +235,25 @@ CALIBRATION = register_kind(
         "previous posterior becomes the prior (see 'sequential').",
         params=(
             ParamSpec(
-                "model", "str", default="", doc="module:function f(theta, x) (or a surrogate)"
+                "model",
+                "str",
+                default="",
+                doc="module:function f(theta, x) (or a surrogate)",
+                example="model:simulate",
             ),
-            ParamSpec("priors", "list", required=True, doc=_PRIORS_DOC),
+            _PRIORS,
             _X_COLUMNS,
-            ParamSpec("y_column", "str", required=True, doc="Observed column"),
+            ParamSpec(
+                "y_column", "str", required=True, doc="Observed column", example="temperature"
+            ),
             ParamSpec(
                 "noise",
                 "dict",
                 required=True,
                 doc="{'sigma': s} known, {'sigma_column': col} per row, or {'prior': {...}} "
                 "to infer sigma",
+                example={"sigma": 0.5},
+                form="noise",
             ),
             ParamSpec("n_walkers", "int", default=32),
             ParamSpec("n_steps", "int", default=2000),
@@ -286,9 +318,9 @@ DRIFT_CHECK = register_kind(
         doc="Prediction error of the current twin (a model, or a callable with a posterior) on new "
         "data; reports whether it crosses a threshold. Drift triggers read this report.",
         params=(
-            ParamSpec("y_column", "str", required=True),
+            ParamSpec("y_column", "str", required=True, example="temperature"),
             ParamSpec("metric", "str", default="rmse", choices=("rmse", "mae", "mape", "bias")),
-            ParamSpec("threshold", "float", required=True),
+            ParamSpec("threshold", "float", required=True, example=0.5),
             ParamSpec("callable", "str", default="", doc="With a posterior: f(theta, x)"),
             _X_COLUMNS,
             _PARAMETERS,
@@ -321,22 +353,42 @@ STATE_ESTIMATION = register_kind(
         "over the rows after its last time only.",
         params=(
             ParamSpec("method", "str", default="ukf", choices=("kf", "ukf", "pf")),
-            ParamSpec("time_column", "str", required=True, doc="Time of each row (increasing)"),
-            ParamSpec("y_columns", "list", required=True, doc="Measured column(s)"),
+            ParamSpec(
+                "time_column",
+                "str",
+                required=True,
+                doc="Time of each row (increasing)",
+                example="time",
+            ),
+            ParamSpec(
+                "y_columns",
+                "list",
+                required=True,
+                doc="Measured column(s)",
+                example=["temperature"],
+            ),
             ParamSpec(
                 "states",
                 "list",
                 required=True,
                 doc="Initial distribution of each state at the first row. " + _PRIORS_DOC,
+                example=[{"name": "temp", "dist": "normal", "mean": 20.0, "sd": 2.0}],
+                form="priors",
             ),
             ParamSpec(
                 "parameters",
                 "list",
                 default=[],
                 doc="Prior of each parameter estimated with the states (theta). " + _PRIORS_DOC,
+                example=[{"name": "k", "dist": "lognormal", "mu": -1.0, "sigma": 0.5}],
+                form="priors",
             ),
             ParamSpec(
-                "transition", "str", default="", doc="ukf/pf: module:function fx(x, dt, theta) -> x"
+                "transition",
+                "str",
+                default="",
+                doc="ukf/pf: module:function fx(x, dt, theta) -> x",
+                example="model:step",
             ),
             ParamSpec(
                 "measurement",
@@ -358,6 +410,7 @@ STATE_ESTIMATION = register_kind(
                 "any",
                 required=True,
                 doc="sd of every measurement, {column: sd}, or a covariance matrix",
+                example={"temperature": 0.5},
             ),
             ParamSpec("n_particles", "int", default=1000, doc="pf: number of particles"),
             ParamSpec(
@@ -461,7 +514,7 @@ SENSITIVITY = register_kind(
         "influential parameters (the ones worth calibrating).",
         params=(
             _CALLABLE,
-            ParamSpec("priors", "list", required=True, doc=_PRIORS_DOC),
+            _PRIORS,
             ParamSpec("x_columns", "list", default=[], doc="Model input column(s) of the data"),
             ParamSpec(
                 "n_base",

@@ -33,8 +33,20 @@ MQTT = register_kind(
             "give one column. See docs/mqtt.md."
         ),
         params=(
-            ParamSpec("broker", "str", required=True, doc="mqtt://host:port or mqtts://host:port"),
-            ParamSpec("topics", "list", required=True, doc="Topic filters; + and # allowed"),
+            ParamSpec(
+                "broker",
+                "str",
+                required=True,
+                doc="mqtt://host:port or mqtts://host:port",
+                example="mqtt://127.0.0.1:1883",
+            ),
+            ParamSpec(
+                "topics",
+                "list",
+                required=True,
+                doc="Topic filters; + and # allowed",
+                example=["plant/+/temp"],
+            ),
             ParamSpec("payload", "str", default="json", choices=("json", "number")),
             ParamSpec(
                 "columns",

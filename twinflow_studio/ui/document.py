@@ -29,6 +29,7 @@ class Document(QObject):
     nodesMoved = Signal(dict)  # node id -> (x, y)
     resourcesChanged = Signal()
     backdropsChanged = Signal()
+    triggersChanged = Signal()  # project.triggers replaced (ui/forms/triggers.py edits them)
     pathChanged = Signal()
     dirtyChanged = Signal(bool)
     refused = Signal(str)  # why a structural edit was not made (for the status bar)

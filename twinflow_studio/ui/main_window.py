@@ -32,8 +32,10 @@ from twinflow_studio.ui.document import Document
 from twinflow_studio.ui.figure_preview import SETTING as PREVIEW_SETTING
 from twinflow_studio.ui.figure_preview import FigurePreviews
 from twinflow_studio.ui.find_node import FindNode
+from twinflow_studio.ui.forms.triggers import TriggersEditor
 from twinflow_studio.ui.heap import settle_heap
 from twinflow_studio.ui.help_dialogs import show_about, show_shortcuts
+from twinflow_studio.ui.icons import StudioIcons
 from twinflow_studio.ui.lineage_panel import LineagePanel
 from twinflow_studio.ui.lineage_source import (
     GraphLineage,
@@ -111,6 +113,7 @@ class MainWindow(QMainWindow):
         self.palette_panel = Palette()
         self.properties = PropertiesPanel(self.doc)
         self.resources = ResourcesEditor(self.doc)
+        self.triggers = TriggersEditor(self.doc)
         self.run_panel = RunPanel(self.runs)
         self.lineage = LineagePanel()
         self.calibration = CalibrationPanel()
@@ -140,6 +143,7 @@ class MainWindow(QMainWindow):
             self.resources,
             Qt.DockWidgetArea.RightDockWidgetArea,
         )
+        self._dock("triggers", "Triggers", self.triggers, Qt.DockWidgetArea.RightDockWidgetArea)
         self._dock("lineage", "Lineage", self.lineage, Qt.DockWidgetArea.RightDockWidgetArea)
         self._dock(
             "calibration", "Calibration", self.calibration, Qt.DockWidgetArea.RightDockWidgetArea
@@ -147,7 +151,7 @@ class MainWindow(QMainWindow):
         self._dock("runs", "Run", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._dock("live", "Live", self.live_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.run_panel.tabs.addTab(self.console, "Console")  # next to the run log
-        for name in ("resources", "lineage", "calibration"):
+        for name in ("resources", "triggers", "lineage", "calibration"):
             self.tabifyDockWidget(self.docks["properties"], self.docks[name])
         self.tabifyDockWidget(self.docks["runs"], self.docks["live"])
         self.docks["live"].hide()  # shown on going live (or from View): the layout stays as it was
@@ -164,6 +168,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
         self._build_actions()
         self._wire()
+        self.icons = StudioIcons(self)
         self.theme = str(self.settings.value("theme", "dark"))
         self.set_theme(self.theme)
         geometry = self.settings.value("geometry")
@@ -377,6 +382,7 @@ class MainWindow(QMainWindow):
             apply_theme(app, name)
         self.canvas.set_theme(theme(name))
         self.calibration.set_theme(theme(name))
+        self.icons.refresh()  # drawn in the new palette's colours
         self.settings.setValue("theme", name)
 
     # ----- files -----
