@@ -7,7 +7,7 @@ PY="${PYTHON:-python3}"
 MODULES=(
   twinflow_studio PySide6 NodeGraphQt qasync moto pytest_timeout fmpy skops hypothesis
   filterpy chaospy SALib paho.mqtt importlinter mypy
-  watchdog
+  watchdog qtawesome
 )
 if ! "$PY" -c "import $(IFS=,; echo "${MODULES[*]}")" >/dev/null 2>&1 \
     || ! command -v py-spy >/dev/null || [ "${TWINFLOW_REINSTALL:-}" = 1 ]; then
