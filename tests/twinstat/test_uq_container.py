@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from fmu_helpers import cooling_exact, cooling_fmu, fmu_project
 from scipy import stats
 from uq_container_helpers import ISHIGAMI_SCRIPT, LINEAR_SCRIPT, XS, engine_run, json_output
 
@@ -32,6 +33,17 @@ def gaussian(ctx, n=20000):
     cov = np.array([[0.04, -0.01], [-0.01, 0.09]])
     samples = np.random.default_rng(0).multivariate_normal(mean, cov, n)
     post = Posterior(["a", "b"], samples, np.zeros(n), samples[:, None, :])
+    ctx.output_dir.mkdir(parents=True, exist_ok=True)
+    return post.save(ctx.output_dir / "post.npz")
+"""
+
+K_POSTERIOR_MODULE = """
+import numpy as np
+from twinflow_studio.twinstat.posterior import Posterior
+
+def gaussian_k(ctx, n=4000):
+    samples = np.random.default_rng(5).normal(0.5, 0.05, (n, 1))
+    post = Posterior(["k"], samples, np.zeros(n), samples[:, None, :])
     ctx.output_dir.mkdir(parents=True, exist_ok=True)
     return post.save(ctx.output_dir / "post.npz")
 """
@@ -251,3 +263,46 @@ def test_a_failing_or_malformed_simulation_is_named_headless_without_a_traceback
     for fragment in fragments:
         assert fragment in done.stderr, (fragment, done.stderr)
     assert "Traceback" not in done.stderr
+
+
+def test_propagation_through_an_fmu_in_its_image_uses_the_design_and_set_column(
+    tmp_path: Path, fmpy_image: str
+) -> None:
+    cooling_fmu(tmp_path / "cooling.fmu")
+    (tmp_path / "make_k.py").write_text(K_POSTERIOR_MODULE)
+    project = fmu_project(
+        "cooling.fmu", {"stop_time": 3.0, "output_interval": 0.5, "image": fmpy_image}
+    )
+    project.nodes["sim"].target = "docker"
+    project.add_node(
+        Node(
+            "post",
+            "python",
+            params={"callable": "make_k:gaussian_k"},
+            outputs=[Port("posterior", "posterior")],
+        )
+    )
+    project.add_node(Node("draws", "propagate_samples", params={"n_draws": 200, "seed": 2}))
+    project.add_node(
+        Node(
+            "bands",
+            "propagate",
+            params={"sample_column": "set", "x_columns": ["time"], "output_columns": ["T"]},
+        )
+    )
+    project.connect("post", "posterior", "draws", "posterior")
+    project.connect("draws", "design", "sim", "design")
+    project.connect("draws", "plan", "bands", "plan")
+    project.connect("sim", "results", "bands", "evaluations")
+    assert validate(project) == []
+    result = engine_run(project, tmp_path)
+    assert result.ok, {k: v.error for k, v in result.nodes.items() if v.error}
+    k = pd.read_csv(artifact_path(result.output("draws", "samples")))["k"].to_numpy()
+    bands = bands_of(result, "bands")
+    t = bands["time"].to_numpy()
+    np.testing.assert_allclose(t, np.arange(0, 3.01, 0.5))
+    exact = cooling_exact(t[None, :], k[:, None])  # (draws, times)
+    np.testing.assert_allclose(bands["mean"], exact.mean(axis=0), atol=1e-6)
+    np.testing.assert_allclose(bands["sd"], exact.std(axis=0, ddof=1), atol=1e-6)
+    np.testing.assert_allclose(bands["q95"], np.quantile(exact, 0.95, axis=0), atol=1e-6)
+    assert json_output(result, "sim", "summary")["n_simulations"] == 200

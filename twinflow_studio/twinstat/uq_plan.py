@@ -165,8 +165,8 @@ def read_evaluations(
     project_dir: Path | None = None,
 ) -> Evaluations:
     """The outputs table checked against the plan. One row per sample (wide), or several
-    rows per sample in the same order (long: e.g. a time series per sample, labelled by
-    ``x_columns``); rows may come in any sample order."""
+    rows per sample (long: e.g. a time series per sample, labelled by ``x_columns``); rows
+    may come in any order."""
     field = "evaluations"
     label = where(path, project_dir)
     frame = read_table(path, field, label)
@@ -203,8 +203,17 @@ def read_evaluations(
             f"sample(s) {_ids(odd)}"
         )
     rows = int(counts[0])
-    order = np.argsort(ids_int, kind="stable")
-    frame = frame.iloc[order].reset_index(drop=True)
+    # Rows of a sample are put in order of its x columns, so a simulation may write them in
+    # any order; without x columns, their written order is the outputs' order.
+    key = "_sample_id"
+    while key in columns:  # a sort key that is none of the table's own columns
+        key += "_"
+    frame = (
+        frame.assign(**{key: ids_int})
+        .sort_values([key, *x_columns], kind="mergesort")
+        .drop(columns=key)
+        .reset_index(drop=True)
+    )
     _check_echo(frame, plan, theta, rows, fail)
     echoed = set(plan["names"]) & set(columns)
     outputs = list(output_columns or []) or [
@@ -223,10 +232,7 @@ def read_evaluations(
     values = frame[outputs].to_numpy(dtype=float)
     if not np.isfinite(values).all():
         row = int(np.argmax(~np.isfinite(values).all(axis=1)))
-        raise fail(
-            f"NaN or infinity in the outputs of sample {int(ids_int[order][row])} "
-            f"(columns {outputs})"
-        )
+        raise fail(f"NaN or infinity in the outputs of sample {row // rows} (columns {outputs})")
     labels = _labels(frame, x_columns, outputs, n, rows, fail)
     return Evaluations(values.reshape(n, rows * len(outputs)), labels)
 
