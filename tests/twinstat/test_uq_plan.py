@@ -213,6 +213,10 @@ def _uq_project(**wiring: bool) -> Project:
             ],
         ),
         ({"posterior": True, "params": {"callable": "m:f"}}, []),
+        (
+            {"plan": True, "evaluations": True, "params": {"n_draws": 100, "quantiles": [0.1]}},
+            [("nodes.bands.params.n_draws", "ignored_param")],
+        ),
     ],
 )
 def test_validation_names_a_half_or_double_wiring(wiring, expected) -> None:

@@ -47,6 +47,23 @@ _OPTIONAL_CALLABLE = ParamSpec(
     doc="module:function f(theta, x) -> predictions; theta[..., i] in order (or connect "
     "'plan' and 'evaluations' instead)",
 )
+_FIXED_PARAMETERS = ParamSpec(
+    "parameters",
+    "dict",
+    default={},
+    doc="Fixed values of parameters the posterior does not hold (or overrides)",
+)
+_PROPAGATION_METHOD = (
+    ParamSpec("method", "str", default="monte_carlo", choices=("monte_carlo", "pce")),
+    ParamSpec("n_draws", "int", default=500, doc="Monte Carlo: posterior draws"),
+    ParamSpec("pce_order", "int", default=3, doc="pce: total polynomial order"),
+    ParamSpec(
+        "mc_check_draws",
+        "int",
+        default=200,
+        doc="pce: Monte Carlo draws the expansion is checked against (0: no check)",
+    ),
+)
 _UQ_X_COLUMNS = ParamSpec(
     "x_columns",
     "list",
@@ -453,22 +470,9 @@ PROPAGATE = register_kind(
         params=(
             _OPTIONAL_CALLABLE,
             _UQ_X_COLUMNS,
-            ParamSpec(
-                "parameters",
-                "dict",
-                default={},
-                doc="Fixed values of parameters the posterior does not hold (or overrides)",
-            ),
+            _FIXED_PARAMETERS,
             _PARAMETER_NAMES,
-            ParamSpec("method", "str", default="monte_carlo", choices=("monte_carlo", "pce")),
-            ParamSpec("n_draws", "int", default=500, doc="Monte Carlo: posterior draws"),
-            ParamSpec("pce_order", "int", default=3, doc="pce: total polynomial order"),
-            ParamSpec(
-                "mc_check_draws",
-                "int",
-                default=200,
-                doc="pce: Monte Carlo draws the expansion is checked against (0: no check)",
-            ),
+            *_PROPAGATION_METHOD,
             ParamSpec(
                 "quantiles", "list", default=[0.05, 0.5, 0.95], doc="Band quantiles in (0, 1)"
             ),
@@ -570,27 +574,14 @@ PROPAGATE_SAMPLES = register_kind(
         "runs (a container, an FMU) evaluates all of them in one run; its outputs and this "
         "node's plan go to a propagate node.",
         params=(
-            ParamSpec(
-                "parameters",
-                "dict",
-                default={},
-                doc="Fixed values of parameters the posterior does not hold (or overrides)",
-            ),
+            _FIXED_PARAMETERS,
             ParamSpec(
                 "parameter_names",
                 "list",
                 default=[],
                 doc="Parameter columns of the samples, in order (default: the posterior's)",
             ),
-            ParamSpec("method", "str", default="monte_carlo", choices=("monte_carlo", "pce")),
-            ParamSpec("n_draws", "int", default=500, doc="Monte Carlo: posterior draws"),
-            ParamSpec("pce_order", "int", default=3, doc="pce: total polynomial order"),
-            ParamSpec(
-                "mc_check_draws",
-                "int",
-                default=200,
-                doc="pce: Monte Carlo draws the expansion is checked against (0: no check)",
-            ),
+            *_PROPAGATION_METHOD,
             _SAMPLES_FORMAT,
             _SEED,
         ),

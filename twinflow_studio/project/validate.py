@@ -177,8 +177,7 @@ def _check_node(project: Project, node: Node) -> list[Problem]:
     if node.kind == "mqtt":
         for field, reason in mqtt_param_problems(node.params):
             add(f".params.{field}", reason, "bad_param")
-    for suffix, reason, code in uq_wiring_problems(project, node.id):
-        add(suffix, reason, code)
+    out += uq_wiring_problems(project, node.id)
     return out
 
 
