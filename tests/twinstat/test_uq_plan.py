@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 from twinstat_helpers import artifact, json_artifact, make_ctx
 
+from twinflow_studio.engine.task import InputArtifact
 from twinflow_studio.project import Node, Port, Project, validate
+from twinflow_studio.project.hashing import hash_path
 from twinflow_studio.twinstat.errors import TwinStatError
 from twinflow_studio.twinstat.models import linear
 from twinflow_studio.twinstat.nodes_uncertainty import run_propagate, run_sensitivity
@@ -48,7 +50,9 @@ def simulate(samples: pd.DataFrame) -> pd.DataFrame:
 def summarize(tmp_path: Path, plan, evaluations: Path, **params):
     inputs = {
         "plan": json_artifact(tmp_path, "plan", plan),
-        "evaluations": artifact("evaluations", "dataframe", evaluations, producer="docker"),
+        "evaluations": InputArtifact(
+            "evaluations", "dataframe", evaluations, hash_path(evaluations), producer="docker"
+        ),
     }
     ctx = make_ctx(tmp_path, "propagate", {"x_columns": ["x"], **params}, inputs, "bands")
     return run_propagate(ctx)
@@ -147,6 +151,24 @@ def test_a_wrong_outputs_table_names_the_node_port_and_file(tmp_path: Path, chan
     assert message.startswith("node 'bands', field 'evaluations': output 'evaluations' of node ")
     assert "'sim' (.twinflow/runs/r1/sim/outputs/evaluations)" in message
     assert fragment in message, message
+
+
+def test_outputs_in_a_folder_of_chunks_are_read_together(tmp_path: Path) -> None:
+    out = draw(tmp_path, n_draws=30, seed=2)
+    samples = pd.read_csv(out["samples"])
+    table = simulate(samples)
+    path = _table(tmp_path, table).with_name("chunks")
+    path.mkdir()
+    table.iloc[:40].to_csv(path / "part-0.csv", index=False)
+    table.iloc[40:].to_parquet(path / "part-1")
+    bands = pd.read_csv(summarize(tmp_path, out["plan"], path)["bands"])
+    expected = linear(samples[["a", "b"]].to_numpy(), XS)
+    np.testing.assert_allclose(bands["mean"], expected.mean(axis=0), rtol=1e-12)
+    (path / "part-2").write_bytes(b"PAR1 not really")
+    with pytest.raises(TwinStatError) as info:
+        summarize(tmp_path, out["plan"], path)
+    assert "cannot read output 'chunks' of node 'sim' (" in str(info.value)
+    assert "outputs/chunks)/part-2 as CSV or Parquet" in str(info.value)
 
 
 def test_a_plan_of_the_wrong_kind_or_half_a_wiring_is_named(tmp_path: Path) -> None:

@@ -131,10 +131,17 @@ def where(path: Path, project_dir: Path | None) -> str:
 
 
 def read_table(path: Path, field: str, label: str) -> pd.DataFrame:
-    """A CSV or Parquet file whatever its name (a container's output has no suffix)."""
+    """A CSV or Parquet file whatever its name (a container's output has no suffix), or a
+    folder of them (e.g. one per chunk a simulation worked on), concatenated in name order."""
     path = Path(path)
     if path.is_dir():
-        raise TwinStatError(f"{label} is a folder; write one CSV or Parquet file", field=field)
+        parts = sorted(p for p in path.rglob("*") if p.is_file())
+        if not parts:
+            raise TwinStatError(f"{label} is an empty folder", field=field)
+        return pd.concat(
+            [read_table(p, field, f"{label}/{p.relative_to(path)}") for p in parts],
+            ignore_index=True,
+        )
     try:
         with path.open("rb") as handle:
             head = handle.read(4)
