@@ -52,6 +52,62 @@ _PARAMETERS = ParamSpec(
     doc="Simulation parameters by name (override the posterior means)",
     example={"k": 0.3},
 )
+_OPTIONAL_CALLABLE = ParamSpec(
+    "callable",
+    "str",
+    default="",
+    doc="module:function f(theta, x) -> predictions; theta[..., i] in order (or connect "
+    "'plan' and 'evaluations' instead)",
+    example="model:simulate",
+)
+_FIXED_PARAMETERS = ParamSpec(
+    "parameters",
+    "dict",
+    default={},
+    doc="Fixed values of parameters the posterior does not hold (or overrides)",
+)
+_PROPAGATION_METHOD = (
+    ParamSpec("method", "str", default="monte_carlo", choices=("monte_carlo", "pce")),
+    ParamSpec("n_draws", "int", default=500, doc="Monte Carlo: posterior draws"),
+    ParamSpec("pce_order", "int", default=3, doc="pce: total polynomial order"),
+    ParamSpec(
+        "mc_check_draws",
+        "int",
+        default=200,
+        doc="pce: Monte Carlo draws the expansion is checked against (0: no check)",
+    ),
+)
+_UQ_X_COLUMNS = ParamSpec(
+    "x_columns",
+    "list",
+    default=[],
+    doc="Model input column(s) of the data; with evaluations, the columns that label each "
+    "output row (e.g. time), carried into the results",
+)
+_EVALUATION_PARAMS = (
+    ParamSpec(
+        "sample_column",
+        "str",
+        default="sample",
+        doc="evaluations: the column holding each row's sample id ('set' for an fmu node)",
+    ),
+    ParamSpec(
+        "output_columns",
+        "list",
+        default=[],
+        doc="evaluations: the output columns (default: every numeric one but the sample id, "
+        "x_columns and echoed parameters)",
+    ),
+)
+_EVALUATION_PORTS = (
+    PortSpec("plan", "json", required=False, doc="From a *_samples node"),
+    PortSpec(
+        "evaluations",
+        "dataframe",
+        required=False,
+        doc="The simulation's outputs for the plan's samples (rows carry their sample id)",
+    ),
+)
 _PARAMETER_NAMES = ParamSpec(
     "parameter_names",
     "list",
@@ -341,6 +397,7 @@ DRIFT_CHECK = register_kind(
 
 _FILTERS = "twinflow_studio.twinstat.nodes_estimation"
 _UNCERTAINTY = "twinflow_studio.twinstat.nodes_uncertainty"
+_UQ_SAMPLES = "twinflow_studio.twinstat.nodes_uq_samples"
 
 STATE_ESTIMATION = register_kind(
     NodeKind(
@@ -459,28 +516,17 @@ PROPAGATE = register_kind(
         name="propagate",
         label="Propagate uncertainty",
         category="Calibration",
-        doc="Pushes posterior draws through a simulation f(theta, x) and outputs predictive "
-        "quantile bands at the data's rows: Monte Carlo, or a polynomial-chaos expansion "
-        "(chaospy) with its error against a Monte Carlo check.",
+        doc="Pushes posterior draws through a simulation and outputs predictive quantile bands: "
+        "Monte Carlo, or a polynomial-chaos expansion (chaospy) with its error against a Monte "
+        "Carlo check. The simulation is a callable f(theta, x), or any node the engine runs "
+        "(a container, an FMU) fed by a propagate_samples node: connect its plan and the "
+        "simulation's outputs as evaluations.",
         params=(
-            _CALLABLE,
-            ParamSpec("x_columns", "list", default=[], doc="Model input column(s) of the data"),
-            ParamSpec(
-                "parameters",
-                "dict",
-                default={},
-                doc="Fixed values of parameters the posterior does not hold (or overrides)",
-            ),
+            _OPTIONAL_CALLABLE,
+            _UQ_X_COLUMNS,
+            _FIXED_PARAMETERS,
             _PARAMETER_NAMES,
-            ParamSpec("method", "str", default="monte_carlo", choices=("monte_carlo", "pce")),
-            ParamSpec("n_draws", "int", default=500, doc="Monte Carlo: posterior draws"),
-            ParamSpec("pce_order", "int", default=3, doc="pce: total polynomial order"),
-            ParamSpec(
-                "mc_check_draws",
-                "int",
-                default=200,
-                doc="pce: Monte Carlo draws the expansion is checked against (0: no check)",
-            ),
+            *_PROPAGATION_METHOD,
             ParamSpec(
                 "quantiles", "list", default=[0.05, 0.5, 0.95], doc="Band quantiles in (0, 1)"
             ),
@@ -492,10 +538,12 @@ PROPAGATE = register_kind(
                 "model mean)",
             ),
             _SEED,
+            *_EVALUATION_PARAMS,
         ),
         inputs=(
-            PortSpec("posterior", "posterior"),
+            PortSpec("posterior", "posterior", required=False, doc="With a callable"),
             PortSpec("data", "dataframe", required=False, doc="Rows to predict at"),
+            *_EVALUATION_PORTS,
         ),
         outputs=(PortSpec("bands", "dataframe"), PortSpec("summary", "json")),
         executor=f"{_UNCERTAINTY}:run_propagate",
@@ -509,13 +557,22 @@ SENSITIVITY = register_kind(
         name="sensitivity",
         label="Sobol sensitivity",
         category="Calibration",
-        doc="First- and total-order Sobol indices (SALib) of a simulation f(theta, x) over the "
-        "priors, with confidence intervals and a bar chart; 'selected' lists the most "
-        "influential parameters (the ones worth calibrating).",
+        doc="First- and total-order Sobol indices (SALib) of a simulation over the priors, with "
+        "confidence intervals and a bar chart; 'selected' lists the most influential "
+        "parameters (the ones worth calibrating). The simulation is a callable f(theta, x), or "
+        "any node the engine runs (a container, an FMU) fed by a sensitivity_samples node: "
+        "connect its plan and the simulation's outputs as evaluations.",
         params=(
-            _CALLABLE,
-            _PRIORS,
-            ParamSpec("x_columns", "list", default=[], doc="Model input column(s) of the data"),
+            _OPTIONAL_CALLABLE,
+            ParamSpec(
+                "priors",
+                "list",
+                default=[],
+                doc=_PRIORS_DOC + " (with a callable)",
+                example=_PRIORS.example,
+                form="priors",
+            ),
+            _UQ_X_COLUMNS,
             ParamSpec(
                 "n_base",
                 "int",
@@ -538,14 +595,87 @@ SENSITIVITY = register_kind(
             ParamSpec("num_resamples", "int", default=100, doc="Bootstrap resamples for the CIs"),
             ParamSpec("conf_level", "float", default=0.95, doc="Confidence level of the CIs"),
             _SEED,
+            *_EVALUATION_PARAMS,
         ),
-        inputs=(PortSpec("data", "dataframe", required=False, doc="Rows the model runs at"),),
+        inputs=(
+            PortSpec("data", "dataframe", required=False, doc="Rows the model runs at"),
+            *_EVALUATION_PORTS,
+        ),
         outputs=(
             PortSpec("indices", "json"),
             PortSpec("table", "dataframe"),
             PortSpec("figure", "file"),
         ),
         executor=f"{_UNCERTAINTY}:run_sensitivity",
+        target_kinds=PYTHON_TARGETS,
+        tags=("uncertainty", "sensitivity"),
+    )
+)
+
+_SAMPLES_FORMAT = ParamSpec(
+    "format",
+    "str",
+    default="csv",
+    choices=("csv", "parquet"),
+    doc="File format of the samples table the simulation reads",
+)
+_SAMPLES_OUTPUTS = (
+    PortSpec("samples", "dataframe", doc="sample id + one column per parameter (to a container)"),
+    PortSpec("design", "json", doc="The same samples as parameter sets (to an fmu node's design)"),
+    PortSpec("plan", "json", doc="What the propagate/sensitivity node needs (to its plan)"),
+)
+
+PROPAGATE_SAMPLES = register_kind(
+    NodeKind(
+        name="propagate_samples",
+        label="Propagation samples",
+        category="Calibration",
+        doc="Draws the parameter samples a propagate node needs (posterior draws, or PCE fit "
+        "points and Monte Carlo check draws) as one table, so that a simulation the engine "
+        "runs (a container, an FMU) evaluates all of them in one run; its outputs and this "
+        "node's plan go to a propagate node.",
+        params=(
+            _FIXED_PARAMETERS,
+            ParamSpec(
+                "parameter_names",
+                "list",
+                default=[],
+                doc="Parameter columns of the samples, in order (default: the posterior's)",
+            ),
+            *_PROPAGATION_METHOD,
+            _SAMPLES_FORMAT,
+            _SEED,
+        ),
+        inputs=(PortSpec("posterior", "posterior"),),
+        outputs=_SAMPLES_OUTPUTS,
+        executor=f"{_UQ_SAMPLES}:run_propagate_samples",
+        target_kinds=PYTHON_TARGETS,
+        tags=("uncertainty",),
+    )
+)
+
+SENSITIVITY_SAMPLES = register_kind(
+    NodeKind(
+        name="sensitivity_samples",
+        label="Sobol samples",
+        category="Calibration",
+        doc="The Saltelli/Sobol parameter points (SALib) over the priors that a sensitivity node "
+        "needs, as one table, so that a simulation the engine runs (a container, an FMU) "
+        "evaluates all of them in one run; its outputs and this node's plan go to a "
+        "sensitivity node.",
+        params=(
+            _PRIORS,
+            ParamSpec(
+                "n_base",
+                "int",
+                default=1024,
+                doc="Base sample size (a power of 2); n_base x (d + 2) samples",
+            ),
+            _SAMPLES_FORMAT,
+            _SEED,
+        ),
+        outputs=_SAMPLES_OUTPUTS,
+        executor=f"{_UQ_SAMPLES}:run_sensitivity_samples",
         target_kinds=PYTHON_TARGETS,
         tags=("uncertainty", "sensitivity"),
     )
