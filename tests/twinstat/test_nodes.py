@@ -248,6 +248,23 @@ def test_bad_calibration_input_names_node_and_field(tmp_path, params, fragment):
     assert __import__("re").search(fragment, str(info.value)), str(info.value)
 
 
+def test_the_predictive_band_evaluates_a_probed_vectorized_model_in_one_call(tmp_path):
+    """With ``vectorize: auto`` a model that takes a batch is found to; the band's 200
+    posterior draws then go to it in one call, not draw by draw."""
+    import twinstat_helpers
+
+    data = artifact("data", "dataframe", cooling_csv(tmp_path / "sensor.csv"))
+    params = calibration_params(
+        model="twinstat_helpers:recording_cooling", n_steps=100, start="prior", figures=False
+    )
+    twinstat_helpers.THETA_SHAPES.clear()
+    out = nodes.run_calibration(make_ctx(tmp_path, "calibration", params, {"data": data}))
+    assert out["summary"]["diagnostics"]["vectorized"] is True
+    assert twinstat_helpers.THETA_SHAPES[-1] == (200, 3)
+    assert all(len(shape) == 2 for shape in twinstat_helpers.THETA_SHAPES)
+    assert len(out["summary"]["predictive"]["q50"]) == 30
+
+
 def test_sequential_updating_tracks_a_drifting_system(tmp_path):
     """Each run's posterior becomes the next run's prior; as the system's k drifts from 0.35
     to 0.55 the posterior mean follows it."""
