@@ -29,6 +29,7 @@ from twinflow_studio.project.clipboard import (
 )
 from twinflow_studio.project.identifiers import unique_id
 from twinflow_studio.project.layout import auto_layout
+from twinflow_studio.project.lineage_settings import lineage_settings
 from twinflow_studio.trust import TrustStore, inert_lineage, own_run_store
 from twinflow_studio.ui import placement
 from twinflow_studio.ui.autosave import Autosaver, studio_home
@@ -787,8 +788,8 @@ class MainWindow(QMainWindow):
         """Record the studio's runs in the project's lineage graph (settings.lineage), and
         read the panel from it; without one, the panel reads the run store."""
         self._close_lineage()
-        settings = self.doc.project.settings.get("lineage", {}) or {}
-        if self.doc.path is None or settings.get("backend") == "none":
+        settings = lineage_settings(self.doc.project.settings)
+        if self.doc.path is None or settings is None:
             return
         if not inert_lineage(self._project_dir(), settings) and not self._trusted():
             # Opening is inert: a database the project names waits until it is trusted.
