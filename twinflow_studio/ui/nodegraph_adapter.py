@@ -51,7 +51,7 @@ from NodeGraphQt.qgraphics.node_overlay_disabled import XDisabledItem
 from NodeGraphQt.qgraphics.pipe import PipeItem
 from NodeGraphQt.qgraphics.port import CustomPortItem, PortItem
 from NodeGraphQt.widgets.viewer import NodeViewer
-from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import (
     QColor,
     QFocusEvent,
@@ -622,54 +622,36 @@ def draw_direction_pointer(pipe: PipeItem) -> None:
     pipe._draw_direction_pointer()
 
 
+# NodeGraph's gesture hooks, each private there and called by its viewer's signals.
+GESTURE_HOOKS = (
+    "connection_changed",
+    "connection_sliced",
+    "nodes_moved",
+    "node_data_dropped",
+    "node_name_changed",
+    "search_triggered",
+    "insert_node",
+    "node_backdrop_updated",
+)
+
+
 class GestureGraph(NodeGraph):
-    """NodeGraph whose gesture hooks (private in NodeGraphQt) call the public ``on_*``
-    methods below; each does what NodeGraph does unless a subclass overrides it."""
+    """NodeGraph whose gesture hooks call public methods ``on_<hook>`` (see GESTURE_HOOKS),
+    which a subclass overrides; by default each does what NodeGraph's ``_on_<hook>`` does."""
 
-    def _on_connection_changed(self, disconnected: list, connected: list) -> None:
-        self.on_connection_changed(disconnected, connected)
 
-    def _on_connection_sliced(self, ports: list) -> None:
-        self.on_connection_sliced(ports)
+def _forward(hook: str) -> None:
+    private = getattr(NodeGraph, f"_on_{hook}")
 
-    def _on_nodes_moved(self, node_data: dict) -> None:
-        self.on_nodes_moved(node_data)
+    def to_public(self: GestureGraph, *args: Any) -> None:
+        getattr(self, f"on_{hook}")(*args)
 
-    def _on_node_data_dropped(self, mimedata: QMimeData, pos: Any) -> None:
-        self.on_node_data_dropped(mimedata, pos)
+    def default(self: GestureGraph, *args: Any) -> None:
+        private(self, *args)
 
-    def _on_node_name_changed(self, node_id: str, name: str) -> None:
-        self.on_node_name_changed(node_id, name)
+    setattr(GestureGraph, f"_on_{hook}", to_public)
+    setattr(GestureGraph, f"on_{hook}", default)
 
-    def _on_search_triggered(self, node_type: str, pos: Any) -> None:
-        self.on_search_triggered(node_type, pos)
 
-    def _on_insert_node(self, pipe: Any, node_id: str, prev_node_pos: Any) -> None:
-        self.on_insert_node(pipe, node_id, prev_node_pos)
-
-    def _on_node_backdrop_updated(self, node_id: str, update_property: str, value: Any) -> None:
-        self.on_node_backdrop_updated(node_id, update_property, value)
-
-    def on_connection_changed(self, disconnected: list, connected: list) -> None:
-        super()._on_connection_changed(disconnected, connected)
-
-    def on_connection_sliced(self, ports: list) -> None:
-        super()._on_connection_sliced(ports)
-
-    def on_nodes_moved(self, node_data: dict) -> None:
-        super()._on_nodes_moved(node_data)
-
-    def on_node_data_dropped(self, mimedata: QMimeData, pos: Any) -> None:
-        super()._on_node_data_dropped(mimedata, pos)
-
-    def on_node_name_changed(self, node_id: str, name: str) -> None:
-        super()._on_node_name_changed(node_id, name)
-
-    def on_search_triggered(self, node_type: str, pos: Any) -> None:
-        super()._on_search_triggered(node_type, pos)
-
-    def on_insert_node(self, pipe: Any, node_id: str, prev_node_pos: Any) -> None:
-        super()._on_insert_node(pipe, node_id, prev_node_pos)
-
-    def on_node_backdrop_updated(self, node_id: str, update_property: str, value: Any) -> None:
-        super()._on_node_backdrop_updated(node_id, update_property, value)
+for _hook in GESTURE_HOOKS:
+    _forward(_hook)
