@@ -26,6 +26,8 @@ _TEMPLATES = {
     "2.0": Path(__file__).with_name("fmu_c") / "fmi2_model.c",
     "3.0": Path(__file__).with_name("fmu_c") / "fmi3_model.c",
 }
+# What both wrappers do alike (states, derivatives, the RK4 co-simulation step).
+ODE_CORE = Path(__file__).with_name("fmu_c") / "ode_core.h"
 _BINARY_DIRS = {"2.0": "binaries/linux64", "3.0": "binaries/x86_64-linux"}
 _CAUSALITIES = ("parameter", "input", "output", "local")
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
@@ -98,6 +100,7 @@ def build_fmu(
         work = Path(tmp)
         (work / "model.h").write_text(header, encoding="utf-8")
         shutil.copy(template, work / "model.c")
+        shutil.copy(ODE_CORE, work / "ode_core.h")
         sources = [str(work / "model.c")]
         if fmi_version == "3.0":
             (work / "stubs.c").write_text(_fmi3_stubs(headers, template), encoding="utf-8")
@@ -132,6 +135,7 @@ def build_fmu(
                 (f"{_BINARY_DIRS[fmi_version]}/{model_name}.so", binary.read_bytes()),
                 ("sources/model.h", header.encode("utf-8")),
                 ("sources/model.c", template.read_bytes()),
+                ("sources/ode_core.h", ODE_CORE.read_bytes()),
             ):
                 info = zipfile.ZipInfo(member, date_time=_ZIP_TIME)
                 info.compress_type = zipfile.ZIP_DEFLATED
