@@ -21,6 +21,8 @@ _PRIORS_DOC = (
     "of log), truncnormal(mean, sd, low, high)"
 )
 _SEED = ParamSpec("seed", "int", default=0, doc="Random seed (results are reproducible)")
+_PRIORS = ParamSpec("priors", "list", required=True, doc=_PRIORS_DOC)
+_X_COLUMNS = ParamSpec("x_columns", "list", default=[], doc="Model input column(s) of the data")
 _VALIDATION = ParamSpec(
     "validation_fraction",
     "float",
@@ -168,7 +170,7 @@ LHS_DESIGN = register_kind(
         category="Calibration",
         doc="Parameter sets laid out by a Latin hypercube over the priors (JSON list of dicts).",
         params=(
-            ParamSpec("priors", "list", required=True, doc=_PRIORS_DOC),
+            _PRIORS,
             ParamSpec("n_points", "int", default=60, doc="Number of parameter sets"),
             ParamSpec(
                 "coverage",
@@ -213,7 +215,7 @@ CALIBRATION = register_kind(
             ParamSpec(
                 "model", "str", default="", doc="module:function f(theta, x) (or a surrogate)"
             ),
-            ParamSpec("priors", "list", required=True, doc=_PRIORS_DOC),
+            _PRIORS,
             _X_COLUMNS,
             ParamSpec("y_column", "str", required=True, doc="Observed column"),
             ParamSpec(
@@ -411,7 +413,7 @@ PROPAGATE = register_kind(
         "(chaospy) with its error against a Monte Carlo check.",
         params=(
             _CALLABLE,
-            ParamSpec("x_columns", "list", default=[], doc="Model input column(s) of the data"),
+            _X_COLUMNS,
             ParamSpec(
                 "parameters",
                 "dict",
@@ -461,8 +463,8 @@ SENSITIVITY = register_kind(
         "influential parameters (the ones worth calibrating).",
         params=(
             _CALLABLE,
-            ParamSpec("priors", "list", required=True, doc=_PRIORS_DOC),
-            ParamSpec("x_columns", "list", default=[], doc="Model input column(s) of the data"),
+            _PRIORS,
+            _X_COLUMNS,
             ParamSpec(
                 "n_base",
                 "int",

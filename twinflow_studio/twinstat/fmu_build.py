@@ -176,6 +176,35 @@ static void model_update(double t, double *r) {{
 """
 
 
+def _variable_attrs(i: int, var: Variable, states: set[str | None]) -> list[str]:
+    """The attributes FMI 2.0's ScalarVariable and 3.0's Float64 share."""
+    attrs = [f"name={quoteattr(var.name)}", f'valueReference="{i}"']
+    if var.description:
+        attrs.append(f"description={quoteattr(var.description)}")
+    attrs.append(f'causality="{var.causality}"')
+    if var.causality == "parameter":
+        attrs += ['variability="fixed"', 'initial="exact"']
+    else:
+        attrs.append('variability="continuous"')
+        if var.name in states:
+            attrs.append('initial="exact"')
+        elif var.causality == "output":
+            attrs.append('initial="calculated"')
+    return attrs
+
+
+def _has_start(var: Variable, states: set[str | None]) -> bool:
+    return var.start is not None and (var.causality in ("parameter", "input") or var.name in states)
+
+
+def _unit_definitions(variables: Sequence[Variable]) -> str:
+    units = sorted({v.unit for v in variables if v.unit})
+    if not units:
+        return ""
+    rows = "\n".join(f"    <Unit name={quoteattr(u)}/>" for u in units)
+    return f"  <UnitDefinitions>\n{rows}\n  </UnitDefinitions>\n"
+
+
 def _model_description(
     model_name: str,
     guid: str,
@@ -188,45 +217,21 @@ def _model_description(
     states = {d.derivative_of for d in derivs}
     rows = []
     for i, var in enumerate(variables):
-        attrs = [f"name={quoteattr(var.name)}", f'valueReference="{i}"']
-        if var.description:
-            attrs.append(f"description={quoteattr(var.description)}")
-        attrs.append(f'causality="{var.causality}"')
-        if var.causality == "parameter":
-            attrs += ['variability="fixed"', 'initial="exact"']
-        elif var.causality == "input":
-            attrs.append('variability="continuous"')
-        else:
-            attrs.append('variability="continuous"')
-            if var.name in states:
-                attrs.append('initial="exact"')
-            elif var.causality == "output":
-                attrs.append('initial="calculated"')
+        attrs = _variable_attrs(i, var, states)
         real = []
         if var.unit:
             real.append(f"unit={quoteattr(var.unit)}")
         if var.derivative_of:
             real.append(f'derivative="{index[var.derivative_of] + 1}"')
-        start = var.start
-        has_start = start is not None and (
-            var.causality in ("parameter", "input") or var.name in states
-        )
-        if has_start and start is not None:
-            real.append(f'start="{float(start)!r}"')
+        if _has_start(var, states):
+            real.append(f'start="{float(var.start)!r}"')  # type: ignore[arg-type]
         rows.append(
             f"    <ScalarVariable {' '.join(attrs)}>\n      <Real {' '.join(real)}/>\n"
             "    </ScalarVariable>"
         )
     outputs = [i + 1 for i, v in enumerate(variables) if v.causality == "output"]
     der_rows = [index[d.name] + 1 for d in derivs]
-    units = sorted({v.unit for v in variables if v.unit})
-    unit_defs = (
-        "  <UnitDefinitions>\n"
-        + "\n".join(f"    <Unit name={quoteattr(u)}/>" for u in units)
-        + "\n  </UnitDefinitions>\n"
-        if units
-        else ""
-    )
+    unit_defs = _unit_definitions(variables)
     start, stop, step = experiment
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <fmiModelDescription fmiVersion="2.0" modelName={quoteattr(model_name)} guid="{guid}"
@@ -263,26 +268,13 @@ def _model_description3(
     states = {d.derivative_of for d in derivs}
     rows = []
     for i, var in enumerate(variables):
-        attrs = [f"name={quoteattr(var.name)}", f'valueReference="{i}"']
-        if var.description:
-            attrs.append(f"description={quoteattr(var.description)}")
-        attrs.append(f'causality="{var.causality}"')
-        if var.causality == "parameter":
-            attrs += ['variability="fixed"', 'initial="exact"']
-        else:
-            attrs.append('variability="continuous"')
-            if var.name in states:
-                attrs.append('initial="exact"')
-            elif var.causality == "output":
-                attrs.append('initial="calculated"')
+        attrs = _variable_attrs(i, var, states)
         if var.unit:
             attrs.append(f"unit={quoteattr(var.unit)}")
         if var.derivative_of:
             attrs.append(f'derivative="{index[var.derivative_of]}"')
-        if var.start is not None and (
-            var.causality in ("parameter", "input") or var.name in states
-        ):
-            attrs.append(f'start="{float(var.start)!r}"')
+        if _has_start(var, states):
+            attrs.append(f'start="{float(var.start)!r}"')  # type: ignore[arg-type]
         rows.append(f"    <Float64 {' '.join(attrs)}/>")
     rows.append(
         f'    <Float64 name="time" valueReference="{len(variables)}" causality="independent" '
@@ -297,14 +289,7 @@ def _model_description3(
         f'    <ContinuousStateDerivative valueReference="{index[d.name]}"/>' for d in derivs
     ]
     structure += [f'    <InitialUnknown valueReference="{index[d.name]}"/>' for d in derivs]
-    units = sorted({v.unit for v in variables if v.unit})
-    unit_defs = (
-        "  <UnitDefinitions>\n"
-        + "\n".join(f"    <Unit name={quoteattr(u)}/>" for u in units)
-        + "\n  </UnitDefinitions>\n"
-        if units
-        else ""
-    )
+    unit_defs = _unit_definitions(variables)
     start, stop, step = experiment
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <fmiModelDescription fmiVersion="3.0" modelName={quoteattr(model_name)}
