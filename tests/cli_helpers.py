@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from process_dump import dump_stacks
+
 from twinflow_studio.project import Node, Port, Project
 
 STUDIO = [sys.executable, "-m", "twinflow_studio"]
@@ -77,7 +79,9 @@ class Watch:
                 continue
             if text in line:
                 return
-        raise AssertionError(f"{text!r} not seen in {''.join(self.seen[-40:])}")
+        # A process still running but silent is stuck: its Python stacks say where.
+        stacks = dump_stacks(self.proc.pid) if self.proc.poll() is None else ""
+        raise AssertionError(f"{text!r} not seen in {''.join(self.seen[-40:])}\n{stacks}")
 
     def stop(self) -> int:
         """Ctrl-C, as a user stops a living twin; its exit code."""

@@ -317,6 +317,20 @@ async def _run_async(
             "use_cache": not args.no_cache,
         }
         if not args.watch:
+            from twinflow_studio.engine.overrides import apply_overrides
+            from twinflow_studio.twinstat.mqtt_catchup import catch_up
+
+            # What the broker kept for the mqtt sources since the last run (docs/mqtt.md).
+            for note in await asyncio.to_thread(
+                catch_up,
+                apply_overrides(project, overrides),
+                path.resolve().parent,
+                args.only or None,
+                stopped=stop.is_set,
+            ):
+                print(note, file=sys.stderr, flush=True)
+            if stop.is_set():
+                return None
             return await engine.run(project, **kwargs)
         from twinflow_studio.twinstat.watch import status_line, watch_project
 

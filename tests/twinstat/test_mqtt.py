@@ -126,6 +126,32 @@ def test_numeric_payloads_and_windows(tmp_path: Path, mqtt_broker, publisher) ->
         ingest.stop()
 
 
+def test_messages_larger_than_a_read_and_many_small_ones_arrive_whole(
+    tmp_path: Path, mqtt_broker, publisher
+) -> None:
+    """Packets cut by the end of a 256 KiB read are finished by paho's reader; the whole
+    ones around them are split off the buffer: all arrive whole, in order."""
+    topic = unique("sizes")
+    params = {
+        "broker": mqtt_broker.url,
+        "topics": [topic],
+        "columns": {"seq": {"field": "seq", "type": "int"}, "pad": {"field": "pad", "type": "str"}},
+        "client_id": unique("ingest"),
+    }
+    ingest = MqttIngest(tmp_path, "sizes", params).start()
+    sizes = [10, 600_000, 3, 300_000, 5, 1, 262_000] + [7] * 500 + [1_000_000, 2]
+    try:
+        for i, size in enumerate(sizes):
+            info = publisher.send(topic, json.dumps({"seq": i, "pad": "x" * size}))
+        info.wait_for_publish(30)
+        wait_until(lambda: ingest.stored >= len(sizes), what="every message")
+    finally:
+        ingest.stop()
+    frame = ingest.table.read()
+    assert list(frame["seq"]) == list(range(len(sizes)))
+    assert [len(x) for x in frame["pad"]] == sizes
+
+
 def test_tls_with_a_client_certificate_and_refused_without(
     tmp_path: Path, mqtt_broker, publisher
 ) -> None:
@@ -316,6 +342,54 @@ def test_kill_9_halfway_loses_nothing_and_stores_nothing_twice(
     assert 0 < killed_with < total
     assert len(frame) == total
     assert sorted(frame["seq"]) == list(range(total))
+
+
+def run_once(project: Path, *extra: str) -> subprocess.CompletedProcess:
+    """``twinflow-studio --run PROJECT --only plant --json`` (no --watch), as cron would."""
+    return subprocess.run(
+        [sys.executable, "-m", "twinflow_studio", "--run", str(project), "--trust"]
+        + ["--no-lineage", "--json", "--only", "plant", *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def window_of(done: subprocess.CompletedProcess) -> list[int]:
+    """The seq column of the window the mqtt node output in that run."""
+    import pandas as pd
+
+    assert done.returncode == 0, done.stderr
+    uri = json.loads(done.stdout)["nodes"]["plant"]["outputs"]["data"]
+    return [int(x) for x in pd.read_parquet(unquote(urlparse(uri).path))["seq"]]
+
+
+def test_a_run_without_watch_first_takes_what_the_broker_kept(
+    tmp_path: Path, mqtt_broker, publisher
+):
+    topic = unique("cron")
+    project = make_project(tmp_path, mqtt_broker, topic, every=1_000)
+    # The first run opens the persistent session: from now on the broker keeps its messages.
+    first = run_once(project)
+    assert window_of(first) == []
+    assert "0 message(s) taken from the broker" in first.stderr
+    for i in range(300):  # published while no process of the twin runs
+        info = publisher.send(f"{topic}/a", json.dumps({"seq": i, "t": 1.0}))
+    info.wait_for_publish(10)
+    second = run_once(project)
+    assert window_of(second) == list(range(300))
+    assert "300 message(s) taken from the broker" in second.stderr
+    for i in range(300, 350):
+        info = publisher.send(f"{topic}/b", json.dumps({"seq": i, "t": 1.0}))
+    info.wait_for_publish(10)
+    assert window_of(run_once(project)) == list(range(350))
+    # catch_up_s = 0: the run takes nothing from the broker and says so.
+    publisher.send(f"{topic}/c", json.dumps({"seq": 350, "t": 1.0})).wait_for_publish(10)
+    off = run_once(project, "--param", "plant.catch_up_s=0")
+    assert window_of(off) == list(range(350))
+    assert "catch-up off" in off.stderr
+    # The message waited at the broker: the next run takes it, once.
+    assert window_of(run_once(project)) == list(range(351))
 
 
 def test_bad_mqtt_node_and_trigger_config_is_named_and_exits_2(tmp_path: Path) -> None:

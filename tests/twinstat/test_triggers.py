@@ -261,3 +261,60 @@ async def test_drift_trigger_checks_then_reruns_when_error_crosses_threshold(tmp
     assert fired[0]["detail"]["value"] > 2.0
     assert runs[1][1] == fired[0]
     assert {"calib", "drift"} <= set(runs[1][0])
+
+
+async def test_a_finished_file_fires_at_once_and_a_file_being_written_does_not(tmp_path):
+    """With a poll of an hour, only the folder's file events can make the trigger look."""
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    project = Project("events")
+    project.add_node(
+        Node("data", "python", params={"callable": "json:dumps", "kwargs": {"obj": 0}})
+    )
+    project.triggers = [
+        {
+            "id": "drop",
+            "kind": "new_data",
+            "config": {"path": "incoming", "pattern": "*.csv"},
+            "nodes": ["data"],
+        }
+    ]
+    engine = Engine([])
+    stop = asyncio.Event()
+    seen: list[dict] = []
+
+    async def engine_run(proj, *, only=None, trigger=None):
+        seen.append(trigger)
+        return await engine.run(proj, project_dir=tmp_path, only=only, trigger=trigger)
+
+    async def until(count: int) -> None:
+        while len(seen) < count:
+            await asyncio.sleep(0.02)
+
+    task = asyncio.create_task(
+        watch(project, engine_run, stop, project_dir=tmp_path, poll_interval=3600)
+    )
+    try:
+        await asyncio.sleep(1.0)  # armed: the first poll is an hour away
+        with open(incoming / "a.csv", "w") as handle:  # written in two steps, still open
+            handle.write("x\n")
+            handle.flush()
+            await asyncio.sleep(0.5)
+            assert seen == []
+            handle.write("1\n")
+        await asyncio.wait_for(until(1), 30)  # closed: fires
+        assert seen[0]["detail"]["added"] == ["a.csv"]
+        tmp = incoming / ".b.part"  # renamed in, as careful uploaders do
+        tmp.write_text("x\n2\n")
+        os.replace(tmp, incoming / "b.csv")
+        await asyncio.wait_for(until(2), 30)
+        assert seen[1]["detail"]["added"] == ["b.csv"]
+        (incoming / "a.csv").unlink()
+        await asyncio.wait_for(until(3), 30)
+        assert seen[2]["detail"]["removed"] == ["a.csv"]
+        (incoming / "notes.txt").write_text("not a csv")
+        await asyncio.sleep(0.5)
+        assert len(seen) == 3
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)

@@ -79,6 +79,19 @@ MQTT = register_kind(
                 default=20,
                 doc="Longest wait before a batch is stored and acknowledged (milliseconds)",
             ),
+            ParamSpec(
+                "catch_up_s",
+                "float",
+                default=10.0,
+                doc="A run without --watch first takes what the broker kept, for at most "
+                "this long (0: off)",
+            ),
+            ParamSpec(
+                "compact_every_s",
+                "float",
+                default=60.0,
+                doc="Merge the table's small parts this often while live (0: never)",
+            ),
         ),
         outputs=(PortSpec("data", "dataframe"),),
         target_kinds=("inprocess",),
@@ -196,7 +209,7 @@ def mqtt_param_problems(params: dict[str, Any]) -> list[tuple[str, str]]:
         out.append(("timestamp", "'received' or a JSON field path"))
     elif timestamp != "received" and payload == "number":
         out.append(("timestamp", "a numeric payload has no fields; use 'received'"))
-    for key in ("window_rows", "window_seconds"):
+    for key in ("window_rows", "window_seconds", "compact_every_s", "catch_up_s"):
         value = params.get(key, 0)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
             out.append((key, "must be >= 0"))
