@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+
+from cli_helpers import cli
 
 from twinflow_studio.project import Node, Port, Project, save, twinfile
 from twinflow_studio.project.subgraphs import file_pin
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "twinflow_studio", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def write_part(folder: Path, payload: list[int]) -> str:

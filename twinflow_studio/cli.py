@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from twinflow_studio import __version__
 from twinflow_studio.project.errors import printable
+from twinflow_studio.project.lineage_settings import lineage_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 LINEAGE_FLUSH_S = 30.0
@@ -177,8 +178,8 @@ def _validate(path: Path) -> int:
 def _lineage_problems(project: Any, path: Path) -> list[str]:
     """What the lineage layer finds wrong with ``settings.lineage`` (validation checked its
     shape; this checks its values: backend, URL scheme, region)."""
-    settings = project.settings.get("lineage", {}) or {}
-    if settings.get("backend") == "none":
+    settings = lineage_settings(project.settings)
+    if settings is None:
         return []
     from twinflow_studio.lineage.backends import BackendConfig, LineageConfigError
 
@@ -359,8 +360,8 @@ async def _run_async(
 async def _open_lineage(project: Any, path: Path, engine: Any, args: argparse.Namespace) -> Any:
     if args.no_lineage:
         return None
-    settings = project.settings.get("lineage", {}) or {}
-    if settings.get("backend") == "none":
+    settings = lineage_settings(project.settings)
+    if settings is None:
         return None
     from twinflow_studio.lineage import open_lineage
     from twinflow_studio.lineage.outbox import OutboxBusyError

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
 import pytest
-from process_dump import dump_stacks
+from cli_helpers import Watch
 
 from twinflow_studio.project import Node, Port, Project, save, validate
 from twinflow_studio.twinstat.mqtt_ingest import MqttError, MqttIngest
@@ -279,55 +278,10 @@ def make_project(tmp_path: Path, broker, topic: str, every: int, window_rows: in
     return tmp_path / "live.twin"
 
 
-class Twin:
-    """``twinflow-studio --run PROJECT --watch --trust`` with its stderr collected."""
-
-    def __init__(self, project: Path) -> None:
-        env = dict(os.environ, TWINFLOW_WATCH_POLL_S="0.2")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "twinflow_studio",
-                "--run",
-                str(project),
-                "--watch",
-                "--trust",
-                "--no-lineage",
-            ],
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(
-            target=lambda: [self.lines.put(x) for x in self.proc.stderr], daemon=True
-        ).start()
-
-    def wait_for(self, text: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.5)
-            except queue.Empty:
-                if self.proc.poll() is not None:
-                    break
-                continue
-            self.seen.append(line)
-            if text in line:
-                return
-        stacks = dump_stacks(self.proc.pid) if self.proc.poll() is None else ""
-        raise AssertionError(f"{text!r} not seen in {''.join(self.seen[-40:])}\n{stacks}")
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGINT)
-        return self.proc.wait(timeout=60)
-
-
 def test_trigger_starts_a_run_that_sees_the_window(tmp_path: Path, mqtt_broker, publisher):
     topic = unique("line")
-    twin = Twin(make_project(tmp_path, mqtt_broker, topic, every=20, window_rows=15))
+    project = make_project(tmp_path, mqtt_broker, topic, every=20, window_rows=15)
+    twin = Watch(project, poll_s="0.2")
     try:
         twin.wait_for("watching for triggers")
         for i in range(20):
@@ -352,7 +306,7 @@ def test_kill_9_halfway_loses_nothing_and_stores_nothing_twice(
     topic = unique("stream")
     total = 10_000
     project = make_project(tmp_path, mqtt_broker, topic, every=2_000)
-    twin = Twin(project)
+    twin = Watch(project, poll_s="0.2")
     sent = threading.Event()
     progress = {"n": 0}
 
@@ -377,7 +331,7 @@ def test_kill_9_halfway_loses_nothing_and_stores_nothing_twice(
         feeder.join(timeout=180)
         assert sent.is_set(), "the publisher did not finish"
         # The broker kept the session's messages while the twin was down.
-        twin = Twin(project)
+        twin = Watch(project, poll_s="0.2")
         twin.wait_for("watching for triggers")
         wait_until(lambda: len(table.read()) >= total, timeout=120, what="all messages stored")
         time.sleep(1.5)  # redeliveries, if any were stored twice, would land by now

@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import cooling_calibration
 
 from twinflow_studio.engine import Engine, RunStarted
 from twinflow_studio.project import Node, Project, validate
@@ -97,24 +98,8 @@ def living_project(tmp_path, n_steps=300):
     p.add_node(Node("sensor", "datasource", params={"path": "incoming"}))
     p.add_node(Node("other", "datasource", params={"path": "static.csv"}))
     p.add_node(
-        Node(
-            "calib",
-            "calibration",
-            params={
-                "model": COOLING,
-                "x_columns": ["t"],
-                "y_column": "temp",
-                "noise": {"sigma": 1.0},
-                "priors": [
-                    {"name": "k", "dist": "lognormal", "mu": -1.2, "sigma": 0.5},
-                    {"name": "t_env", "dist": "uniform", "low": 0, "high": 40},
-                    {"name": "t0", "dist": "uniform", "low": 50, "high": 120},
-                ],
-                "n_steps": n_steps,
-                "start": "map",
-                "figures": False,
-                "sequential": {"mode": "normal", "inflate": 2.0},
-            },
+        cooling_calibration(
+            n_steps=n_steps, start="map", sequential={"mode": "normal", "inflate": 2.0}
         )
     )
     p.connect("sensor", "data", "calib", "data")

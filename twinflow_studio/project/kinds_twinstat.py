@@ -36,7 +36,7 @@ _VALIDATION = ParamSpec(
     doc="Share of rows held out to report validation error",
 )
 _X_COLUMNS = ParamSpec(
-    "x_columns", "list", default=[], doc="Model input column(s)", example=["time"]
+    "x_columns", "list", default=[], doc="Model input column(s) of the data", example=["time"]
 )
 _CALLABLE = ParamSpec(
     "callable",

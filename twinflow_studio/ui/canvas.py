@@ -10,10 +10,6 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-from NodeGraphQt import BackdropNode, NodeGraph
-from NodeGraphQt.constants import PortTypeEnum
-from NodeGraphQt.qgraphics.port import PortItem
-from NodeGraphQt.widgets.viewer import NodeViewer
 from PySide6.QtCore import QMimeData, QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QCursor, QUndoStack
 from PySide6.QtWidgets import (
@@ -36,6 +32,16 @@ from twinflow_studio.ui.canvas_items import (
     restyle_selection,
 )
 from twinflow_studio.ui.document import Document
+from twinflow_studio.ui.nodegraph_adapter import (
+    BackdropNode,
+    GestureGraph,
+    NodeViewer,
+    PortItem,
+    PortTypeEnum,
+    disable_builtin_undo,
+    scene_range,
+    set_scene_range,
+)
 from twinflow_studio.ui.themes import DARK, Theme
 
 KIND_MIME = "application/x-twinflow-kind"
@@ -67,7 +73,7 @@ class _Viewer(NodeViewer):
             pipe.hide()
 
 
-class _Graph(NodeGraph):
+class _Graph(GestureGraph):
     """NodeGraph whose gesture handlers report to the canvas instead of editing itself."""
 
     def __init__(self, canvas: Canvas) -> None:
@@ -85,29 +91,29 @@ class _Graph(NodeGraph):
     def _on_output_port(self, node_id: str, port: str) -> None:
         self._canvas.outputActivated.emit(node_id, port)
 
-    def _on_connection_changed(self, disconnected: list, connected: list) -> None:
+    def on_connection_changed(self, disconnected: list, connected: list) -> None:
         self._canvas._connection_gesture(disconnected, connected)
 
-    def _on_connection_sliced(self, ports: list) -> None:
+    def on_connection_sliced(self, ports: list) -> None:
         self._canvas._connection_gesture(ports, [])
 
-    def _on_nodes_moved(self, node_data: dict) -> None:
+    def on_nodes_moved(self, node_data: dict) -> None:
         self._canvas._moved()
 
-    def _on_node_data_dropped(self, mimedata: QMimeData, pos: Any) -> None:
+    def on_node_data_dropped(self, mimedata: QMimeData, pos: Any) -> None:
         self._canvas._dropped(mimedata, QPointF(pos.x(), pos.y()))
 
-    def _on_node_name_changed(self, node_id: str, name: str) -> None:
+    def on_node_name_changed(self, node_id: str, name: str) -> None:
         self._canvas._renamed(node_id, name)
 
-    def _on_search_triggered(self, node_type: str, pos: Any) -> None:
+    def on_search_triggered(self, node_type: str, pos: Any) -> None:
         pass
 
-    def _on_insert_node(self, pipe: Any, node_id: str, prev_node_pos: Any) -> None:
+    def on_insert_node(self, pipe: Any, node_id: str, prev_node_pos: Any) -> None:
         pass
 
-    def _on_node_backdrop_updated(self, node_id: str, update_property: str, value: Any) -> None:
-        super()._on_node_backdrop_updated(node_id, update_property, value)
+    def on_node_backdrop_updated(self, node_id: str, update_property: str, value: Any) -> None:
+        super().on_node_backdrop_updated(node_id, update_property, value)
         self._canvas._moved()
 
 
@@ -159,10 +165,7 @@ class Canvas(QWidget):
         # NodeGraphQt's context menu and its Ctrl+Z/Ctrl+Shift+Z act on its own undo stack,
         # which the studio never uses: the Document's stack is the one.
         self.graph.disable_context_menu(True)
-        for action in (self.viewer._undo_action, self.viewer._redo_action):
-            if action is not None:
-                action.setShortcuts([])
-                action.setEnabled(False)
+        disable_builtin_undo(self.viewer)
         # Repaint only what changed: a run recolours scattered nodes, and NodeGraphQt's
         # bounding-rect mode would repaint (in Python) everything between them.
         self.viewer.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
@@ -180,8 +183,7 @@ class Canvas(QWidget):
         self._rebuild_backdrops()
         view = self.doc.project.layout.get("view")
         if isinstance(view, dict) and {"x", "y", "w", "h"} <= set(view):
-            self.viewer._scene_range = QRectF(*(float(view[k]) for k in "xywh"))
-            self.viewer._update_scene()
+            set_scene_range(self.viewer, QRectF(*(float(view[k]) for k in "xywh")))
         elif self._views:
             QTimer.singleShot(0, self.zoom_to_fit)
 
@@ -473,8 +475,7 @@ class Canvas(QWidget):
             rect = r if rect is None else rect.united(r)
         rect.adjust(-60, -60, 60, 60)
         # NodeGraphQt pans and zooms by a scene range of its own; fit by setting it.
-        self.viewer._scene_range = rect
-        self.viewer._update_scene()
+        set_scene_range(self.viewer, rect)
 
     def scene_cursor_pos(self) -> QPointF:
         local = self.viewer.mapFromGlobal(QCursor.pos())
@@ -509,7 +510,7 @@ class Canvas(QWidget):
         return self.viewer.mapToScene(self.viewer.viewport().rect().center())
 
     def view_state(self) -> dict[str, float]:
-        r = self.viewer._scene_range
+        r = scene_range(self.viewer)
         return {"x": r.x(), "y": r.y(), "w": r.width(), "h": r.height()}
 
     def node_view(self, node_id: str) -> TwinNode | None:

@@ -21,9 +21,17 @@ from PySide6.QtWidgets import (
 )
 
 from twinflow_studio.project import Node, Port, Project, TwinFileError, get_kind, validate
+from twinflow_studio.project.clipboard import (
+    ClipboardError,
+    copy_nodes,
+    nodes_for_paste,
+    parse_clipboard,
+)
+from twinflow_studio.project.identifiers import unique_id
+from twinflow_studio.project.layout import auto_layout
+from twinflow_studio.project.lineage_settings import lineage_settings
 from twinflow_studio.trust import TrustStore, inert_lineage, own_run_store
-from twinflow_studio.ui import clipboard, placement
-from twinflow_studio.ui.autolayout import layered_positions
+from twinflow_studio.ui import placement
 from twinflow_studio.ui.autosave import Autosaver, studio_home
 from twinflow_studio.ui.calibration_panel import CalibrationPanel
 from twinflow_studio.ui.canvas import Canvas
@@ -575,7 +583,7 @@ class MainWindow(QMainWindow):
         if kind is None:
             self.show_message(f"Unknown node kind {kind_name!r}")
             return None
-        node_id = clipboard.unique_id(kind.name, set(self.doc.project.nodes))
+        node_id = unique_id(kind.name, set(self.doc.project.nodes))
         inputs, outputs = DEFAULT_PORTS.get(kind.name, ([], [])) if kind.user_ports else ([], [])
         node = Node(node_id, kind.name, name="", inputs=list(inputs), outputs=list(outputs))
         p = pos if pos is not None else self.canvas.scene_cursor_pos()
@@ -636,7 +644,7 @@ class MainWindow(QMainWindow):
         ids = self.canvas.selected_ids()
         if not ids:
             return None
-        text = clipboard.copy_nodes(self.doc.project, ids)
+        text = copy_nodes(self.doc.project, ids)
         QApplication.clipboard().setText(text)
         return text
 
@@ -645,15 +653,14 @@ class MainWindow(QMainWindow):
             self.doc.remove_nodes(self.canvas.selected_ids())
 
     def paste(self) -> list[str]:
-        data = clipboard.parse_clipboard(QApplication.clipboard().text())
-        if data is None:
+        try:
+            data = parse_clipboard(QApplication.clipboard().text())
+        except ClipboardError:
             self.show_message("The clipboard holds no TwinFlow nodes")
             return []
         try:
-            nodes, edges, positions, profiles = clipboard.nodes_for_paste(
-                self.doc.project, data, (0.0, 0.0)
-            )
-        except TwinFileError as exc:
+            nodes, edges, positions, profiles = nodes_for_paste(self.doc.project, data, (0.0, 0.0))
+        except ClipboardError as exc:
             self.show_message(f"Cannot paste: {exc}")
             return []
         # The copy goes beside its original (or whatever is there), never on top of it.
@@ -675,12 +682,7 @@ class MainWindow(QMainWindow):
     def auto_layout(self) -> None:
         selected = self.canvas.selected_ids()
         chosen = set(selected) if len(selected) > 1 else None
-        positions = layered_positions(self.doc.project, chosen)
-        if chosen:  # keep a laid-out selection where it was
-            ox = min(self.doc.position(n)[0] for n in chosen)
-            oy = min(self.doc.position(n)[1] for n in chosen)
-            positions = {n: (x + ox, y + oy) for n, (x, y) in positions.items()}
-        self.doc.move_nodes(positions)
+        self.doc.move_nodes(auto_layout(self.doc.project, chosen))
         self.canvas.zoom_to_fit()
 
     def group_selection(self, title: str | None = None) -> str | None:
@@ -695,7 +697,7 @@ class MainWindow(QMainWindow):
             title = self.prompter.text("Group", "Title of the group:", f"Group {len(existing) + 1}")
             if title is None:
                 return None
-        bd_id = clipboard.unique_id("group", {str(b["id"]) for b in existing})
+        bd_id = unique_id("group", {str(b["id"]) for b in existing})
         x, y, w, h = frame
         existing.append(
             {
@@ -792,8 +794,8 @@ class MainWindow(QMainWindow):
         """Record the studio's runs in the project's lineage graph (settings.lineage), and
         read the panel from it; without one, the panel reads the run store."""
         self._close_lineage()
-        settings = self.doc.project.settings.get("lineage", {}) or {}
-        if self.doc.path is None or settings.get("backend") == "none":
+        settings = lineage_settings(self.doc.project.settings)
+        if self.doc.path is None or settings is None:
             return
         if not inert_lineage(self._project_dir(), settings) and not self._trusted():
             # Opening is inert: a database the project names waits until it is trusted.
