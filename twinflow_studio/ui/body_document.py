@@ -51,6 +51,8 @@ class BodyDocument(Document):
         self.source: dict[str, Any] = {}
         self.interface: dict[str, list[dict[str, Any]]] = {"inputs": [], "outputs": []}
         self._syncing = False
+        # Where the canvas looks (set by the canvas's owner): kept when the body is read again.
+        self.view_state: Callable[[], dict[str, float]] | None = None
         super().__init__(Project(node_path[-1]), None)
         self.structure_lock = lambda: self.readonly or root.structure_lock()
         self.undo.indexChanged.connect(self._edited)
@@ -99,6 +101,8 @@ class BodyDocument(Document):
         if layout is None and isinstance(own, dict) and layout_problem(own) is None:
             layout = own
         project.layout = dict(layout or {})
+        if self.view_state is not None:
+            project.layout["view"] = self.view_state()
         nodes = project.layout.setdefault("nodes", {})
         missing = {n for n in project.nodes if n not in nodes}
         if missing:

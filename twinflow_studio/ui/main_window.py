@@ -387,6 +387,7 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication):
             apply_theme(app, name)
         self.canvas.set_theme(theme(name))
+        self.composition.bodies.set_theme(theme(name))
         self.calibration.set_theme(theme(name))
         self.settings.setValue("theme", name)
 

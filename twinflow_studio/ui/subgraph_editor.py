@@ -29,7 +29,7 @@ from twinflow_studio.ui.body_document import BodyDocument
 from twinflow_studio.ui.canvas import Canvas
 from twinflow_studio.ui.document import Document
 from twinflow_studio.ui.properties import PropertiesPanel
-from twinflow_studio.ui.themes import theme
+from twinflow_studio.ui.themes import Theme, theme
 
 
 class CanvasArea(QWidget):
@@ -140,6 +140,7 @@ class SubgraphEditor:
             window.show_message(f"Cannot open the body of {node_id}: {exc}")
             return None
         canvas = Canvas(doc)
+        doc.view_state = canvas.view_state
         canvas.set_theme(theme(window.theme))
         properties = PropertiesPanel(doc)
         canvas.selectionChanged.connect(properties.show_selection)
@@ -169,6 +170,10 @@ class SubgraphEditor:
             level.properties.deleteLater()
             level.doc.deleteLater()
         self._show()
+
+    def set_theme(self, chosen: Theme) -> None:
+        for level in self.levels:
+            level.canvas.set_theme(chosen)
 
     def leave(self) -> None:
         if self.levels:
