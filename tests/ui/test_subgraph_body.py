@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QToolButton
+from PySide6.QtWidgets import QApplication, QToolButton
 
 from twinflow_studio.project import Edge, Node, Port, load
 from twinflow_studio.project.subgraphs import flatten
@@ -46,7 +46,7 @@ def crumbs(window) -> list[str]:
     return window.canvas_area.crumb_texts()
 
 
-def test_edit_a_body_with_the_canvas_tools_and_undo_it(window, tmp_path: Path) -> None:
+def test_edit_a_body_with_the_canvas_tools_and_undo_it(window, qtbot, tmp_path: Path) -> None:
     sub = subgraph_of_b_and_c(window)
     steps = window.doc.undo.count()
     window.canvas.nodeActivated.emit(sub)  # a double-click on the node
@@ -70,8 +70,11 @@ def test_edit_a_body_with_the_canvas_tools_and_undo_it(window, tmp_path: Path) -
     window.edit_canvas.select(["c"])
     panel = window.docks["properties"].widget()
     assert panel.node_id == "c"
-    for text in ("s", "sc", "scale"):  # typing: one step
-        body.change_node("c", "name", lambda n, t=text: setattr(n, "name", t), "Rename")
+    name = panel.editors["name"]
+    window.activateWindow()
+    name.setFocus()
+    qtbot.keyClicks(name, "scale")  # typing: one step, and the field keeps the focus
+    assert QApplication.focusWidget() is name
     assert window.doc.project.nodes[sub].params["body"]["nodes"][1]["name"] == "scale"
     assert window.doc.undo.count() == steps + 3
     window.edit_canvas.select(["b"])

@@ -179,7 +179,7 @@ class SubgraphEditor:
         if self.levels:
             self.go(len(self.levels) - 1)
 
-    def _show(self) -> None:
+    def _show(self, focus: bool = True) -> None:
         window = self.window
         self.area.stack.setCurrentWidget(self.canvas)
         dock = window.docks["properties"]
@@ -195,7 +195,8 @@ class SubgraphEditor:
             project = level.doc.project
         readonly = self.levels[-1].doc.readonly if self.levels else None
         self.area.show_path(names, readonly, self.go)
-        self.canvas.setFocus()
+        if focus:  # not while the user types in a field of the body's properties
+            self.canvas.setFocus()
 
     def _activated(self, node_id: str) -> None:
         node = self.doc.project.nodes.get(node_id)
@@ -213,7 +214,7 @@ class SubgraphEditor:
                 )
                 self.go(depth)
                 return
-        self._show()  # a label or the read-only state may have changed
+        self._show(focus=False)  # a label or the read-only state may have changed
 
     def _root_nodes_removed(self, node_ids: list[str]) -> None:
         if self.levels and self.levels[0].doc.node_path[0] in node_ids:
