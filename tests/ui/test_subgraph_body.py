@@ -137,6 +137,10 @@ def test_breadcrumb_through_nested_bodies(window) -> None:
     flat = flatten(window.doc.project, Path("."))
     assert f"{sub}--{nested}--python" in flat.nodes and f"{sub}--{nested}--c" in flat.nodes
 
+    # A run's states show on the inner nodes of the open body.
+    window.runs.states.emit({f"{sub}--{nested}--python": ("succeeded", "succeeded 0.1s")})
+    assert window.edit_canvas._states == {"python": ("succeeded", "succeeded 0.1s")}
+
     window.canvas_area.findChild(QToolButton, "crumb1").click()  # up one level
     assert crumbs(window) == ["untitled", sub] and window.edit_doc.node_path == (sub,)
     window.actions_by_name["Leave subgraph body"].trigger()
