@@ -78,6 +78,8 @@ def test_edit_a_body_with_the_canvas_tools_and_undo_it(window, qtbot, tmp_path: 
     assert window.doc.project.nodes[sub].params["body"]["nodes"][1]["name"] == "scale"
     assert window.doc.undo.count() == steps + 3
     window.edit_canvas.select(["b"])
+    # b.x is fed from outside, through the interface: not a missing input.
+    assert panel.node_id == "b" and "not connected" not in panel.problems.text()
     window.delete_selection()
     # b fed the subgraph's only input: the port goes, with the edge from a.
     assert inner(window, sub) == ["c", "python"]
@@ -157,7 +159,7 @@ def test_breadcrumb_through_nested_bodies(window) -> None:
 
 
 def test_a_referenced_part_is_read_only_until_made_a_local_copy(
-    window, tmp_path, monkeypatch
+    window, qtbot, tmp_path, monkeypatch
 ) -> None:
     from tests.ui.test_composition import drop_part, write_part
 
@@ -177,6 +179,10 @@ def test_a_referenced_part_is_read_only_until_made_a_local_copy(
     assert window.add_node("python", QPointF(0.0, 200.0)) is None
     assert sorted(body.project.nodes) == ["inner"]
     assert window.status_label.text() == body.readonly
+    at = body.position("inner")
+    body.move_nodes({"inner": (at[0] + 300.0, at[1])})  # a drag: refused, put back
+    qtbot.waitUntil(lambda: window.edit_doc.position("inner") == at)
+    assert window.doc.project.layout.get("bodies", {}).get(node_id) is None
 
     assert window.composition.bodies.make_local_copy()
     node = window.doc.project.nodes[node_id]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QUndoCommand
 
 from twinflow_studio.project import Node, Project
@@ -126,7 +127,8 @@ class BodyDocument(Document):
         command = self.undo.command(self.undo.index() - 1)
         if self.readonly:
             self.refused.emit(self.readonly)
-            self.sync_hard()
+            # After the gesture that made the edit (a drag ends in it): the canvas is rebuilt.
+            QTimer.singleShot(0, self, self.sync_hard)
             return
         document = body_document(self.project, self.interface)
         layout = {k: v for k, v in self.project.layout.items() if k != "view"}

@@ -23,11 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from twinflow_studio.project import validate
 from twinflow_studio.project.body_edit import BodyPathError, local_copy
 from twinflow_studio.project.subgraphs import SEPARATOR
 from twinflow_studio.ui.body_document import BodyDocument
 from twinflow_studio.ui.canvas import Canvas
 from twinflow_studio.ui.document import Document
+from twinflow_studio.ui.problem_text import in_panel
 from twinflow_studio.ui.properties import PropertiesPanel
 from twinflow_studio.ui.themes import Theme, theme
 
@@ -95,11 +97,36 @@ class CanvasArea(QWidget):
         ]
 
 
+class BodyProperties(PropertiesPanel):
+    """The properties of a body's node: an input that the body's interface feeds from
+    outside is not "not connected"."""
+
+    doc: BodyDocument
+
+    def _refresh_problems(self) -> None:
+        super()._refresh_problems()
+        if self.node_id is None or not hasattr(self, "problems"):
+            return
+        fed = {(p.get("node"), p.get("port")) for p in self.doc.interface["inputs"]}
+        outside = {
+            f"• {in_panel(p)}"
+            for p in validate(self.doc.project)
+            if p.code == "missing_input"
+            and p.node_id == self.node_id
+            and (p.node_id, p.path.rsplit(".", 1)[-1]) in fed
+        }
+        try:
+            lines = self.problems.text().split("\n")
+        except RuntimeError:  # the form was rebuilt
+            return
+        self.problems.setText("\n".join(line for line in lines if line not in outside))
+
+
 @dataclass
 class _Level:
     doc: BodyDocument
     canvas: Canvas
-    properties: PropertiesPanel
+    properties: BodyProperties
 
 
 class SubgraphEditor:
@@ -142,7 +169,7 @@ class SubgraphEditor:
         canvas = Canvas(doc)
         doc.view_state = canvas.view_state
         canvas.set_theme(theme(window.theme))
-        properties = PropertiesPanel(doc)
+        properties = BodyProperties(doc)
         canvas.selectionChanged.connect(properties.show_selection)
         canvas.message.connect(window.show_message)
         canvas.kindDropped.connect(window.add_node)
