@@ -10,19 +10,10 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QToolButton
 
-from twinflow_studio.project import Edge, Node, Port, load
+from tests.ui.test_composition import drop_part, py, write_part
+from twinflow_studio.project import Edge, load
 from twinflow_studio.project.subgraphs import flatten
 from twinflow_studio.ui.body_document import BodyDocument
-
-
-def py(node_id: str, inputs: tuple[str, ...] = ()) -> Node:
-    return Node(
-        node_id,
-        "python",
-        params={"callable": "json:dumps"},
-        inputs=[Port(i, "json") for i in inputs],
-        outputs=[Port("out", "json")],
-    )
 
 
 def subgraph_of_b_and_c(window) -> str:
@@ -161,8 +152,6 @@ def test_breadcrumb_through_nested_bodies(window) -> None:
 def test_a_referenced_part_is_read_only_until_made_a_local_copy(
     window, qtbot, tmp_path, monkeypatch
 ) -> None:
-    from tests.ui.test_composition import drop_part, write_part
-
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     folder = tmp_path / "proj"
     folder.mkdir()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from twinflow_studio.project import twinfile
-from twinflow_studio.project.errors import TwinFileError
+from twinflow_studio.project.errors import TwinFileError, TwinFlowError
 from twinflow_studio.project.layout_check import layout_problem
 from twinflow_studio.project.model import Node, Port, Project
 from twinflow_studio.project.safejson import parse
@@ -28,7 +28,7 @@ from twinflow_studio.project.subgraphs import body_from_text, read_part, resolve
 LAYOUT_KEY = "bodies"
 
 
-class BodyPathError(ValueError):
+class BodyPathError(TwinFlowError, ValueError):
     """The path no longer leads to a subgraph body (a node on it was deleted or renamed)."""
 
 
