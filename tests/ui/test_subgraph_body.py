@@ -9,8 +9,8 @@ from pathlib import Path
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QToolButton
+from test_composition import drop_part, py, write_part
 
-from tests.ui.test_composition import drop_part, py, write_part
 from twinflow_studio.project import Edge, load
 from twinflow_studio.project.subgraphs import flatten
 from twinflow_studio.ui.body_document import BodyDocument
