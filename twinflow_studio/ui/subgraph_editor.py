@@ -264,6 +264,7 @@ class SubgraphEditor:
         """Embed the part the shown body comes from, so that it can be edited (one undoable
         step); the body stays open, now editable."""
         if not self.levels or self.levels[-1].doc.part_index is None:
+            self.window.show_message("Open the body of a subgraph that uses a part first")
             return False
         index = self.levels[-1].doc.part_index
         holder = self.levels[index - 1].doc if index else self.window.doc
