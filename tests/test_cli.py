@@ -64,7 +64,7 @@ def test_param_override_changes_the_result(hello: Path) -> None:
         (["--param", "nope.x=1"], "no node 'nope' in the project"),
         (["--param", "fit.kwargs=3"], "--param fit.kwargs: expected dict, found int 3"),
         (["--param", "garbage"], "--param 'garbage': expected NODE.KEY=VALUE"),
-        (["--only", "ghost"], "no such node(s) to run: ghost"),
+        (["--only", "ghost"], "no such node to run: 'ghost'"),
     ],
 )
 def test_bad_parameters_exit_2_with_a_message(hello: Path, args: list, message: str) -> None:

@@ -232,6 +232,7 @@ class Canvas(QWidget):
             self.graph.add_node(view, pos=[x, y], selected=False, push_undo=False)
             self._views[node_id] = view
             view.badge_rgb = self.theme.badge
+            view.marker_rgb = self.theme.marker
             if node_id in self._states:
                 view.show_state(*self._states[node_id])
 
@@ -522,6 +523,7 @@ class Canvas(QWidget):
         self._apply_canvas_colors()
         for view in self._views.values():
             view.set_badge_color(theme.badge)
+            view.set_marker_color(theme.marker)
         self.viewer.viewport().update()
 
     def _apply_canvas_colors(self) -> None:

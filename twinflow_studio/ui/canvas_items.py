@@ -95,7 +95,13 @@ class TwinNode(BaseNode):
     base_color: tuple[int, int, int] = DEFAULT_NODE_COLOR
     badge_rgb: tuple[int, int, int] = (225, 227, 230)  # the canvas sets the theme's
 
+    marker_rgb: tuple[int, int, int] = (240, 200, 80)  # the canvas sets the theme's
     _marker: QGraphicsSimpleTextItem | None = None
+
+    def set_marker_color(self, rgb: tuple[int, int, int]) -> None:
+        self.marker_rgb = rgb
+        if self._marker is not None:
+            self._marker.setBrush(QBrush(QColor(*rgb)))
 
     def show_marker(self, text: str | None) -> None:
         """A note above the node (e.g. "update available" on a part with a newer version)."""
@@ -106,7 +112,7 @@ class TwinNode(BaseNode):
             return
         if self._marker is None:
             self._marker = QGraphicsSimpleTextItem(view)
-            self._marker.setBrush(QBrush(QColor(240, 200, 80)))
+            self._marker.setBrush(QBrush(QColor(*self.marker_rgb)))
         self._marker.setText(text)
         self._marker.setPos(4, -18)
         self._marker.setVisible(True)

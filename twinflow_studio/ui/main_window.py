@@ -28,7 +28,7 @@ from twinflow_studio.project.clipboard import (
     parse_clipboard,
 )
 from twinflow_studio.project.identifiers import unique_id
-from twinflow_studio.project.layout import auto_layout
+from twinflow_studio.project.layout import layered_positions
 from twinflow_studio.project.lineage_settings import lineage_settings
 from twinflow_studio.trust import TrustStore, inert_lineage, own_run_store
 from twinflow_studio.ui import placement
@@ -63,6 +63,7 @@ from twinflow_studio.ui.resources import ResourcesEditor
 from twinflow_studio.ui.run_outputs import RunOutputs
 from twinflow_studio.ui.run_panel import RunPanel
 from twinflow_studio.ui.runs import RunController
+from twinflow_studio.ui.subgraph_editor import CanvasArea
 from twinflow_studio.ui.themes import apply_theme, theme
 from twinflow_studio.ui.toolbar import fit_progress_text, fixed_undo_actions
 from twinflow_studio.ui.trust_gate import TrustGate
@@ -116,7 +117,8 @@ class MainWindow(QMainWindow):
         # Scrolled, so the welcome page never makes the window taller than a small screen.
         self.welcome_area = scrolled(self.welcome)
         self.central.addWidget(self.welcome_area)
-        self.central.addWidget(self.canvas)
+        self.canvas_area = CanvasArea(self.canvas)  # and the subgraph bodies opened in it
+        self.central.addWidget(self.canvas_area)
         self.setCentralWidget(self.central)
         self.palette_panel = Palette()
         self.properties = PropertiesPanel(self.doc)
@@ -252,7 +254,7 @@ class MainWindow(QMainWindow):
         self._action(
             e,
             "Select &all",
-            lambda: self.canvas.select(list(self.doc.project.nodes)),
+            lambda: self.edit_canvas.select(list(self.edit_doc.project.nodes)),
             QKeySequence.StandardKey.SelectAll,
         )
         e.addSeparator()
@@ -262,7 +264,7 @@ class MainWindow(QMainWindow):
         self._action(e, "Remove backdrop", self.remove_backdrops, QKeySequence("Ctrl+Shift+G"))
         self._composition_menu = e.addMenu("C&omposition")
         v = bar.addMenu("&View")
-        self._action(v, "Zoom to &fit", self.canvas.zoom_to_fit, QKeySequence("F"))
+        self._action(v, "Zoom to &fit", lambda: self.edit_canvas.zoom_to_fit(), QKeySequence("F"))
         self._action(v, "&Auto-layout", self.auto_layout, QKeySequence("Ctrl+L"))
         self._action(
             v,
@@ -336,7 +338,7 @@ class MainWindow(QMainWindow):
         self.canvas.nodeActivated.connect(lambda n: self.docks["properties"].raise_())
         self.canvas.groupActivated.connect(self.rename_group)
         self.palette_panel.kindActivated.connect(
-            lambda k: self.add_node(k, self.canvas.placement_anchor())
+            lambda k: self.add_node(k, self.edit_canvas.placement_anchor())
         )
         self.quick_add.kindChosen.connect(lambda k: self.add_node(k, self._quick_pos))
         self.runs.states.connect(self.canvas.set_states)
@@ -369,6 +371,15 @@ class MainWindow(QMainWindow):
         self.welcome.recentRequested.connect(lambda p: self.open_path(Path(p)))
         self._update_welcome()
 
+    # ----- the graph being edited: the project's, or a subgraph body open on the canvas -----
+    @property
+    def edit_doc(self) -> Document:
+        return self.composition.bodies.doc
+
+    @property
+    def edit_canvas(self) -> Canvas:
+        return self.composition.bodies.canvas
+
     # ----- titles, messages -----
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.doc.title}{'*' if self.doc.dirty else ''} — {APP_NAME}")
@@ -389,6 +400,7 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication):
             apply_theme(app, name)
         self.canvas.set_theme(theme(name))
+        self.composition.bodies.set_theme(theme(name))
         self.calibration.set_theme(theme(name))
         self.icons.refresh()  # drawn in the new palette's colours
         self.settings.setValue("theme", name)
@@ -423,7 +435,7 @@ class MainWindow(QMainWindow):
             self._welcome_wanted = False
         self.welcome.set_recent(self.recent_files())
         self.central.setCurrentWidget(
-            self.welcome_area if self._welcome_wanted else self.canvas
+            self.welcome_area if self._welcome_wanted else self.canvas_area
         )
 
     def open_example(self, name: str) -> Path | None:
@@ -577,21 +589,21 @@ class MainWindow(QMainWindow):
     # ----- editing -----
     def add_node(self, kind_name: str, pos: QPointF | None = None) -> str | None:
         if kind_name.startswith(PART_PREFIX):
-            p = pos if pos is not None else self.canvas.scene_cursor_pos()
+            p = pos if pos is not None else self.edit_canvas.scene_cursor_pos()
             return self.composition.add(kind_name, (p.x(), p.y()))
         kind = get_kind(kind_name)
         if kind is None:
             self.show_message(f"Unknown node kind {kind_name!r}")
             return None
-        node_id = unique_id(kind.name, set(self.doc.project.nodes))
+        node_id = unique_id(kind.name, set(self.edit_doc.project.nodes))
         inputs, outputs = DEFAULT_PORTS.get(kind.name, ([], [])) if kind.user_ports else ([], [])
         node = Node(node_id, kind.name, name="", inputs=list(inputs), outputs=list(outputs))
-        p = pos if pos is not None else self.canvas.scene_cursor_pos()
+        p = pos if pos is not None else self.edit_canvas.scene_cursor_pos()
         size = placement.estimated_size(len(node.input_ports()), len(node.output_ports()))
-        spot = placement.free_spot((p.x(), p.y()), size, self.canvas.node_rects())
-        if not self.doc.add_nodes([node], positions={node_id: spot}, text=f"Add {kind.label}"):
+        spot = placement.free_spot((p.x(), p.y()), size, self.edit_canvas.node_rects())
+        if not self.edit_doc.add_nodes([node], positions={node_id: spot}, text=f"Add {kind.label}"):
             return None
-        self.canvas.select([node_id])
+        self.edit_canvas.select([node_id])
         return node_id
 
     def show_find_node(self) -> None:
@@ -629,28 +641,28 @@ class MainWindow(QMainWindow):
         self.figure_previews.set_enabled(enabled)
 
     def show_quick_add(self) -> None:
-        self._quick_pos = self.canvas.scene_cursor_pos()
-        local = self.canvas.viewer.mapFromScene(self._quick_pos)
-        self.quick_add.move(self.canvas.viewer.mapToGlobal(local))
+        self._quick_pos = self.edit_canvas.scene_cursor_pos()
+        local = self.edit_canvas.viewer.mapFromScene(self._quick_pos)
+        self.quick_add.move(self.edit_canvas.viewer.mapToGlobal(local))
         self.quick_add.popup()
 
     def delete_selection(self) -> None:
-        if self.canvas.selected_backdrops() and not self.canvas.selected_ids():
+        if self.edit_canvas.selected_backdrops() and not self.edit_canvas.selected_ids():
             self.remove_backdrops()
             return
-        self.doc.remove_nodes(self.canvas.selected_ids())
+        self.edit_doc.remove_nodes(self.edit_canvas.selected_ids())
 
     def copy(self) -> str | None:
-        ids = self.canvas.selected_ids()
+        ids = self.edit_canvas.selected_ids()
         if not ids:
             return None
-        text = copy_nodes(self.doc.project, ids)
+        text = copy_nodes(self.edit_doc.project, ids)
         QApplication.clipboard().setText(text)
         return text
 
     def cut(self) -> None:
         if self.copy() is not None:
-            self.doc.remove_nodes(self.canvas.selected_ids())
+            self.edit_doc.remove_nodes(self.edit_canvas.selected_ids())
 
     def paste(self) -> list[str]:
         try:
@@ -659,7 +671,9 @@ class MainWindow(QMainWindow):
             self.show_message("The clipboard holds no TwinFlow nodes")
             return []
         try:
-            nodes, edges, positions, profiles = nodes_for_paste(self.doc.project, data, (0.0, 0.0))
+            nodes, edges, positions, profiles = nodes_for_paste(
+                self.edit_doc.project, data, (0.0, 0.0)
+            )
         except ClipboardError as exc:
             self.show_message(f"Cannot paste: {exc}")
             return []
@@ -671,28 +685,35 @@ class MainWindow(QMainWindow):
             )
             for n in nodes
         ]
-        dx, dy = placement.free_offset(block, self.canvas.node_rects(), (40.0, 40.0))
+        dx, dy = placement.free_offset(block, self.edit_canvas.node_rects(), (40.0, 40.0))
         positions = {n: (x + dx, y + dy) for n, (x, y) in positions.items()}
-        if not self.doc.add_nodes(nodes, edges, positions, f"Paste {len(nodes)} node(s)", profiles):
+        if not self.edit_doc.add_nodes(
+            nodes, edges, positions, f"Paste {len(nodes)} node(s)", profiles
+        ):
             return []
         ids = [n.id for n in nodes]
-        self.canvas.select(ids)
+        self.edit_canvas.select(ids)
         return ids
 
     def auto_layout(self) -> None:
-        selected = self.canvas.selected_ids()
+        selected = self.edit_canvas.selected_ids()
         chosen = set(selected) if len(selected) > 1 else None
-        self.doc.move_nodes(auto_layout(self.doc.project, chosen))
-        self.canvas.zoom_to_fit()
+        positions = layered_positions(self.edit_doc.project, chosen)
+        if chosen:  # keep a laid-out selection where it was
+            ox = min(self.edit_doc.position(n)[0] for n in chosen)
+            oy = min(self.edit_doc.position(n)[1] for n in chosen)
+            positions = {n: (x + ox, y + oy) for n, (x, y) in positions.items()}
+        self.edit_doc.move_nodes(positions)
+        self.edit_canvas.zoom_to_fit()
 
     def group_selection(self, title: str | None = None) -> str | None:
         """Frame the selected nodes in a titled group (asks for the title when none given)."""
-        ids = self.canvas.selected_ids()
-        frame = self.canvas.frame_around(ids)
+        ids = self.edit_canvas.selected_ids()
+        frame = self.edit_canvas.frame_around(ids)
         if frame is None:
             self.show_message("Select nodes to group into a backdrop")
             return None
-        existing = self.doc.backdrops()
+        existing = self.edit_doc.backdrops()
         if title is None:
             title = self.prompter.text("Group", "Title of the group:", f"Group {len(existing) + 1}")
             if title is None:
@@ -710,24 +731,25 @@ class MainWindow(QMainWindow):
                 "nodes": sorted(ids),
             }
         )
-        self.doc.set_backdrops(existing, "Group into backdrop")
+        self.edit_doc.set_backdrops(existing, "Group into backdrop")
         return bd_id
 
     def rename_group(self, group_id: str) -> None:
-        groups = [dict(g) for g in self.doc.backdrops()]  # edited copies, not the document's
+        groups = [dict(g) for g in self.edit_doc.backdrops()]  # edited copies, not the document's
         for group in groups:
             if str(group["id"]) == group_id:
                 title = self.prompter.text("Group", "Title of the group:", str(group["title"]))
                 if title is not None and title.strip() and title.strip() != group["title"]:
                     group["title"] = title.strip()
-                    self.doc.set_backdrops(groups, "Rename group")
+                    self.edit_doc.set_backdrops(groups, "Rename group")
                 return
 
     def remove_backdrops(self) -> None:
-        chosen = set(self.canvas.selected_backdrops())
+        chosen = set(self.edit_canvas.selected_backdrops())
         if chosen:
-            self.doc.set_backdrops(
-                [b for b in self.doc.backdrops() if str(b["id"]) not in chosen], "Remove backdrop"
+            self.edit_doc.set_backdrops(
+                [b for b in self.edit_doc.backdrops() if str(b["id"]) not in chosen],
+                "Remove backdrop",
             )
 
     def _selection_changed(self, ids: list[str]) -> None:
