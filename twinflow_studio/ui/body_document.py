@@ -28,8 +28,8 @@ from twinflow_studio.project.body_edit import (
     path_key,
     set_body_layout,
 )
+from twinflow_studio.project.layout import layered_positions
 from twinflow_studio.project.layout_check import layout_problem
-from twinflow_studio.ui.autolayout import layered_positions
 from twinflow_studio.ui.document import Document, _NodeEdit, _structural
 
 
