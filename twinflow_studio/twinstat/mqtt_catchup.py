@@ -26,9 +26,16 @@ QUIET_S = 0.5
 
 
 def sources_of_run(project: Any, only: Iterable[str] | None) -> list[str]:
-    """The mqtt nodes a run of ``only`` (None: everything) executes."""
-    nodes = project.reachable(only, upstream=True) if only else set(project.nodes)
-    return sorted(n for n in nodes if project.nodes[n].kind == "mqtt")
+    """The mqtt nodes a run of ``only`` (None: everything) executes; a subgraph's id in
+    ``only`` stands for its flattened nodes, as for the engine."""
+    from twinflow_studio.project.subgraphs import expand_ids
+
+    if only:
+        wanted = expand_ids(project, only) & set(project.nodes)
+        nodes = project.reachable(wanted, upstream=True)
+    else:
+        nodes = set(project.nodes)
+    return sorted(n for n in nodes if n in project.nodes and project.nodes[n].kind == "mqtt")
 
 
 def catch_up_one(

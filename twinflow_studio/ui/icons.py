@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction, QColor, QIcon, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QToolBar
 
 from twinflow_studio.project import NodeKind, get_kind
+from twinflow_studio.ui.nodegraph_adapter import set_header_pixmap
 
 CATEGORY_ICONS: dict[str, str] = {
     "Data": "mdi6.database",
@@ -117,4 +118,4 @@ class StudioIcons:
             pixmap = self._headers.get(key)
             if pixmap is None:
                 pixmap = self._headers[key] = header_pixmap(category, rgba)
-            item._icon_item.setPixmap(pixmap)  # NodeItem's icon slot, no image file needed
+            set_header_pixmap(item, pixmap)

@@ -99,6 +99,11 @@ __all__ = [
 _ICONS: dict[str, QPixmap] = {}
 
 
+def set_header_pixmap(item: NodeItem, pixmap: QPixmap) -> None:
+    """Draw ``pixmap`` in a node's header icon slot (no image file needed)."""
+    item._icon_item.setPixmap(pixmap)
+
+
 def _icon_pixmap(path: str) -> QPixmap:
     """The icon as NodeItem scales it, loaded once per path."""
     pixmap = _ICONS.get(path)
