@@ -82,8 +82,10 @@ def code_identity(node: Node, params: dict[str, Any], project_dir: Path, target:
     if target == "inprocess" and node.kind == "datasource":
         from twinflow_studio.engine.targets.inprocess import _datasource_identity
 
-        return "" if str(params.get("path", "")).startswith("s3://") else _datasource_identity(
-            params, project_dir
+        return (
+            ""
+            if str(params.get("path", "")).startswith("s3://")
+            else _datasource_identity(params, project_dir)
         )
     if target == "inprocess" and kind is not None and "volatile" in kind.tags:
         return ""
