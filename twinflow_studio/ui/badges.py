@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
@@ -152,6 +152,12 @@ class BadgeBoard(QObject):
         ):
             signal.connect(self.schedule)
         doc.reset.connect(self._forget_run)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        # Back in the studio after editing data or code elsewhere: check again.
+        if event.type() == QEvent.Type.WindowActivate:
+            self.schedule()
+        return False
 
     # ----- checking -----
     def schedule(self, *_: Any) -> None:

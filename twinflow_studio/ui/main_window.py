@@ -317,6 +317,7 @@ class MainWindow(QMainWindow):
         # Badges (ui/badges.py) and the canvas's right-click menus (ui/context_menus.py).
         self.badges = BadgeBoard(self.canvas, self.doc, self._project_dir, self._readable_run_store)
         self.badges.setParent(self)
+        self.installEventFilter(self.badges)  # rechecked when the window is active again
         self.runs.states.connect(self.badges.set_run_states)
         self.runs.finished.connect(self.badges.run_finished)
         self.canvas_menus = CanvasMenus(self)
