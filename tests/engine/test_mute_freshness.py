@@ -95,7 +95,7 @@ def test_freshness_follows_the_cache_key_through_edits_and_new_data(hello):
 
     # New data: the data source's bytes changed, so everything downstream is stale.
     with (hello / "sensor.csv").open("a", encoding="utf-8") as f:
-        f.write("2026-01-01T01:00:00,21.5\n")
+        f.write("600,24.9\n")
     assert set(states(project, hello).values()) == {STALE}
 
     # The code changed: the nodes calling it are stale.
