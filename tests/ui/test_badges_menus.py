@@ -86,7 +86,7 @@ def test_invalid_and_running_badges(window, qt_loop, qtbot, tmp_path):
 
     seen: set[str] = set()
     timer = QTimer()
-    timer.timeout.connect(lambda: seen.update(k for n in ("make", "total") for k in keys(window, n)))
+    timer.timeout.connect(lambda: seen.update(keys(window, "make") + keys(window, "total")))
     timer.start(5)
     run_all(window, qt_loop, qtbot)
     timer.stop()
