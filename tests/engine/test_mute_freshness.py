@@ -90,6 +90,9 @@ def test_freshness_follows_the_cache_key_through_edits_and_new_data(hello):
     assert {n for n, f in found.items() if f.state == STALE} == {"fit", "anomalies", "report"}
     assert "configuration, code or inputs" in found["fit"].reason
     assert found["anomalies"].reason == "upstream node 'fit' changed since its last run"
+    project.nodes["stats"].muted = True  # report: one input unknown, one changed -> changed
+    assert states(project, hello)["report"] == STALE
+    project.nodes["stats"].muted = False
     project.nodes["fit"].params["kwargs"]["ambient_c"] = 20.0
     assert set(states(project, hello).values()) == {FRESH}  # edited back: the same key
 

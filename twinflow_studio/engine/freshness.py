@@ -146,19 +146,23 @@ def _one(
     if node.muted:
         return Freshness(UNKNOWN, "muted")
     hashes: dict[str, str] = {}
+    unknown = ""
     for port, source, source_port in in_edges.get(node.id, ()):
         upstream = result.get(source)
-        if upstream is None or upstream.state != FRESH:
-            state = upstream.state if upstream is not None else UNKNOWN
-            if state == UNKNOWN:
-                return Freshness(UNKNOWN, f"upstream node {source!r}: freshness unknown")
+        state = upstream.state if upstream is not None else UNKNOWN
+        if state in (STALE, NEW):  # a changed input outweighs one that cannot be told
             if node.id not in cache.ran:
                 return Freshness(NEW, "not run yet")
             why = "changed since its last run" if state == STALE else "not run yet"
             return Freshness(STALE, f"upstream node {source!r} {why}")
+        if state == UNKNOWN:
+            unknown = unknown or f"upstream node {source!r}: freshness unknown"
+            continue
         ref = outputs.get(source, {}).get(source_port)
         if ref is not None:
             hashes[port] = ref.sha256
+    if unknown:
+        return Freshness(UNKNOWN, unknown)
     params = node.effective_params()
     try:
         target = resolve_target(project, node).kind

@@ -63,6 +63,8 @@ class BadgePill(QGraphicsItem):
         self.badge = badge
         self.setToolTip(badge.tooltip)
         self.setAcceptHoverEvents(True)
+        # Readable on a muted (faded) node too.
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresParentOpacity, True)
         self._font = QFont()
         self._font.setPixelSize(self.PIXEL_SIZE)
         self._font.setBold(True)

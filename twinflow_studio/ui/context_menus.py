@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QPoint, QPointF
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QMenu
 
 from twinflow_studio.ui.viewers import open_output
@@ -144,5 +144,11 @@ class CanvasMenus(QObject):
         w = self.window
         w._quick_pos = scene_pos
         viewer = w.canvas.viewer
-        w.quick_add.move(viewer.mapToGlobal(viewer.mapFromScene(scene_pos)))
+        at = viewer.mapToGlobal(viewer.mapFromScene(scene_pos))
+        screen = QGuiApplication.screenAt(at) or w.screen()
+        area = screen.availableGeometry()  # near the bottom or right edge: kept on screen
+        size = w.quick_add.size()
+        at.setX(max(area.left(), min(at.x(), area.right() - size.width())))
+        at.setY(max(area.top(), min(at.y(), area.bottom() - size.height())))
+        w.quick_add.move(at)
         w.quick_add.popup()
