@@ -3,35 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from test_cli import cli, hello  # noqa: F401 - the hello fixture, a copy of the example
 
 from twinflow_studio.project import load
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "twinflow_studio", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-@pytest.fixture()
-def hello(tmp_path: Path) -> Path:
-    shutil.copytree(
-        EXAMPLES / "hello",
-        tmp_path / "hello",
-        ignore=shutil.ignore_patterns(".twinflow", "__pycache__"),
-    )
-    return tmp_path / "hello" / "hello.twin"
 
 
 def set_muted(path: Path, node_id: str, value: object) -> None:
@@ -42,7 +18,7 @@ def set_muted(path: Path, node_id: str, value: object) -> None:
     path.write_text(json.dumps(doc))
 
 
-def test_run_skips_a_muted_node_and_its_downstream(hello: Path) -> None:
+def test_run_skips_a_muted_node_and_its_downstream(hello: Path) -> None:  # noqa: F811
     set_muted(hello, "fit", True)
     assert load(hello).nodes["fit"].muted
     done = cli("--run", str(hello), "--trust", "--json", "--no-lineage")
@@ -68,7 +44,7 @@ def test_run_skips_a_muted_node_and_its_downstream(hello: Path) -> None:
     assert again["status"] == "succeeded" and "skipped_branch" not in again["counts"]
 
 
-def test_a_muted_that_is_not_true_or_false_is_refused_clearly(hello: Path) -> None:
+def test_a_muted_that_is_not_true_or_false_is_refused_clearly(hello: Path) -> None:  # noqa: F811
     set_muted(hello, "fit", "yes")
     done = cli("--run", str(hello), "--trust", "--no-lineage")
     assert done.returncode == 2
