@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from twinflow_studio.engine.cache_key import node_cache_key
-from twinflow_studio.engine.code_identity import snapshot
+from twinflow_studio.engine.code_identity import code_key, snapshot
 from twinflow_studio.engine.events import ArtifactRef
 from twinflow_studio.project.kinds import get_kind
 from twinflow_studio.project.model import Node, Project
@@ -69,9 +69,16 @@ class _Cache:
             self._db.close()
 
 
-def code_identity(node: Node, params: dict[str, Any], project_dir: Path, target: str) -> str:
+def code_identity(
+    node: Node,
+    params: dict[str, Any],
+    project_dir: Path,
+    target: str,
+    memo: dict[tuple[Any, ...], str] | None = None,
+) -> str:
     """The code identity the node's target would give it, or "" when only a service could
-    tell (a Docker image id) or it changes on every run (volatile kinds, S3 data)."""
+    tell (a Docker image id) or it changes on every run (volatile kinds, S3 data). ``memo``
+    keeps module snapshots across nodes calling the same code, as a run's targets do."""
     kind = get_kind(node.kind)
     if target == "docker":
         return ""
@@ -89,7 +96,14 @@ def code_identity(node: Node, params: dict[str, Any], project_dir: Path, target:
         )
     if target == "inprocess" and kind is not None and "volatile" in kind.tags:
         return ""
-    return snapshot(kind.executor if kind else None, params, project_dir).digest
+    executor = kind.executor if kind else None
+    key = code_key(executor, params)
+    if memo is not None and key in memo:
+        return memo[key]
+    digest = snapshot(executor, params, project_dir).digest
+    if memo is not None:
+        memo[key] = digest
+    return digest
 
 
 def freshness(
@@ -124,11 +138,14 @@ def _walk(
         in_edges.setdefault(e.target, []).append((e.target_port, e.source, e.source_port))
     outputs: dict[str, dict[str, ArtifactRef]] = {}
     result: dict[str, Freshness] = {}
+    memo: dict[tuple[Any, ...], str] = {}
     for node_id in _topological(project):
         if cancelled():
             break
         node = project.nodes[node_id]
-        result[node_id] = fresh = _one(node, project, project_dir, cache, in_edges, result, outputs)
+        result[node_id] = fresh = _one(
+            node, project, project_dir, cache, in_edges, result, outputs, memo
+        )
         if fresh.state != FRESH:
             outputs.pop(node_id, None)
     return result
@@ -142,6 +159,7 @@ def _one(
     in_edges: dict[str, list[tuple[str, str, str]]],
     result: dict[str, Freshness],
     outputs: dict[str, dict[str, ArtifactRef]],
+    memo: dict[tuple[Any, ...], str],
 ) -> Freshness:
     if node.muted:
         return Freshness(UNKNOWN, "muted")
@@ -166,7 +184,7 @@ def _one(
     params = node.effective_params()
     try:
         target = resolve_target(project, node).kind
-        code = code_identity(node, params, project_dir, target)
+        code = code_identity(node, params, project_dir, target, memo)
     except Exception as exc:  # placement or code problems show as invalid, not here
         return Freshness(UNKNOWN, f"its code cannot be identified: {exc}")
     if not code:
