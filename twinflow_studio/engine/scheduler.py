@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from twinflow_studio.engine import run_lock
 from twinflow_studio.engine.branches import SKIPPED_BRANCH, BranchRule
+from twinflow_studio.engine.cache_key import node_cache_key
 from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
 from twinflow_studio.engine.events import (
     TERMINAL_STATES,
@@ -38,6 +39,7 @@ from twinflow_studio.engine.events import (
     TaskRecord,
 )
 from twinflow_studio.engine.integrity import verify_cached
+from twinflow_studio.engine.mute import skip_muted
 from twinflow_studio.engine.overrides import apply_overrides
 from twinflow_studio.engine.paths import child_path
 from twinflow_studio.engine.store import RunStore, artifact_path, producer_of
@@ -45,7 +47,6 @@ from twinflow_studio.engine.targets import make_target
 from twinflow_studio.engine.targets.base import Target, TaskResult, TaskSpec
 from twinflow_studio.engine.task import CancelFlag, InputArtifact
 from twinflow_studio.project import twinfile
-from twinflow_studio.project.hashing import hash_value
 from twinflow_studio.project.model import Node, Project, TargetConfig
 from twinflow_studio.project.placement import resolve_target
 from twinflow_studio.project.subgraphs import expand_ids, flatten
@@ -308,6 +309,7 @@ class _Run:
                         self._finish(node_id, NodeState.FAILED, self.start_error)
                 else:
                     await self._start_targets()
+                    skip_muted(self)
                     self._build_graph()
                 if not self.node_ids:
                     self.done.set()
@@ -562,17 +564,8 @@ class _Run:
             outcome.error = str(exc)
             self._finish(node.id, NodeState.FAILED, str(exc))
             return
-        outcome.cache_key = hash_value(
-            {
-                "kind": node.kind,
-                "params": params,
-                "outputs": [p.to_dict() for p in node.output_ports()],
-                "map_over": node.map_over,
-                # Only when not the default, so that existing cache keys stay valid.
-                **({"map_mode": node.map_mode} if node.map_mode != "product" else {}),
-                "code": code,
-                "inputs": {port: art.sha256 for port, art in sorted(inputs.items())},
-            }
+        outcome.cache_key = node_cache_key(
+            node, params, code, {port: art.sha256 for port, art in inputs.items()}
         )
         input_refs = tuple(self._input_refs(node))
         if self.use_cache and await self._from_cache(node, code, input_refs):

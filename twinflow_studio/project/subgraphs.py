@@ -247,6 +247,7 @@ class _Flattener:
                 flat = Node(**{**inner_node.__dict__, "params": dict(inner_node.params)})
                 flat.id = _join(node.id, inner_node.id)
                 flat.subgraph_path = f"{node.id}/{inner_node.subgraph_path or inner_node.id}"
+                flat.muted = inner_node.muted or node.muted  # a muted instance mutes its body
                 if not is_identifier(flat.id):
                     self._problem(where, node, f"the flattened id {flat.id!r} is too long")
                     continue

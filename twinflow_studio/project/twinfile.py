@@ -104,6 +104,8 @@ def _node_to_dict(node: Node) -> dict[str, Any]:
         data["map_over"] = node.map_over
     if node.map_mode != "product":
         data["map_mode"] = node.map_mode
+    if node.muted:  # only when set, so that older files and their versions stay as they were
+        data["muted"] = True
     return data
 
 
@@ -421,6 +423,9 @@ class _Reader:
         timeout = value.get("timeout_s")
         target = value.get("target")
         map_over = value.get("map_over")
+        muted = value.get("muted", False)
+        if not isinstance(muted, bool):
+            raise self.fail(f"{path}.muted", f"expected true or false, found {json_type(muted)}")
         return Node(
             id=self.identifier(value.get("id"), f"{path}.id"),
             kind=self.string(value.get("kind"), f"{path}.kind"),
@@ -442,4 +447,5 @@ class _Reader:
             timeout_s=None if timeout is None else self.number(timeout, f"{path}.timeout_s"),
             map_over=None if map_over is None else self.string(map_over, f"{path}.map_over"),
             map_mode=self.string(value.get("map_mode", "product"), f"{path}.map_mode"),
+            muted=muted,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QPointF, QRectF, QTimer, Signal
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QCursor, QUndoStack
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -26,7 +26,6 @@ from twinflow_studio.ui.canvas_items import (
     DEFAULT_NODE_COLOR,
     PORT_COLORS,
     FastNodeItem,
-    FastPipeItem,
     LodTitle,
     TwinNode,
     restyle_selection,
@@ -34,6 +33,7 @@ from twinflow_studio.ui.canvas_items import (
 from twinflow_studio.ui.document import Document
 from twinflow_studio.ui.nodegraph_adapter import (
     BackdropNode,
+    BackdropNodeItem,
     GestureGraph,
     NodeViewer,
     PortItem,
@@ -42,6 +42,8 @@ from twinflow_studio.ui.nodegraph_adapter import (
     scene_range,
     set_scene_range,
 )
+from twinflow_studio.ui.pipes import RoutedPipeItem
+from twinflow_studio.ui.port_legend import port_tooltip
 from twinflow_studio.ui.themes import DARK, Theme
 
 KIND_MIME = "application/x-twinflow-kind"
@@ -49,10 +51,33 @@ KIND_MIME = "application/x-twinflow-kind"
 
 class _Viewer(NodeViewer):
     output_port_activated = Signal(str, str)
+    empty_double_clicked = Signal(QPointF)  # scene position
+    context_requested = Signal(str, QPointF, QPoint)  # node id ("" on the canvas), where
+
+    def contextMenuEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        # Ours (ui.context_menus), not NodeGraphQt's: its menus act on its own undo stack.
+        self.RMB_state = False
+        pos = self.mapToScene(event.pos())
+        node_id = ""
+        for item in self.scene().items(pos):
+            node = getattr(item, "id", None) if isinstance(item, FastNodeItem) else None
+            if node is not None:
+                node_id = getattr(self._canvas_node(node), "doc_id", "") or ""
+                break
+        self.context_requested.emit(node_id, pos, event.globalPos())
+        event.accept()
 
     def mouseDoubleClickEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        scene_pos = self.mapToScene(event.position().toPoint())
+        items = self.scene().items(scene_pos)
+        if event.button() == Qt.MouseButton.LeftButton and not any(
+            isinstance(i.topLevelItem(), (FastNodeItem, BackdropNodeItem)) for i in items
+        ):
+            self.empty_double_clicked.emit(scene_pos)  # quick-add there
+            event.accept()
+            return
         # A double-click on an output port opens what it holds (ui.viewers).
-        for item in self.scene().items(self.mapToScene(event.position().toPoint())):
+        for item in items:
             if isinstance(item, PortItem) and item.port_type == PortTypeEnum.OUT.value:
                 node_id = getattr(self._canvas_node(item.node.id), "doc_id", "")
                 if node_id:
@@ -62,8 +87,8 @@ class _Viewer(NodeViewer):
         super().mouseDoubleClickEvent(event)
 
     def establish_connection(self, start_port: Any, end_port: Any) -> None:
-        # NodeViewer's, with FastPipeItem for PipeItem.
-        pipe = FastPipeItem()
+        # NodeViewer's, with RoutedPipeItem (drawn clearly when backwards) for PipeItem.
+        pipe = RoutedPipeItem()
         self.scene().addItem(pipe)
         pipe.set_connections(start_port, end_port)
         pipe.draw_path(pipe.input_port, pipe.output_port)
@@ -84,6 +109,8 @@ class _Graph(GestureGraph):
         viewer = self.viewer()
         viewer._canvas_node = self.get_node_by_id
         viewer.output_port_activated.connect(self._on_output_port)
+        viewer.empty_double_clicked.connect(canvas.emptyDoubleClicked)
+        viewer.context_requested.connect(canvas.contextRequested)
 
     def get_unique_name(self, name: str) -> str:  # labels need not be unique; ids are
         return name
@@ -124,6 +151,8 @@ class Canvas(QWidget):
     nodeActivated = Signal(str)
     groupActivated = Signal(str)  # a group's id: its title was double-clicked
     outputActivated = Signal(str, str)  # node id, output port (double-clicked)
+    emptyDoubleClicked = Signal(QPointF)  # scene position (quick-add there)
+    contextRequested = Signal(str, QPointF, QPoint)  # node id or "", scene pos, global pos
 
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -217,11 +246,13 @@ class Canvas(QWidget):
         view.model.color = (*view.base_color, 255)
         view.view.color = (*view.base_color, 255)
         for port in node.input_ports():
-            view.add_input(port.name, color=PORT_COLORS.get(port.type, PORT_COLORS["any"]))
+            made = view.add_input(port.name, color=PORT_COLORS.get(port.type, PORT_COLORS["any"]))
+            made.view.setToolTip(port_tooltip(node, port, "input"))
         for port in node.output_ports():
-            view.add_output(
+            made = view.add_output(
                 port.name, multi_output=True, color=PORT_COLORS.get(port.type, PORT_COLORS["any"])
             )
+            made.view.setToolTip(port_tooltip(node, port, "output"))
         return view
 
     def _add_views(self, node_ids: list[str]) -> None:

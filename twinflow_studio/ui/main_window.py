@@ -33,9 +33,11 @@ from twinflow_studio.project.lineage_settings import lineage_settings
 from twinflow_studio.trust import TrustStore, inert_lineage, own_run_store
 from twinflow_studio.ui import placement
 from twinflow_studio.ui.autosave import Autosaver, studio_home
+from twinflow_studio.ui.badges import BadgeBoard
 from twinflow_studio.ui.calibration_panel import CalibrationPanel
 from twinflow_studio.ui.canvas import Canvas
 from twinflow_studio.ui.composition import CompositionActions
+from twinflow_studio.ui.context_menus import CanvasMenus
 from twinflow_studio.ui.document import Document
 from twinflow_studio.ui.figure_preview import SETTING as PREVIEW_SETTING
 from twinflow_studio.ui.figure_preview import FigurePreviews
@@ -55,6 +57,7 @@ from twinflow_studio.ui.live import LiveController
 from twinflow_studio.ui.live_panel import LivePanel
 from twinflow_studio.ui.node_console import NodeConsole
 from twinflow_studio.ui.palette import PART_PREFIX, Palette, QuickAdd
+from twinflow_studio.ui.port_legend import show_legend
 from twinflow_studio.ui.problem_text import describe as describe_problem
 from twinflow_studio.ui.prompts import Prompter
 from twinflow_studio.ui.properties import PropertiesPanel
@@ -277,6 +280,7 @@ class MainWindow(QMainWindow):
         )
         previews.setCheckable(True)
         previews.setChecked(self.figure_previews.enabled)
+        self._action(v, "Port &types…", lambda: show_legend(self))
         v.addSeparator()
         for dock in self.docks.values():
             v.addAction(dock.toggleViewAction())
@@ -325,6 +329,13 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         self.composition = CompositionActions(self, self._composition_menu)
+        # Badges (ui/badges.py) and the canvas's right-click menus (ui/context_menus.py).
+        self.badges = BadgeBoard(self.canvas, self.doc, self._project_dir, self._readable_run_store)
+        self.badges.setParent(self)
+        self.installEventFilter(self.badges)  # rechecked when the window is active again
+        self.runs.states.connect(self.badges.set_run_states)
+        self.runs.finished.connect(self.badges.run_finished)
+        self.canvas_menus = CanvasMenus(self)
         self.doc.dirtyChanged.connect(lambda _d: self._update_title())
         self.doc.pathChanged.connect(self._update_title)
         self.doc.reset.connect(self._document_reset)
