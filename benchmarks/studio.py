@@ -31,6 +31,8 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The calibration node the studio tests use (tests/cli_helpers.py), not a copy of it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 OPEN_NODES = 1000
 RUN_NODES = 200
@@ -229,6 +231,7 @@ def bench_lag(app, loop, tmp: Path) -> dict:
 def calibration_project(folder: Path):
     """sensor -> fit (scikit-learn) and sensor -> calib (emcee, Newton cooling)."""
     import numpy as np
+    from cli_helpers import cooling_calibration
 
     from twinflow_studio.project import Node, Project
 
@@ -251,25 +254,7 @@ def calibration_project(folder: Path):
             },
         )
     )
-    p.add_node(
-        Node(
-            "calib",
-            "calibration",
-            params={
-                "model": "twinflow_studio.twinstat.models:newton_cooling",
-                "x_columns": ["t"],
-                "y_column": "temp",
-                "noise": {"sigma": 1.0},
-                "priors": [
-                    {"name": "k", "dist": "lognormal", "mu": -1.2, "sigma": 0.5},
-                    {"name": "t_env", "dist": "uniform", "low": 0, "high": 40},
-                    {"name": "t0", "dist": "uniform", "low": 50, "high": 120},
-                ],
-                "n_steps": 300,
-                "figures": True,
-            },
-        )
-    )
+    p.add_node(cooling_calibration(figures=True))
     p.connect("sensor", "data", "fit", "data")
     p.connect("sensor", "data", "calib", "data")
     p.layout["nodes"] = {

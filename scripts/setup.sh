@@ -3,8 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
-if ! "$PY" -c "import twinflow_studio, PySide6, NodeGraphQt, qasync, moto, pytest_timeout, fmpy, skops, hypothesis, filterpy, chaospy, SALib, paho.mqtt, importlinter, mypy" \
-    >/dev/null 2>&1 || [ "${TWINFLOW_REINSTALL:-}" = 1 ]; then
+# One module per line (each new dependency adds a line): any missing means install.
+MODULES=(
+  twinflow_studio PySide6 NodeGraphQt qasync moto pytest_timeout fmpy skops hypothesis
+  filterpy chaospy SALib paho.mqtt importlinter mypy
+  watchdog qtawesome
+)
+if ! "$PY" -c "import $(IFS=,; echo "${MODULES[*]}")" >/dev/null 2>&1 \
+    || ! command -v py-spy >/dev/null || [ "${TWINFLOW_REINSTALL:-}" = 1 ]; then
   echo "setup: pip install -e .[gui,dev]"
   "$PY" -m pip install --disable-pip-version-check -q -e ".[gui,dev]"
 else

@@ -4,30 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from cli_helpers import Watch, cli, counting_project
 
 from twinflow_studio.project import Node, Port, Project, save
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "twinflow_studio", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 @pytest.fixture()
@@ -75,7 +64,7 @@ def test_param_override_changes_the_result(hello: Path) -> None:
         (["--param", "nope.x=1"], "no node 'nope' in the project"),
         (["--param", "fit.kwargs=3"], "--param fit.kwargs: expected dict, found int 3"),
         (["--param", "garbage"], "--param 'garbage': expected NODE.KEY=VALUE"),
-        (["--only", "ghost"], "no such node(s) to run: ghost"),
+        (["--only", "ghost"], "no such node to run: 'ghost'"),
     ],
 )
 def test_bad_parameters_exit_2_with_a_message(hello: Path, args: list, message: str) -> None:
@@ -234,68 +223,13 @@ def test_lineage_waits_in_the_outbox_when_the_server_is_down(tmp_path: Path) -> 
 
 
 def test_watch_reruns_on_new_data_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    (tmp_path / "incoming").mkdir()
-    (tmp_path / "incoming" / "a.csv").write_text("x\n1\n")
-    (tmp_path / "count_mod.py").write_text(
-        "def count(folder):\n    return len(list(folder.glob('*.csv')))\n"
-    )
-    p = Project("watched")
-    p.add_node(Node("src", "datasource", params={"path": "incoming"}))
-    p.add_node(
-        Node(
-            "n",
-            "python",
-            params={"callable": "count_mod:count"},
-            inputs=[Port("folder", "file")],
-            outputs=[Port("out", "json")],
-        )
-    )
-    p.connect("src", "data", "n", "folder")
-    p.triggers = [
-        {"id": "files", "kind": "new_data", "config": {"path": "incoming", "pattern": "*.csv"}}
-    ]
-    save(p, tmp_path / "p.twin")
-    env = dict(os.environ, TWINFLOW_WATCH_POLL_S="0.1")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "twinflow_studio",
-            "--run",
-            str(tmp_path / "p.twin"),
-            "--trust",
-            "--watch",
-            "--no-lineage",
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stderr], daemon=True).start()
-    seen: list[str] = []
-
-    def wait_for(text: str) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=1)
-            except queue.Empty:
-                continue
-            seen.append(line)
-            if text in line:
-                return
-        raise AssertionError(f"{text!r} not seen in {seen}")
-
-    try:
-        wait_for("watching for triggers")
+    save(counting_project(tmp_path, "watched"), tmp_path / "p.twin")
+    with Watch(tmp_path / "p.twin") as watch:
+        watch.wait_for("watching for triggers")
         (tmp_path / "incoming" / "b.csv").write_text("x\n2\n")
-        wait_for("(trigger: new_data)")
-        wait_for("succeeded in")
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 0, seen
-    finally:
-        proc.kill()
+        watch.wait_for("(trigger: new_data)")
+        watch.wait_for("succeeded in")
+        assert watch.stop() == 0, watch.seen
     runs = sorted((tmp_path / ".twinflow" / "runs").iterdir())
     assert len(runs) == 2
     last = json.loads((runs[-1] / "run.json").read_text())

@@ -5,93 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import signal
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
-from twinflow_studio.project import Node, Port, Project, save
+from cli_helpers import Watch, cli, cooling_calibration, counting_project
 
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "twinflow_studio", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from twinflow_studio.project import Node, Project, save
 
 
 def make_project(tmp_path: Path) -> Path:
-    (tmp_path / "incoming").mkdir()
-    (tmp_path / "incoming" / "a.csv").write_text("x\n1\n")
-    (tmp_path / "count_mod.py").write_text(
-        "def count(folder):\n    return len(list(folder.glob('*.csv')))\n"
-    )
-    p = Project("live")
-    p.add_node(Node("src", "datasource", params={"path": "incoming"}))
-    p.add_node(
-        Node(
-            "n",
-            "python",
-            params={"callable": "count_mod:count"},
-            inputs=[Port("folder", "file")],
-            outputs=[Port("out", "json")],
-        )
-    )
-    p.connect("src", "data", "n", "folder")
-    p.triggers = [
-        {"id": "files", "kind": "new_data", "config": {"path": "incoming", "pattern": "*.csv"}},
-        {"id": "poke", "kind": "manual"},
-    ]
-    save(p, tmp_path / "p.twin")
+    save(counting_project(tmp_path, "live", manual=True), tmp_path / "p.twin")
     return tmp_path / "p.twin"
-
-
-class Watch:
-    """A real ``--run --watch`` subprocess whose stderr is read line by line."""
-
-    def __init__(self, twin: Path) -> None:
-        env = dict(os.environ, TWINFLOW_WATCH_POLL_S="0.1")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "twinflow_studio",
-                "--run",
-                str(twin),
-                "--trust",
-                "--watch",
-                "--no-lineage",
-            ],
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        assert self.proc.stderr is not None
-        stream = self.proc.stderr
-        threading.Thread(target=lambda: [self.lines.put(x) for x in stream], daemon=True).start()
-
-    def wait_for(self, text: str) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=1)
-            except queue.Empty:
-                continue
-            self.seen.append(line)
-            if text in line:
-                return
-        raise AssertionError(f"{text!r} not seen in {self.seen}")
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        assert self.proc.wait(timeout=60) == 0, self.seen
 
 
 def runs(project_dir: Path) -> list[dict]:
@@ -101,16 +25,13 @@ def runs(project_dir: Path) -> list[dict]:
 
 def test_fire_reaches_a_running_watch_and_restart_resumes(tmp_path: Path) -> None:
     twin = make_project(tmp_path)
-    watch = Watch(twin)
-    try:
+    with Watch(twin) as watch:
         watch.wait_for("watching for triggers")
         fired = cli("--fire", "poke", str(twin))
         assert fired.returncode == 0, fired.stderr
         watch.wait_for("(trigger: manual)")
         watch.wait_for("succeeded in")
-        watch.stop()
-    finally:
-        watch.proc.kill()
+        assert watch.stop() == 0, watch.seen
     assert len(runs(tmp_path)) == 2
     cause = runs(tmp_path)[-1]["trigger"]
     assert cause["id"] == "poke" and cause["detail"]["via"] == "file"
@@ -120,17 +41,14 @@ def test_fire_reaches_a_running_watch_and_restart_resumes(tmp_path: Path) -> Non
     # a.csv, handled before, does not fire again.
     (tmp_path / "incoming" / "b.csv").write_text("x\n2\n")
     assert cli("--fire", "poke", str(twin)).returncode == 0
-    watch = Watch(twin)
-    try:
+    with Watch(twin) as watch:
         watch.wait_for("watching for triggers")
         watch.wait_for("(trigger: ")
         watch.wait_for("succeeded in")
         watch.wait_for("(trigger: ")
         watch.wait_for("succeeded in")
         time.sleep(1.0)  # a few more polls: nothing else may fire
-        watch.stop()
-    finally:
-        watch.proc.kill()
+        assert watch.stop() == 0, watch.seen
     after = runs(tmp_path)[2:]
     causes = sorted(r["trigger"]["kind"] for r in after if r.get("trigger"))
     assert causes == ["manual", "new_data"], [r.get("trigger") for r in after]
@@ -164,60 +82,17 @@ def test_watch_json_prints_the_twin_status_after_each_run(tmp_path: Path) -> Non
     write_cooling(tmp_path / "incoming" / "001.csv", 0.35, 0)
     p = Project("status")
     p.add_node(Node("sensor", "datasource", params={"path": "incoming"}))
-    p.add_node(
-        Node(
-            "calib",
-            "calibration",
-            params={
-                "model": "twinflow_studio.twinstat.models:newton_cooling",
-                "x_columns": ["t"],
-                "y_column": "temp",
-                "noise": {"sigma": 1.0},
-                "priors": [
-                    {"name": "k", "dist": "lognormal", "mu": -1.2, "sigma": 0.5},
-                    {"name": "t_env", "dist": "uniform", "low": 0, "high": 40},
-                    {"name": "t0", "dist": "uniform", "low": 50, "high": 120},
-                ],
-                "n_steps": 300,
-                "figures": False,
-            },
-        )
-    )
+    p.add_node(cooling_calibration())
     p.connect("sensor", "data", "calib", "data")
     p.triggers = [
         {"id": "drop", "kind": "new_data", "config": {"path": "incoming", "pattern": "*.csv"}}
     ]
     save(p, tmp_path / "p.twin")
-    env = dict(os.environ, TWINFLOW_WATCH_POLL_S="0.1")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "twinflow_studio",
-            "--run",
-            str(tmp_path / "p.twin"),
-            "--trust",
-            "--watch",
-            "--json",
-            "--no-lineage",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    assert proc.stdout is not None
-    out = proc.stdout
-    threading.Thread(target=lambda: [lines.put(x) for x in out], daemon=True).start()
-    try:
-        first = json.loads(lines.get(timeout=120))
+    with Watch(tmp_path / "p.twin", "--json", stream="stdout") as watch:
+        first = json.loads(watch.next_line())
         write_cooling(tmp_path / "incoming" / "002.csv", 0.35, 1)
-        second = json.loads(lines.get(timeout=120))
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 0
-    finally:
-        proc.kill()
+        second = json.loads(watch.next_line())
+        assert watch.stop() == 0
     assert first["status"] == "succeeded" and first["trigger"] is None
     assert second["trigger"]["kind"] == "new_data"
     history = second["twin"]["parameters"]["calib"]["k"]

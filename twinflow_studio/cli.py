@@ -14,12 +14,13 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from twinflow_studio import __version__
 from twinflow_studio.project.errors import printable
+from twinflow_studio.project.lineage_settings import lineage_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 LINEAGE_FLUSH_S = 30.0
@@ -109,7 +110,7 @@ def _fire(trigger_id: str, project_path: str | None) -> int:
     if not project_path:
         return _fail("--fire TRIGGER needs the PROJECT whose trigger to fire")
     path = Path(project_path)
-    project = _load(path)
+    project = _load(path, flat=False)
     if project is None:
         return EXIT_BAD_INPUT
     kinds = {str(t.get("id")): t.get("kind") for t in project.triggers if isinstance(t, dict)}
@@ -127,13 +128,14 @@ def _fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def _load(path: Path) -> Any:
-    """The project at ``path`` with its subgraphs flattened (what runs, what needs trust)."""
+def _load(path: Path, flat: bool = True) -> Any:
+    """The project at ``path`` with its subgraphs flattened (what runs, what needs trust);
+    ``flat=False``: as written (its triggers: a changed part is the watch's to report)."""
     from twinflow_studio.project import TwinFileError, ValidationError, load
     from twinflow_studio.project.subgraphs import flatten
 
     try:
-        return flatten(load(path), path.resolve().parent)
+        return flatten(load(path), path.resolve().parent) if flat else load(path)
     except TwinFileError as exc:
         _fail(str(exc))
     except ValidationError as exc:
@@ -177,8 +179,8 @@ def _validate(path: Path) -> int:
 def _lineage_problems(project: Any, path: Path) -> list[str]:
     """What the lineage layer finds wrong with ``settings.lineage`` (validation checked its
     shape; this checks its values: backend, URL scheme, region)."""
-    settings = project.settings.get("lineage", {}) or {}
-    if settings.get("backend") == "none":
+    settings = lineage_settings(project.settings)
+    if settings is None:
         return []
     from twinflow_studio.lineage.backends import BackendConfig, LineageConfigError
 
@@ -215,6 +217,7 @@ def _parse_overrides(params: list[str]) -> dict[str, dict[str, Any]]:
 def _run(args: argparse.Namespace) -> int:
     from twinflow_studio.engine.overrides import apply_overrides
     from twinflow_studio.project import ValidationError, ensure_valid
+    from twinflow_studio.project.node_lookup import unknown_ids, unknown_message
 
     path = Path(args.run)
     project = _load(path)
@@ -227,9 +230,9 @@ def _run(args: argparse.Namespace) -> int:
     try:
         # Checked before anything starts, so bad input never leaves a half-made run behind.
         ensure_valid(apply_overrides(project, overrides))
-        unknown = sorted(set(args.only) - set(project.nodes))
+        unknown = unknown_ids(project, args.only)
         if unknown:
-            raise ValueError(f"no such node(s) to run: {', '.join(unknown)}")
+            raise ValueError(unknown_message(project, unknown))
     except ValidationError as exc:
         return _fail(f"{path}: {exc}")
     except ValueError as exc:
@@ -316,6 +319,20 @@ async def _run_async(
             "use_cache": not args.no_cache,
         }
         if not args.watch:
+            from twinflow_studio.engine.overrides import apply_overrides
+            from twinflow_studio.twinstat.mqtt_catchup import catch_up
+
+            # What the broker kept for the mqtt sources since the last run (docs/mqtt.md).
+            for note in await asyncio.to_thread(
+                catch_up,
+                apply_overrides(project, overrides),
+                path.resolve().parent,
+                args.only or None,
+                stopped=stop.is_set,
+            ):
+                print(note, file=sys.stderr, flush=True)
+            if stop.is_set():
+                return None
             return await engine.run(project, **kwargs)
         from twinflow_studio.twinstat.watch import status_line, watch_project
 
@@ -334,7 +351,14 @@ async def _run_async(
                 print("watching for triggers; Ctrl-C stops", file=sys.stderr, flush=True)
 
         await watch_project(
-            project, engine, stop, run_kwargs=kwargs, initial=initial_run, on_result=report
+            project,
+            engine,
+            stop,
+            run_kwargs=kwargs,
+            initial=initial_run,
+            on_result=report,
+            current=_live_project(path, args, overrides),
+            on_refused=lambda exc: _fail(f"{exc}\n(this trigger's run did not start)"),
         )
         return first[0] if first else None
     finally:
@@ -342,11 +366,32 @@ async def _run_async(
             await _close_lineage(lineage)
 
 
+def _live_project(path: Path, args: argparse.Namespace, overrides: dict) -> Callable[[], Any]:
+    """The project as its files are now, for each triggered run of ``--watch``: an edited
+    part is used once its pin says so, and a reloaded project needs trust as the first did."""
+    from twinflow_studio.engine.overrides import apply_overrides
+    from twinflow_studio.project.reload import ProjectReloader, ReloadError
+
+    reloader = ProjectReloader(path)
+    trusted: list[Any] = []
+
+    def current() -> Any:
+        flat = reloader.current()
+        if not args.trust and not any(flat is t for t in trusted):
+            refusal = _untrusted(apply_overrides(flat, overrides), path, args)
+            if refusal is not None:
+                raise ReloadError(refusal)
+            trusted[:] = [flat]
+        return flat
+
+    return current
+
+
 async def _open_lineage(project: Any, path: Path, engine: Any, args: argparse.Namespace) -> Any:
     if args.no_lineage:
         return None
-    settings = project.settings.get("lineage", {}) or {}
-    if settings.get("backend") == "none":
+    settings = lineage_settings(project.settings)
+    if settings is None:
         return None
     from twinflow_studio.lineage import open_lineage
     from twinflow_studio.lineage.outbox import OutboxBusyError

@@ -15,7 +15,7 @@ import pytest
 from twinflow_studio.engine import Engine, LogLine, NodeStateChanged, RunResult
 from twinflow_studio.engine.process_pool import pool_for
 from twinflow_studio.engine.store import artifact_path
-from twinflow_studio.project import HardwareProfile, Node, Port, Project
+from twinflow_studio.project import HardwareProfile, Node, Port, Project, RetryPolicy
 
 
 def node(
@@ -313,20 +313,67 @@ def test_memory_mib_is_enforced_with_a_clear_message(tmp_path: Path) -> None:
         tmp_path,
         "hungry.py",
         """
+        import time
+
         def eat(mib):
             block = bytearray(mib * 1024 * 1024)
             return len(block) // (1024 * 1024)
+
+        def grow():
+            blocks = []
+            while True:  # never returns: only the watch can end it
+                blocks.append(bytearray(16 * 1024 * 1024))
+                time.sleep(0.01)
         """,
     )
-    p = project(node("big", "hungry:eat", mib=600), node("small", "hungry:eat", mib=32))
+    p = project(
+        node("big", "hungry:eat", mib=600),
+        node("small", "hungry:eat", mib=32),
+        node("runaway", "hungry:grow"),
+    )
     p.profiles["small"] = HardwareProfile("small", vcpus=1, memory_mib=256)
     for n in p.nodes.values():
         n.profile = "small"
+    p.nodes["runaway"].retries = RetryPolicy(count=2, backoff_s=0.01)
     result = run(Engine(), p, tmp_path)
     assert result.nodes["small"].state == "succeeded" and value(result, "small") == 32
     assert result.nodes["big"].state == "failed"
     assert "exceeded 256 MiB" in result.nodes["big"].error
     assert "'small'" in result.nodes["big"].error
+    assert result.nodes["runaway"].state == "failed"
+    assert "exceeded 256 MiB" in result.nodes["runaway"].error
+    assert result.nodes["runaway"].attempts == 1  # not retried: it would only fail again
+
+
+def test_thread_pools_start_under_the_memory_limit(tmp_path: Path) -> None:
+    """pyarrow starts its thread pools on the first parquet read of a fresh worker; under an
+    address-space limit their reserved arenas and stacks made that read hang or abort about
+    one worker in three. Each project here gets its own pool, so each read is a first one."""
+    import numpy as np
+    import pandas as pd
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i in range(20):
+        pd.DataFrame({"seq": np.arange(500) + 500 * i, "t": np.random.rand(500)}).to_parquet(
+            parts / f"p{i:02d}.parquet"
+        )
+    source = f"""
+        import pandas as pd
+
+        def rows():
+            return len(pd.read_parquet({str(parts)!r}))
+        """
+    for attempt in range(6):
+        folder = tmp_path / f"project{attempt}"
+        write(folder, "reader.py", source)
+        p = project(node("read", "reader:rows"))
+        p.nodes["read"].timeout_s = 30  # a hang fails the node instead of the test session
+        p.profiles["small"] = HardwareProfile("small", vcpus=1, memory_mib=256)
+        p.nodes["read"].profile = "small"
+        result = run(Engine(), p, folder)
+        assert result.ok, result.nodes["read"].error
+        assert value(result, "read") == 10_000
 
 
 def test_workers_stay_warm_between_runs(tmp_path: Path) -> None:

@@ -207,7 +207,7 @@ def test_the_studio_refuses_a_port_name_outside_the_grammar(qtbot, tmp_path: Pat
 @pytest.mark.gui
 def test_new_node_ids_stay_inside_the_grammar() -> None:
     pytest.importorskip("PySide6")
-    from twinflow_studio.ui.clipboard import unique_id
+    from twinflow_studio.project.identifiers import unique_id
 
     long = "n" * 64
     new = unique_id(long, {long})

@@ -6,21 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
+
+from cli_helpers import cli
 
 from twinflow_studio.project import Node, Port, Project, load, save
 from twinflow_studio.trust import TrustStore, run_reasons
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "twinflow_studio", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def python_project(folder: Path, run_store: Path | None = None) -> Path:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twinflow_studio.twinstat.adaptive import adapt_prior
-from twinflow_studio.twinstat.calibration import BatchModel, Noise, calibrate
+from twinflow_studio.twinstat.calibration import BatchModel, LogPosterior, Noise, Sampler, calibrate
 from twinflow_studio.twinstat.priors import PriorSet, parse_priors, priors_from_samples
 
 SIGMA = 0.5  # sensor noise, degC
@@ -77,17 +77,8 @@ def run_sequence(
                 changed = bool(info["changed"])
         if sampler == "emcee":
             samples = calibrate(
-                cooling,
-                t,
-                y,
-                base,
-                noise,
-                n_walkers=N_WALKERS,
-                n_steps=N_STEPS,
-                burn=BURN,
-                seed=seed * 1000 + i,
-                batch_model=batch,
-                full_priors=prior,
+                LogPosterior(prior, batch, y, noise),
+                Sampler(n_walkers=N_WALKERS, n_steps=N_STEPS, burn=BURN, seed=seed * 1000 + i),
             ).samples
         else:
             samples = importance_posterior(prior, batch, y, sample_rng)

@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from twinflow_studio.twinstat.calibration import Noise, calibrate
+from twinflow_studio.twinstat.calibration import (
+    BatchModel,
+    Noise,
+    Sampler,
+    calibrate,
+    log_posterior,
+    predictive,
+)
 from twinflow_studio.twinstat.errors import TwinStatError
 from twinflow_studio.twinstat.models import linear, newton_cooling, newton_cooling_scalar
 from twinflow_studio.twinstat.priors import parse_prior, parse_priors
@@ -32,7 +39,10 @@ def test_linear_gaussian_matches_closed_form(start):
             {"name": "b", "dist": "normal", "mean": 0.0, "sd": 1.0},
         ]
     )
-    post = calibrate(linear, x, y, priors, Noise(sigma=0.3), n_steps=3000, seed=4, start=start)
+    post = calibrate(
+        log_posterior(linear, x, y, priors, Noise(sigma=0.3)),
+        Sampler(n_steps=3000, seed=4, start=start),
+    )
     mean, sd = closed_form(x, y, 0.3, [0.5, 0.0], [2.0, 1.0])
     summary = post.summary()["parameters"]
     for i, name in enumerate(["a", "b"]):
@@ -67,7 +77,8 @@ def test_known_truth_is_covered_by_90_percent_interval():
         rng = np.random.default_rng(100 + seed)
         y = newton_cooling(truth, t) + rng.normal(0, 1.0, t.size)
         post = calibrate(
-            newton_cooling, t, y, priors, Noise(sigma=1.0), n_steps=1500, seed=seed, start="map"
+            log_posterior(newton_cooling, t, y, priors, Noise(sigma=1.0)),
+            Sampler(n_steps=1500, seed=seed, start="map"),
         )
         s = post.summary()["parameters"]
         covered.append(
@@ -87,7 +98,7 @@ def test_inferred_sigma_recovers_noise_level():
         {"a": {"dist": "normal", "mean": 0, "sd": 5}, "b": {"dist": "normal", "mean": 0, "sd": 5}}
     )
     noise = Noise(prior=parse_prior("sigma", {"dist": "lognormal", "mu": 0.0, "sigma": 1.0}))
-    post = calibrate(linear, x, y, priors, noise, n_steps=1500, seed=0)
+    post = calibrate(log_posterior(linear, x, y, priors, noise), Sampler(n_steps=1500, seed=0))
     s = post.summary()["parameters"]
     assert post.names == ["a", "b", "sigma"]
     assert s["sigma"]["q05"] < 0.5 < s["sigma"]["q95"]
@@ -105,8 +116,13 @@ def test_scalar_model_is_called_walker_by_walker_with_same_answer():
             "t0": {"dist": "uniform", "low": 50, "high": 120},
         }
     )
-    vec = calibrate(newton_cooling, t, y, priors, Noise(sigma=1.0), n_steps=300, seed=3)
-    scal = calibrate(newton_cooling_scalar, t, y, priors, Noise(sigma=1.0), n_steps=300, seed=3)
+    vec = calibrate(
+        log_posterior(newton_cooling, t, y, priors, Noise(sigma=1.0)), Sampler(n_steps=300, seed=3)
+    )
+    scal = calibrate(
+        log_posterior(newton_cooling_scalar, t, y, priors, Noise(sigma=1.0)),
+        Sampler(n_steps=300, seed=3),
+    )
     assert vec.diagnostics["vectorized"] and not scal.diagnostics["vectorized"]
     np.testing.assert_allclose(vec.samples, scal.samples, rtol=1e-9)
 
@@ -116,8 +132,12 @@ def test_same_seed_same_samples_and_short_chain_is_flagged():
     priors = parse_priors(
         {"a": {"dist": "normal", "mean": 0, "sd": 5}, "b": {"dist": "normal", "mean": 0, "sd": 5}}
     )
-    a = calibrate(linear, x, y, priors, Noise(sigma=0.3), n_steps=60, seed=11)
-    b = calibrate(linear, x, y, priors, Noise(sigma=0.3), n_steps=60, seed=11)
+    a = calibrate(
+        log_posterior(linear, x, y, priors, Noise(sigma=0.3)), Sampler(n_steps=60, seed=11)
+    )
+    b = calibrate(
+        log_posterior(linear, x, y, priors, Noise(sigma=0.3)), Sampler(n_steps=60, seed=11)
+    )
     np.testing.assert_array_equal(a.samples, b.samples)
     assert a.diagnostics["too_short"] is True
     assert any("chain too short to trust" in w for w in a.diagnostics["warnings"])
@@ -129,8 +149,32 @@ def test_bad_settings_name_the_field():
         {"a": {"dist": "normal", "mean": 0, "sd": 5}, "b": {"dist": "normal", "mean": 0, "sd": 5}}
     )
     with pytest.raises(TwinStatError, match="'start'"):
-        calibrate(linear, x, y, priors, Noise(sigma=0.3), n_steps=50, start="middle")
+        calibrate(
+            log_posterior(linear, x, y, priors, Noise(sigma=0.3)),
+            Sampler(n_steps=50, start="middle"),
+        )
     with pytest.raises(TwinStatError, match="'burn'"):
-        calibrate(linear, x, y, priors, Noise(sigma=0.3), n_steps=50, burn=80)
+        calibrate(
+            log_posterior(linear, x, y, priors, Noise(sigma=0.3)), Sampler(n_steps=50, burn=80)
+        )
     with pytest.raises(TwinStatError, match="'noise'"):
-        calibrate(linear, x, y, priors, Noise(), n_steps=50)
+        calibrate(log_posterior(linear, x, y, priors, Noise()), Sampler(n_steps=50))
+
+
+def test_the_predictive_band_probes_an_undecided_model_and_calls_it_once():
+    x, y = linear_data()
+    priors = parse_priors(
+        {"a": {"dist": "normal", "mean": 0, "sd": 5}, "b": {"dist": "normal", "mean": 0, "sd": 5}}
+    )
+    post = calibrate(log_posterior(linear, x, y, priors, Noise(sigma=0.3)), Sampler(n_steps=200))
+    calls = []
+
+    def model(theta, at):
+        calls.append(np.shape(theta))
+        return linear(theta, at)
+
+    bands = predictive(post, BatchModel(model, x, len(y)), 2, n_draws=150)
+    assert calls[-1] == (150, 2) and len(calls) == 2  # the probe, then one batch
+    mean = 1.5 + 2.0 * x
+    assert np.all(bands["q05"] <= bands["q50"]) and np.all(bands["q50"] <= bands["q95"])
+    assert np.max(np.abs(bands["q50"] - mean)) < 0.4

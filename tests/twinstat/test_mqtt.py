@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
 import pytest
+from cli_helpers import Watch
 
 from twinflow_studio.project import Node, Port, Project, save, validate
 from twinflow_studio.twinstat.mqtt_ingest import MqttError, MqttIngest
@@ -124,6 +124,32 @@ def test_numeric_payloads_and_windows(tmp_path: Path, mqtt_broker, publisher) ->
         assert ingest.table.window(seconds=1e-6).empty
     finally:
         ingest.stop()
+
+
+def test_messages_larger_than_a_read_and_many_small_ones_arrive_whole(
+    tmp_path: Path, mqtt_broker, publisher
+) -> None:
+    """Packets cut by the end of a 256 KiB read are finished by paho's reader; the whole
+    ones around them are split off the buffer: all arrive whole, in order."""
+    topic = unique("sizes")
+    params = {
+        "broker": mqtt_broker.url,
+        "topics": [topic],
+        "columns": {"seq": {"field": "seq", "type": "int"}, "pad": {"field": "pad", "type": "str"}},
+        "client_id": unique("ingest"),
+    }
+    ingest = MqttIngest(tmp_path, "sizes", params).start()
+    sizes = [10, 600_000, 3, 300_000, 5, 1, 262_000] + [7] * 500 + [1_000_000, 2]
+    try:
+        for i, size in enumerate(sizes):
+            info = publisher.send(topic, json.dumps({"seq": i, "pad": "x" * size}))
+        info.wait_for_publish(30)
+        wait_until(lambda: ingest.stored >= len(sizes), what="every message")
+    finally:
+        ingest.stop()
+    frame = ingest.table.read()
+    assert list(frame["seq"]) == list(range(len(sizes)))
+    assert [len(x) for x in frame["pad"]] == sizes
 
 
 def test_tls_with_a_client_certificate_and_refused_without(
@@ -252,54 +278,10 @@ def make_project(tmp_path: Path, broker, topic: str, every: int, window_rows: in
     return tmp_path / "live.twin"
 
 
-class Twin:
-    """``twinflow-studio --run PROJECT --watch --trust`` with its stderr collected."""
-
-    def __init__(self, project: Path) -> None:
-        env = dict(os.environ, TWINFLOW_WATCH_POLL_S="0.2")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "twinflow_studio",
-                "--run",
-                str(project),
-                "--watch",
-                "--trust",
-                "--no-lineage",
-            ],
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(
-            target=lambda: [self.lines.put(x) for x in self.proc.stderr], daemon=True
-        ).start()
-
-    def wait_for(self, text: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.5)
-            except queue.Empty:
-                if self.proc.poll() is not None:
-                    break
-                continue
-            self.seen.append(line)
-            if text in line:
-                return
-        raise AssertionError(f"{text!r} not seen in {''.join(self.seen[-40:])}")
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGINT)
-        return self.proc.wait(timeout=60)
-
-
 def test_trigger_starts_a_run_that_sees_the_window(tmp_path: Path, mqtt_broker, publisher):
     topic = unique("line")
-    twin = Twin(make_project(tmp_path, mqtt_broker, topic, every=20, window_rows=15))
+    project = make_project(tmp_path, mqtt_broker, topic, every=20, window_rows=15)
+    twin = Watch(project, poll_s="0.2")
     try:
         twin.wait_for("watching for triggers")
         for i in range(20):
@@ -324,7 +306,7 @@ def test_kill_9_halfway_loses_nothing_and_stores_nothing_twice(
     topic = unique("stream")
     total = 10_000
     project = make_project(tmp_path, mqtt_broker, topic, every=2_000)
-    twin = Twin(project)
+    twin = Watch(project, poll_s="0.2")
     sent = threading.Event()
     progress = {"n": 0}
 
@@ -349,7 +331,7 @@ def test_kill_9_halfway_loses_nothing_and_stores_nothing_twice(
         feeder.join(timeout=180)
         assert sent.is_set(), "the publisher did not finish"
         # The broker kept the session's messages while the twin was down.
-        twin = Twin(project)
+        twin = Watch(project, poll_s="0.2")
         twin.wait_for("watching for triggers")
         wait_until(lambda: len(table.read()) >= total, timeout=120, what="all messages stored")
         time.sleep(1.5)  # redeliveries, if any were stored twice, would land by now
@@ -360,6 +342,54 @@ def test_kill_9_halfway_loses_nothing_and_stores_nothing_twice(
     assert 0 < killed_with < total
     assert len(frame) == total
     assert sorted(frame["seq"]) == list(range(total))
+
+
+def run_once(project: Path, *extra: str) -> subprocess.CompletedProcess:
+    """``twinflow-studio --run PROJECT --only plant --json`` (no --watch), as cron would."""
+    return subprocess.run(
+        [sys.executable, "-m", "twinflow_studio", "--run", str(project), "--trust"]
+        + ["--no-lineage", "--json", "--only", "plant", *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def window_of(done: subprocess.CompletedProcess) -> list[int]:
+    """The seq column of the window the mqtt node output in that run."""
+    import pandas as pd
+
+    assert done.returncode == 0, done.stderr
+    uri = json.loads(done.stdout)["nodes"]["plant"]["outputs"]["data"]
+    return [int(x) for x in pd.read_parquet(unquote(urlparse(uri).path))["seq"]]
+
+
+def test_a_run_without_watch_first_takes_what_the_broker_kept(
+    tmp_path: Path, mqtt_broker, publisher
+):
+    topic = unique("cron")
+    project = make_project(tmp_path, mqtt_broker, topic, every=1_000)
+    # The first run opens the persistent session: from now on the broker keeps its messages.
+    first = run_once(project)
+    assert window_of(first) == []
+    assert "0 message(s) taken from the broker" in first.stderr
+    for i in range(300):  # published while no process of the twin runs
+        info = publisher.send(f"{topic}/a", json.dumps({"seq": i, "t": 1.0}))
+    info.wait_for_publish(10)
+    second = run_once(project)
+    assert window_of(second) == list(range(300))
+    assert "300 message(s) taken from the broker" in second.stderr
+    for i in range(300, 350):
+        info = publisher.send(f"{topic}/b", json.dumps({"seq": i, "t": 1.0}))
+    info.wait_for_publish(10)
+    assert window_of(run_once(project)) == list(range(350))
+    # catch_up_s = 0: the run takes nothing from the broker and says so.
+    publisher.send(f"{topic}/c", json.dumps({"seq": 350, "t": 1.0})).wait_for_publish(10)
+    off = run_once(project, "--param", "plant.catch_up_s=0")
+    assert window_of(off) == list(range(350))
+    assert "catch-up off" in off.stderr
+    # The message waited at the broker: the next run takes it, once.
+    assert window_of(run_once(project)) == list(range(351))
 
 
 def test_bad_mqtt_node_and_trigger_config_is_named_and_exits_2(tmp_path: Path) -> None:

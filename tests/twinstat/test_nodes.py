@@ -248,17 +248,29 @@ def test_bad_calibration_input_names_node_and_field(tmp_path, params, fragment):
     assert __import__("re").search(fragment, str(info.value)), str(info.value)
 
 
-def test_sequential_updating_tracks_a_drifting_system(tmp_path):
-    """Each run's posterior becomes the next run's prior; as the system's k drifts from 0.35
-    to 0.55 the posterior mean follows it."""
+def test_the_predictive_band_evaluates_a_probed_vectorized_model_in_one_call(tmp_path):
+    """With ``vectorize: auto`` a model that takes a batch is found to; the band's 200
+    posterior draws then go to it in one call, not draw by draw."""
+    import twinstat_helpers
+
+    data = artifact("data", "dataframe", cooling_csv(tmp_path / "sensor.csv"))
     params = calibration_params(
-        n_steps=1000, figures=False, sequential={"mode": "normal", "inflate": 1.5}
+        model="twinstat_helpers:recording_cooling", n_steps=100, start="prior", figures=False
     )
+    twinstat_helpers.THETA_SHAPES.clear()
+    out = nodes.run_calibration(make_ctx(tmp_path, "calibration", params, {"data": data}))
+    assert out["summary"]["diagnostics"]["vectorized"] is True
+    assert twinstat_helpers.THETA_SHAPES[-1] == (200, 3)
+    assert all(len(shape) == 2 for shape in twinstat_helpers.THETA_SHAPES)
+    assert len(out["summary"]["predictive"]["q50"]) == 30
+
+
+def sequential_runs(tmp_path, params, ks):
+    """One calibration run per k (data from a system cooling at that rate), each finding the
+    previous run's posterior as its node's last output; yields (summary, ctx) per run."""
     previous = {}
-    means = []
-    for step, k in enumerate([0.35, 0.45, 0.55]):
-        truth = {**COOLING_TRUTH, "k": k}
-        csv = cooling_csv(tmp_path / f"batch{step}.csv", truth=truth, seed=step)
+    for step, k in enumerate(ks):
+        csv = cooling_csv(tmp_path / f"batch{step}.csv", truth={**COOLING_TRUTH, "k": k}, seed=step)
         ctx = make_ctx(
             tmp_path,
             "calibration",
@@ -268,11 +280,23 @@ def test_sequential_updating_tracks_a_drifting_system(tmp_path):
             attempt_dir=f"run{step}",
         )
         out = nodes.run_calibration(ctx)
-        s = out["summary"]
+        previous = {"posterior": artifact("posterior", "posterior", out["posterior"])}
+        yield out["summary"], ctx
+
+
+def test_sequential_updating_tracks_a_drifting_system(tmp_path):
+    """Each run's posterior becomes the next run's prior; as the system's k drifts from 0.35
+    to 0.55 the posterior mean follows it."""
+    params = calibration_params(
+        n_steps=1000, figures=False, sequential={"mode": "normal", "inflate": 1.5}
+    )
+    means = []
+    ks = [0.35, 0.45, 0.55]
+    for step, (s, _) in enumerate(sequential_runs(tmp_path, params, ks)):
+        k = ks[step]
         means.append(s["parameters"]["k"]["mean"])
         expected_source = "priors" if step == 0 else "previous"
         assert s["prior_source"]["source"] == expected_source
-        previous = {"posterior": artifact("posterior", "posterior", out["posterior"])}
         if step:
             # The carried-over prior holds it back, but it moves toward the new truth.
             assert abs(means[-1] - k) < abs(means[-2] - k), (step, means)
@@ -422,21 +446,10 @@ def test_default_sequential_update_is_joint_and_adapts_to_a_step(tmp_path):
     """The default carries the joint posterior (mvn in log/logit space, correlations kept);
     a step in k is noticed by the predictive check, the prior widened, and k follows."""
     params = calibration_params(n_steps=800, figures=False)
-    previous = {}
-    runs = []
-    for step, k in enumerate([0.35, 0.35, 0.55]):
-        csv = cooling_csv(tmp_path / f"b{step}.csv", truth={**COOLING_TRUTH, "k": k}, seed=step)
-        ctx = make_ctx(
-            tmp_path,
-            "calibration",
-            params,
-            {"data": artifact("data", "dataframe", csv)},
-            previous=previous,
-            attempt_dir=f"run{step}",
-        )
-        out = nodes.run_calibration(ctx)
-        runs.append((out["summary"], ctx.metrics, ctx.logs))
-        previous = {"posterior": artifact("posterior", "posterior", out["posterior"])}
+    runs = [
+        (summary, ctx.metrics, ctx.logs)
+        for summary, ctx in sequential_runs(tmp_path, params, [0.35, 0.35, 0.55])
+    ]
     carried = runs[1][0]["prior"]
     assert [p["approximation"] for p in carried] == ["mvn", "mvn", "mvn"]
     assert [p["transform"] for p in carried] == ["log_low", "logit", "logit"]

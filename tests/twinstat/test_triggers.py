@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import cooling_calibration
 
 from twinflow_studio.engine import Engine, RunStarted
 from twinflow_studio.project import Node, Project, validate
@@ -97,24 +98,8 @@ def living_project(tmp_path, n_steps=300):
     p.add_node(Node("sensor", "datasource", params={"path": "incoming"}))
     p.add_node(Node("other", "datasource", params={"path": "static.csv"}))
     p.add_node(
-        Node(
-            "calib",
-            "calibration",
-            params={
-                "model": COOLING,
-                "x_columns": ["t"],
-                "y_column": "temp",
-                "noise": {"sigma": 1.0},
-                "priors": [
-                    {"name": "k", "dist": "lognormal", "mu": -1.2, "sigma": 0.5},
-                    {"name": "t_env", "dist": "uniform", "low": 0, "high": 40},
-                    {"name": "t0", "dist": "uniform", "low": 50, "high": 120},
-                ],
-                "n_steps": n_steps,
-                "start": "map",
-                "figures": False,
-                "sequential": {"mode": "normal", "inflate": 2.0},
-            },
+        cooling_calibration(
+            n_steps=n_steps, start="map", sequential={"mode": "normal", "inflate": 2.0}
         )
     )
     p.connect("sensor", "data", "calib", "data")
@@ -276,3 +261,60 @@ async def test_drift_trigger_checks_then_reruns_when_error_crosses_threshold(tmp
     assert fired[0]["detail"]["value"] > 2.0
     assert runs[1][1] == fired[0]
     assert {"calib", "drift"} <= set(runs[1][0])
+
+
+async def test_a_finished_file_fires_at_once_and_a_file_being_written_does_not(tmp_path):
+    """With a poll of an hour, only the folder's file events can make the trigger look."""
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    project = Project("events")
+    project.add_node(
+        Node("data", "python", params={"callable": "json:dumps", "kwargs": {"obj": 0}})
+    )
+    project.triggers = [
+        {
+            "id": "drop",
+            "kind": "new_data",
+            "config": {"path": "incoming", "pattern": "*.csv"},
+            "nodes": ["data"],
+        }
+    ]
+    engine = Engine([])
+    stop = asyncio.Event()
+    seen: list[dict] = []
+
+    async def engine_run(proj, *, only=None, trigger=None):
+        seen.append(trigger)
+        return await engine.run(proj, project_dir=tmp_path, only=only, trigger=trigger)
+
+    async def until(count: int) -> None:
+        while len(seen) < count:
+            await asyncio.sleep(0.02)
+
+    task = asyncio.create_task(
+        watch(project, engine_run, stop, project_dir=tmp_path, poll_interval=3600)
+    )
+    try:
+        await asyncio.sleep(1.0)  # armed: the first poll is an hour away
+        with open(incoming / "a.csv", "w") as handle:  # written in two steps, still open
+            handle.write("x\n")
+            handle.flush()
+            await asyncio.sleep(0.5)
+            assert seen == []
+            handle.write("1\n")
+        await asyncio.wait_for(until(1), 30)  # closed: fires
+        assert seen[0]["detail"]["added"] == ["a.csv"]
+        tmp = incoming / ".b.part"  # renamed in, as careful uploaders do
+        tmp.write_text("x\n2\n")
+        os.replace(tmp, incoming / "b.csv")
+        await asyncio.wait_for(until(2), 30)
+        assert seen[1]["detail"]["added"] == ["b.csv"]
+        (incoming / "a.csv").unlink()
+        await asyncio.wait_for(until(3), 30)
+        assert seen[2]["detail"]["removed"] == ["a.csv"]
+        (incoming / "notes.txt").write_text("not a csv")
+        await asyncio.sleep(0.5)
+        assert len(seen) == 3
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)

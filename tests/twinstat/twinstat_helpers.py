@@ -71,3 +71,16 @@ def cooling_k(theta, t):
 
     k = np.asarray(theta, dtype=float)[..., 0, None]
     return 20.0 + 65.0 * np.exp(-k * np.asarray(t, dtype=float))
+
+
+# Parameter-array shapes each call of recording_cooling saw (a test clears it first).
+THETA_SHAPES: list[tuple[int, ...]] = []
+
+
+def recording_cooling(theta: Any, t: Any) -> Any:
+    """Newton cooling that records the shape of each ``theta`` it is called with (it says
+    nothing about vectorization, so the calibration node probes it)."""
+    from twinflow_studio.twinstat.models import newton_cooling
+
+    THETA_SHAPES.append(tuple(getattr(theta, "shape", ())))
+    return newton_cooling(theta, t)

@@ -6,7 +6,8 @@ from NodeGraphQt import BaseNode
 from PySide6.QtCore import QPointF
 
 from twinflow_studio.project import Node, Port
-from twinflow_studio.ui.canvas_items import PORT_COLORS, FastPortItem, PortLabel, TitleLabel
+from twinflow_studio.ui.canvas_items import PORT_COLORS
+from twinflow_studio.ui.nodegraph_adapter import FastPortItem, PortLabel, TitleLabel
 
 
 class PlainNode(BaseNode):

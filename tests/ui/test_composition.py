@@ -67,9 +67,9 @@ def test_make_subgraph_then_undo_gives_back_the_flat_graph(window, tmp_path: Pat
     )
     window.doc.undo_step()
     assert sorted(window.doc.project.nodes) == ["a", sub_id]
-    window.composition.open_body(sub_id)
-    text = window.composition.dialog.findChild(type(window.composition.dialog.children()[1]))
-    assert "b (python)" in text.toPlainText() and "b_x -> b.x" in text.toPlainText()
+    body = window.composition.open_body(sub_id)
+    assert sorted(body.project.nodes) == ["b", "c"]
+    assert body.interface["inputs"] == [{"name": "b_x", "type": "json", "node": "b", "port": "x"}]
 
 
 def write_part(path: Path, description: str) -> str:

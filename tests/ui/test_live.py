@@ -9,34 +9,15 @@ import json
 import os
 from pathlib import Path
 
-from twinflow_studio.project import Node, Port, Project, save
+from cli_helpers import cooling_calibration, counting_project
+
+from twinflow_studio.project import Node, Project, save
 from twinflow_studio.ui.canvas_items import STATE_COLORS
 
 
 def live_project(folder: Path) -> Path:
-    (folder / "incoming").mkdir(parents=True)
-    (folder / "incoming" / "a.csv").write_text("x\n1\n")
-    (folder / "live_mod.py").write_text(
-        "import time\n\ndef count(folder):\n    time.sleep(0.2)\n"
-        "    return len(list(folder.glob('*.csv')))\n"
-    )
-    p = Project("live")
-    p.add_node(Node("src", "datasource", params={"path": "incoming"}))
-    p.add_node(
-        Node(
-            "n",
-            "python",
-            params={"callable": "live_mod:count"},
-            inputs=[Port("folder", "file")],
-            outputs=[Port("out", "json")],
-        )
-    )
-    p.connect("src", "data", "n", "folder")
+    p = counting_project(folder, "live", module="live_mod", delay=0.2, manual=True)
     p.layout["nodes"] = {"src": {"x": 0, "y": 0}, "n": {"x": 300, "y": 0}}
-    p.triggers = [
-        {"id": "files", "kind": "new_data", "config": {"path": "incoming", "pattern": "*.csv"}},
-        {"id": "poke", "kind": "manual"},
-    ]
     save(p, folder / "live.twin")
     return folder / "live.twin"
 
@@ -168,25 +149,7 @@ def test_status_tab_plots_parameter_history_in_theme_colours(make_window, tmp_pa
     (folder / "incoming" / "001.csv").write_text("t,temp\n" + lines)
     p = Project("cal")
     p.add_node(Node("sensor", "datasource", params={"path": "incoming"}))
-    p.add_node(
-        Node(
-            "calib",
-            "calibration",
-            params={
-                "model": "twinflow_studio.twinstat.models:newton_cooling",
-                "x_columns": ["t"],
-                "y_column": "temp",
-                "noise": {"sigma": 1.0},
-                "priors": [
-                    {"name": "k", "dist": "lognormal", "mu": -1.2, "sigma": 0.5},
-                    {"name": "t_env", "dist": "uniform", "low": 0, "high": 40},
-                    {"name": "t0", "dist": "uniform", "low": 50, "high": 120},
-                ],
-                "n_steps": 200,
-                "figures": False,
-            },
-        )
-    )
+    p.add_node(cooling_calibration(n_steps=200))
     p.connect("sensor", "data", "calib", "data")
     save(p, folder / "cal.twin")
     env = dict(os.environ)

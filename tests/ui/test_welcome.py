@@ -41,7 +41,7 @@ def test_welcome_page_opens_a_copy_of_an_example(make_window, qt_loop, tmp_path)
     copy = chosen / "hello" / "hello.twin"
     assert copy.is_file()  # the copy landed in the chosen folder
     assert window.doc.path == copy  # and it is what is open
-    assert window.central.currentWidget() is window.canvas
+    assert window.central.currentWidget() is window.canvas_area
     assert set(window.doc.project.nodes) >= {"sensor", "fit"}
     assert tree_digest(copy.parent) == before  # the same files
     # It runs where it was copied; the shipped example is untouched.
@@ -81,12 +81,12 @@ def test_welcome_page_new_and_recent(make_window, tmp_path):
     )
     recent.itemActivated.emit(recent.item(0))
     assert window.doc.path == twin.resolve() or window.doc.path == twin
-    assert window.central.currentWidget() is window.canvas
+    assert window.central.currentWidget() is window.canvas_area
 
     other = make_window()
     other.start(None)
     QTest.mouseClick(other.welcome.new_button, Qt.MouseButton.LeftButton)
-    assert other.central.currentWidget() is other.canvas
+    assert other.central.currentWidget() is other.canvas_area
     assert other.doc.path is None and not other.doc.project.nodes
 
 

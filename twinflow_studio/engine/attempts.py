@@ -15,6 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from twinflow_studio.engine import run_lock
+from twinflow_studio.engine.cache_key import node_cache_key
 from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
 from twinflow_studio.engine.events import ArtifactRef, NodeState, TaskRecord
 from twinflow_studio.engine.integrity import verify_cached
@@ -22,7 +23,6 @@ from twinflow_studio.engine.paths import child_path
 from twinflow_studio.engine.store import artifact_path, producer_of
 from twinflow_studio.engine.targets.base import TaskResult, TaskSpec
 from twinflow_studio.engine.task import CancelFlag, InputArtifact
-from twinflow_studio.project.hashing import hash_value
 from twinflow_studio.project.model import Node
 
 if TYPE_CHECKING:
@@ -84,17 +84,8 @@ class NodeRun:
             outcome.error = str(exc)
             self.run._finish(node.id, NodeState.FAILED, str(exc))
             return False
-        outcome.cache_key = hash_value(
-            {
-                "kind": node.kind,
-                "params": self.params,
-                "outputs": [p.to_dict() for p in self.output_ports],
-                "map_over": node.map_over,
-                # Only when not the default, so that existing cache keys stay valid.
-                **({"map_mode": node.map_mode} if node.map_mode != "product" else {}),
-                "code": self.code,
-                "inputs": {port: art.sha256 for port, art in sorted(self.inputs.items())},
-            }
+        outcome.cache_key = node_cache_key(
+            node, self.params, self.code, {port: art.sha256 for port, art in self.inputs.items()}
         )
         self.input_refs = tuple(self._input_refs())
         return True

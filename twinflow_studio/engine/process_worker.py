@@ -29,8 +29,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from twinflow_studio.engine.worker_memory import MemoryGuard
+
 SYNC = b"\x00twinflow-sync\x00"
-_MIB = 1 << 20
 SPILL_BYTES = 256 * 1024
 
 
@@ -181,6 +182,8 @@ class Worker:
         self.run_id = ""
         self.cancel_flag: Any = None
         self.executors: dict[str, Any] = {}
+        self.memory = MemoryGuard(self._runaway)
+        self.task: dict[str, Any] = {}
 
     def setup(self) -> None:
         sys.meta_path.insert(0, self.finder)
@@ -214,6 +217,16 @@ class Worker:
         # ctx.check_cancelled() needs); a node that never gets there is killed by the engine.
         signal.signal(signal.SIGUSR1, self._cancel)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is the studio's
+
+    def _runaway(self) -> None:
+        """The node went over its memory while running: say so, then end at once (the
+        engine starts a new worker; a node in a C call cannot be stopped any other way)."""
+        task = self.task
+        reason = _exceeded(task.get("memory_mib"), task.get("profile", ""))
+        try:
+            self.channel.send(("fatal", reason))
+        finally:
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def _cancel(self, signum: int, frame: Any) -> None:
         flag = self.cancel_flag
@@ -317,13 +330,16 @@ class Worker:
             attempt=task["attempt"],
         )
         self.cancel_flag = flag
+        self.task = task
         limit = task.get("memory_mib")
         try:
             func = self.executors.get(task["executor"])
             if func is None:
                 func = self.executors[task["executor"]] = import_callable(task["executor"])
-            with _memory_limit(limit):
+            with self.memory.limit(limit):
                 outputs = func(ctx) or {}
+            if self.memory.exceeded:
+                return ("failed", _exceeded(limit, task.get("profile", "")), False)
             return ("done", outputs, dict(ctx.metrics))
         except TaskCancelled:
             return ("failed", "the node was cancelled", False)
@@ -336,7 +352,7 @@ class Worker:
             return ("failed", str(exc), exc.retryable)
         except BaseException as exc:  # noqa: BLE001 - SystemExit too: the node failed, not us
             self._traceback()
-            if isinstance(exc, MemoryError) or _is_memory(exc):
+            if isinstance(exc, MemoryError) or _is_memory(exc) or self.memory.exceeded:
                 return ("failed", _exceeded(limit, task.get("profile", "")), False)
             return ("failed", _one_line(exc), True)
         finally:
@@ -370,8 +386,8 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _is_memory(exc: BaseException) -> bool:
-    # Under the address-space limit a thread cannot get its stack, and numpy may wrap the
-    # allocation failure: both are the limit speaking.
+    # Out of memory a thread cannot get its stack, and numpy may wrap the allocation
+    # failure: both are the memory speaking.
     seen = exc
     while seen is not None:
         if isinstance(seen, MemoryError) or "can't start new thread" in str(seen):
@@ -383,39 +399,6 @@ def _is_memory(exc: BaseException) -> bool:
 def _exceeded(limit: int | None, profile: str) -> str:
     where = f" of hardware profile {profile!r}" if profile else ""
     return f"exceeded {limit} MiB (the memory_mib{where}); give the node a larger profile"
-
-
-class _memory_limit:  # noqa: N801 - used as a context manager
-    """The address space the node may add to the idle worker: ``memory_mib`` on top of what
-    the interpreter and its already imported modules take."""
-
-    def __init__(self, limit_mib: int | None) -> None:
-        self.limit = limit_mib
-        self.saved: tuple[int, int] | None = None
-
-    def __enter__(self) -> None:
-        if not self.limit:
-            return
-        import resource
-
-        self.saved = resource.getrlimit(resource.RLIMIT_AS)
-        soft = _vm_size() + self.limit * _MIB
-        hard = self.saved[1]
-        if hard != resource.RLIM_INFINITY:
-            soft = min(soft, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-
-    def __exit__(self, *exc: object) -> None:
-        if self.saved is not None:
-            import resource
-
-            resource.setrlimit(resource.RLIMIT_AS, self.saved)
-
-
-def _vm_size() -> int:
-    with open("/proc/self/statm", "rb") as handle:
-        pages = int(handle.read().split()[0])
-    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def boot(fd: int, project_dir: str) -> None:

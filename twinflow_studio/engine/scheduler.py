@@ -37,6 +37,7 @@ from twinflow_studio.engine.events import (
     Subscriber,
     TaskRecord,
 )
+from twinflow_studio.engine.mute import skip_muted
 from twinflow_studio.engine.overrides import apply_overrides
 from twinflow_studio.engine.paths import child_path
 from twinflow_studio.engine.store import RunStore
@@ -314,6 +315,7 @@ class _Run:
                         self._finish(node_id, NodeState.FAILED, self.start_error)
                 else:
                     await self._start_targets()
+                    skip_muted(self)
                     self._build_graph()
                 if not self.node_ids:
                     self.done.set()

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 from gremlin_python.driver.remote_connection import RemoteConnection
 
 from twinflow_studio.project.errors import TwinFlowError
+from twinflow_studio.project.lineage_settings import LINEAGE_OFF
 
 BACKENDS = ("embedded", "gremlin-server", "neptune")
 DEFAULT_SERVER_URL = "ws://127.0.0.1:18182/gremlin"
@@ -52,7 +53,8 @@ class BackendConfig:
         backend = settings.get("backend", "embedded")
         if backend not in BACKENDS:
             raise LineageConfigError(
-                f"{where}.backend: unknown backend {backend!r}; expected one of {BACKENDS}"
+                f"{where}.backend: unknown backend {backend!r}; expected one of {BACKENDS}, "
+                f"or {LINEAGE_OFF!r} to record no lineage"
             )
         url = settings.get("url")
         if backend == "gremlin-server":

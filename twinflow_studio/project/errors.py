@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 # C0 and C1 controls (and DEL): a file's text must not move the cursor, clear a terminal or
 # start a new line that looks like a message of ours when an error quotes it.
@@ -18,6 +19,21 @@ def printable(text: str, keep: str = "") -> str:
         return char if char in keep else repr(char)[1:-1]
 
     return _CONTROL.sub(escape, text)
+
+
+def json_type(value: Any) -> str:
+    """What a JSON value is, for a message: "found the number 3", "found a list"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
 
 
 class TwinFlowError(Exception):

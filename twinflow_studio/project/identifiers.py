@@ -29,3 +29,17 @@ def identifier_problem(value: object) -> str | None:
         return None
     shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
     return f"{shown} {GRAMMAR_TEXT}"
+
+
+def unique_id(base: str, taken: set[str]) -> str:
+    """``base``, or ``<base>_<n>`` with the smallest n >= 2 not in ``taken``; always an
+    identifier (a base that is not one becomes ``node``)."""
+    # Short enough that "_<n>" keeps it within the identifier grammar's 64 characters.
+    base = base if is_identifier(base) else "node"
+    stem = (base.rstrip("0123456789").rstrip("_") or "node")[:56]
+    if base not in taken:
+        return base
+    i = 2
+    while f"{stem}_{i}" in taken:
+        i += 1
+    return f"{stem}_{i}"

@@ -27,6 +27,16 @@ class ParamSpec:
     required: bool = False
     doc: str = ""
     choices: tuple[Any, ...] = ()
+    # A value that shows what is expected (the editor's placeholder), never a type name.
+    example: Any = None
+    # A path parameter: "file", "folder" or "file_or_folder" (the editor offers Browse…).
+    path: str = ""
+    # A structured value with its own editor: "priors", "noise", or "node:KIND" (the id of
+    # a node of that kind in the project).
+    form: str = ""
+
+
+PATH_KINDS: tuple[str, ...] = ("file", "folder", "file_or_folder")
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,30 @@ CONTAINER = register_kind(
             "{outputs.PORT} and {params.KEY} are replaced by paths and values."
         ),
         params=(
-            ParamSpec("image", "str", required=True, doc="Image name or id"),
-            ParamSpec("command", "list", default=[], doc="Argument list; no shell unless written"),
-            ParamSpec("env", "dict", default={}, doc="Environment variables"),
-            ParamSpec("workdir", "str", default="", doc="Working directory in the container"),
+            ParamSpec(
+                "image",
+                "str",
+                required=True,
+                doc="Image name or id",
+                example="python:3.11-slim",
+            ),
+            ParamSpec(
+                "command",
+                "list",
+                default=[],
+                doc="Argument list; no shell unless written",
+                example=["python", "step.py", "{inputs.data}", "{outputs.out}"],
+            ),
+            ParamSpec(
+                "env", "dict", default={}, doc="Environment variables", example={"LEVEL": "2"}
+            ),
+            ParamSpec(
+                "workdir",
+                "str",
+                default="",
+                doc="Working directory in the container",
+                example="/work",
+            ),
             ParamSpec("network", "str", default="none", choices=("none", "host")),
             ParamSpec(
                 "cap_add",
@@ -60,8 +80,12 @@ PYTHON = register_kind(
             "the node has a single output); a file output is a path the function wrote."
         ),
         params=(
-            ParamSpec("callable", "str", required=True, doc="module:function"),
-            ParamSpec("kwargs", "dict", default={}, doc="Extra keyword arguments"),
+            ParamSpec(
+                "callable", "str", required=True, doc="module:function", example="steps:clean"
+            ),
+            ParamSpec(
+                "kwargs", "dict", default={}, doc="Extra keyword arguments", example={"scale": 2}
+            ),
         ),
         user_ports=True,
         target_kinds=PYTHON_TARGETS,
@@ -78,7 +102,16 @@ DATA_SOURCE = register_kind(
             "A file or folder (CSV, Parquet, anything) relative to the project folder, or an "
             "s3:// URI. Its content hash decides whether downstream nodes rerun."
         ),
-        params=(ParamSpec("path", "str", required=True, doc="Path or s3:// URI"),),
+        params=(
+            ParamSpec(
+                "path",
+                "str",
+                required=True,
+                doc="Path or s3:// URI",
+                example="data/measurements.csv",
+                path="file_or_folder",
+            ),
+        ),
         outputs=(PortSpec("data", "file"),),
         target_kinds=("inprocess",),
         executor="twinflow_studio.engine.executors:run_datasource",

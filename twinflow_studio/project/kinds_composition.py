@@ -24,7 +24,13 @@ SUBGRAPH = register_kind(
         ),
         params=(
             ParamSpec("body", "dict", doc="An embedded project document with an 'interface'"),
-            ParamSpec("ref", "str", doc="Relative path of a .twin part in the project folder"),
+            ParamSpec(
+                "ref",
+                "str",
+                doc="Relative path of a .twin part in the project folder",
+                example="parts/cleaner.twin",
+                path="file",
+            ),
             ParamSpec("pin", "str", doc="sha256:HEX of the referenced part's bytes"),
             ParamSpec("overrides", "dict", default={}, doc="{inner node id: {param: value}}"),
         ),

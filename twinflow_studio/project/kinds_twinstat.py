@@ -20,6 +20,14 @@ _PRIORS_DOC = (
     "List of {name, dist, ...}: uniform(low, high), normal(mean, sd), lognormal(mu, sigma "
     "of log), truncnormal(mean, sd, low, high)"
 )
+_PRIORS = ParamSpec(
+    "priors",
+    "list",
+    required=True,
+    doc=_PRIORS_DOC,
+    example=[{"name": "k", "dist": "uniform", "low": 0.05, "high": 0.6}],
+    form="priors",
+)
 _SEED = ParamSpec("seed", "int", default=0, doc="Random seed (results are reproducible)")
 _VALIDATION = ParamSpec(
     "validation_fraction",
@@ -27,33 +35,99 @@ _VALIDATION = ParamSpec(
     default=0.2,
     doc="Share of rows held out to report validation error",
 )
-_X_COLUMNS = ParamSpec("x_columns", "list", default=[], doc="Model input column(s)")
+_X_COLUMNS = ParamSpec(
+    "x_columns", "list", default=[], doc="Model input column(s) of the data", example=["time"]
+)
 _CALLABLE = ParamSpec(
     "callable",
     "str",
     required=True,
     doc="module:function f(theta, x) -> predictions; theta[..., i] in order",
+    example="model:simulate",
 )
 _PARAMETERS = ParamSpec(
     "parameters",
     "dict",
     default={},
     doc="Simulation parameters by name (override the posterior means)",
+    example={"k": 0.3},
+)
+_OPTIONAL_CALLABLE = ParamSpec(
+    "callable",
+    "str",
+    default="",
+    doc="module:function f(theta, x) -> predictions; theta[..., i] in order (or connect "
+    "'plan' and 'evaluations' instead)",
+    example="model:simulate",
+)
+_FIXED_PARAMETERS = ParamSpec(
+    "parameters",
+    "dict",
+    default={},
+    doc="Fixed values of parameters the posterior does not hold (or overrides)",
+)
+_PROPAGATION_METHOD = (
+    ParamSpec("method", "str", default="monte_carlo", choices=("monte_carlo", "pce")),
+    ParamSpec("n_draws", "int", default=500, doc="Monte Carlo: posterior draws"),
+    ParamSpec("pce_order", "int", default=3, doc="pce: total polynomial order"),
+    ParamSpec(
+        "mc_check_draws",
+        "int",
+        default=200,
+        doc="pce: Monte Carlo draws the expansion is checked against (0: no check)",
+    ),
+)
+_UQ_X_COLUMNS = ParamSpec(
+    "x_columns",
+    "list",
+    default=[],
+    doc="Model input column(s) of the data; with evaluations, the columns that label each "
+    "output row (e.g. time), carried into the results",
+)
+_EVALUATION_PARAMS = (
+    ParamSpec(
+        "sample_column",
+        "str",
+        default="sample",
+        doc="evaluations: the column holding each row's sample id ('set' for an fmu node)",
+    ),
+    ParamSpec(
+        "output_columns",
+        "list",
+        default=[],
+        doc="evaluations: the output columns (default: every numeric one but the sample id, "
+        "x_columns and echoed parameters)",
+    ),
+)
+_EVALUATION_PORTS = (
+    PortSpec("plan", "json", required=False, doc="From a *_samples node"),
+    PortSpec(
+        "evaluations",
+        "dataframe",
+        required=False,
+        doc="The simulation's outputs for the plan's samples (rows carry their sample id)",
+    ),
 )
 _PARAMETER_NAMES = ParamSpec(
     "parameter_names",
     "list",
     default=[],
     doc="Order of theta for the callable (default: the posterior's order)",
+    example=["k", "t_env"],
 )
 _ESTIMATOR = ParamSpec(
     "estimator",
     "str",
     required=True,
     doc="scikit-learn estimator class, e.g. sklearn.linear_model:Ridge",
+    example="sklearn.linear_model:Ridge",
 )
 _ESTIMATOR_PARAMS = ParamSpec(
-    "estimator_params", "dict", default={}, doc="Constructor parameters of the estimator"
+    "estimator_params",
+    "dict",
+    default={},
+    doc="Constructor parameters of the estimator",
+    example={"alpha": 1.0},
 )
 
 SKLEARN_TRAIN = register_kind(
@@ -66,8 +140,14 @@ SKLEARN_TRAIN = register_kind(
         params=(
             _ESTIMATOR,
             _ESTIMATOR_PARAMS,
-            ParamSpec("features", "list", required=True, doc="Feature column(s)"),
-            ParamSpec("target", "str", required=True, doc="Target column"),
+            ParamSpec(
+                "features",
+                "list",
+                required=True,
+                doc="Feature column(s)",
+                example=["time", "load"],
+            ),
+            ParamSpec("target", "str", required=True, doc="Target column", example="temperature"),
             _VALIDATION,
             _SEED,
         ),
@@ -149,7 +229,7 @@ HYBRID = register_kind(
             ParamSpec(
                 "features", "list", default=[], doc="Residual model features (default: x_columns)"
             ),
-            ParamSpec("target", "str", required=True, doc="Observed column"),
+            ParamSpec("target", "str", required=True, doc="Observed column", example="temperature"),
             _VALIDATION,
             _SEED,
         ),
@@ -168,7 +248,7 @@ LHS_DESIGN = register_kind(
         category="Calibration",
         doc="Parameter sets laid out by a Latin hypercube over the priors (JSON list of dicts).",
         params=(
-            ParamSpec("priors", "list", required=True, doc=_PRIORS_DOC),
+            _PRIORS,
             ParamSpec("n_points", "int", default=60, doc="Number of parameter sets"),
             ParamSpec(
                 "coverage",
@@ -211,17 +291,25 @@ CALIBRATION = register_kind(
         "previous posterior becomes the prior (see 'sequential').",
         params=(
             ParamSpec(
-                "model", "str", default="", doc="module:function f(theta, x) (or a surrogate)"
+                "model",
+                "str",
+                default="",
+                doc="module:function f(theta, x) (or a surrogate)",
+                example="model:simulate",
             ),
-            ParamSpec("priors", "list", required=True, doc=_PRIORS_DOC),
+            _PRIORS,
             _X_COLUMNS,
-            ParamSpec("y_column", "str", required=True, doc="Observed column"),
+            ParamSpec(
+                "y_column", "str", required=True, doc="Observed column", example="temperature"
+            ),
             ParamSpec(
                 "noise",
                 "dict",
                 required=True,
                 doc="{'sigma': s} known, {'sigma_column': col} per row, or {'prior': {...}} "
                 "to infer sigma",
+                example={"sigma": 0.5},
+                form="noise",
             ),
             ParamSpec("n_walkers", "int", default=32),
             ParamSpec("n_steps", "int", default=2000),
@@ -286,9 +374,9 @@ DRIFT_CHECK = register_kind(
         doc="Prediction error of the current twin (a model, or a callable with a posterior) on new "
         "data; reports whether it crosses a threshold. Drift triggers read this report.",
         params=(
-            ParamSpec("y_column", "str", required=True),
+            ParamSpec("y_column", "str", required=True, example="temperature"),
             ParamSpec("metric", "str", default="rmse", choices=("rmse", "mae", "mape", "bias")),
-            ParamSpec("threshold", "float", required=True),
+            ParamSpec("threshold", "float", required=True, example=0.5),
             ParamSpec("callable", "str", default="", doc="With a posterior: f(theta, x)"),
             _X_COLUMNS,
             _PARAMETERS,
@@ -309,6 +397,7 @@ DRIFT_CHECK = register_kind(
 
 _FILTERS = "twinflow_studio.twinstat.nodes_estimation"
 _UNCERTAINTY = "twinflow_studio.twinstat.nodes_uncertainty"
+_UQ_SAMPLES = "twinflow_studio.twinstat.nodes_uq_samples"
 
 STATE_ESTIMATION = register_kind(
     NodeKind(
@@ -321,22 +410,42 @@ STATE_ESTIMATION = register_kind(
         "over the rows after its last time only.",
         params=(
             ParamSpec("method", "str", default="ukf", choices=("kf", "ukf", "pf")),
-            ParamSpec("time_column", "str", required=True, doc="Time of each row (increasing)"),
-            ParamSpec("y_columns", "list", required=True, doc="Measured column(s)"),
+            ParamSpec(
+                "time_column",
+                "str",
+                required=True,
+                doc="Time of each row (increasing)",
+                example="time",
+            ),
+            ParamSpec(
+                "y_columns",
+                "list",
+                required=True,
+                doc="Measured column(s)",
+                example=["temperature"],
+            ),
             ParamSpec(
                 "states",
                 "list",
                 required=True,
                 doc="Initial distribution of each state at the first row. " + _PRIORS_DOC,
+                example=[{"name": "temp", "dist": "normal", "mean": 20.0, "sd": 2.0}],
+                form="priors",
             ),
             ParamSpec(
                 "parameters",
                 "list",
                 default=[],
                 doc="Prior of each parameter estimated with the states (theta). " + _PRIORS_DOC,
+                example=[{"name": "k", "dist": "lognormal", "mu": -1.0, "sigma": 0.5}],
+                form="priors",
             ),
             ParamSpec(
-                "transition", "str", default="", doc="ukf/pf: module:function fx(x, dt, theta) -> x"
+                "transition",
+                "str",
+                default="",
+                doc="ukf/pf: module:function fx(x, dt, theta) -> x",
+                example="model:step",
             ),
             ParamSpec(
                 "measurement",
@@ -358,6 +467,7 @@ STATE_ESTIMATION = register_kind(
                 "any",
                 required=True,
                 doc="sd of every measurement, {column: sd}, or a covariance matrix",
+                example={"temperature": 0.5},
             ),
             ParamSpec("n_particles", "int", default=1000, doc="pf: number of particles"),
             ParamSpec(
@@ -406,28 +516,17 @@ PROPAGATE = register_kind(
         name="propagate",
         label="Propagate uncertainty",
         category="Calibration",
-        doc="Pushes posterior draws through a simulation f(theta, x) and outputs predictive "
-        "quantile bands at the data's rows: Monte Carlo, or a polynomial-chaos expansion "
-        "(chaospy) with its error against a Monte Carlo check.",
+        doc="Pushes posterior draws through a simulation and outputs predictive quantile bands: "
+        "Monte Carlo, or a polynomial-chaos expansion (chaospy) with its error against a Monte "
+        "Carlo check. The simulation is a callable f(theta, x), or any node the engine runs "
+        "(a container, an FMU) fed by a propagate_samples node: connect its plan and the "
+        "simulation's outputs as evaluations.",
         params=(
-            _CALLABLE,
-            ParamSpec("x_columns", "list", default=[], doc="Model input column(s) of the data"),
-            ParamSpec(
-                "parameters",
-                "dict",
-                default={},
-                doc="Fixed values of parameters the posterior does not hold (or overrides)",
-            ),
+            _OPTIONAL_CALLABLE,
+            _UQ_X_COLUMNS,
+            _FIXED_PARAMETERS,
             _PARAMETER_NAMES,
-            ParamSpec("method", "str", default="monte_carlo", choices=("monte_carlo", "pce")),
-            ParamSpec("n_draws", "int", default=500, doc="Monte Carlo: posterior draws"),
-            ParamSpec("pce_order", "int", default=3, doc="pce: total polynomial order"),
-            ParamSpec(
-                "mc_check_draws",
-                "int",
-                default=200,
-                doc="pce: Monte Carlo draws the expansion is checked against (0: no check)",
-            ),
+            *_PROPAGATION_METHOD,
             ParamSpec(
                 "quantiles", "list", default=[0.05, 0.5, 0.95], doc="Band quantiles in (0, 1)"
             ),
@@ -439,10 +538,12 @@ PROPAGATE = register_kind(
                 "model mean)",
             ),
             _SEED,
+            *_EVALUATION_PARAMS,
         ),
         inputs=(
-            PortSpec("posterior", "posterior"),
+            PortSpec("posterior", "posterior", required=False, doc="With a callable"),
             PortSpec("data", "dataframe", required=False, doc="Rows to predict at"),
+            *_EVALUATION_PORTS,
         ),
         outputs=(PortSpec("bands", "dataframe"), PortSpec("summary", "json")),
         executor=f"{_UNCERTAINTY}:run_propagate",
@@ -456,13 +557,22 @@ SENSITIVITY = register_kind(
         name="sensitivity",
         label="Sobol sensitivity",
         category="Calibration",
-        doc="First- and total-order Sobol indices (SALib) of a simulation f(theta, x) over the "
-        "priors, with confidence intervals and a bar chart; 'selected' lists the most "
-        "influential parameters (the ones worth calibrating).",
+        doc="First- and total-order Sobol indices (SALib) of a simulation over the priors, with "
+        "confidence intervals and a bar chart; 'selected' lists the most influential "
+        "parameters (the ones worth calibrating). The simulation is a callable f(theta, x), or "
+        "any node the engine runs (a container, an FMU) fed by a sensitivity_samples node: "
+        "connect its plan and the simulation's outputs as evaluations.",
         params=(
-            _CALLABLE,
-            ParamSpec("priors", "list", required=True, doc=_PRIORS_DOC),
-            ParamSpec("x_columns", "list", default=[], doc="Model input column(s) of the data"),
+            _OPTIONAL_CALLABLE,
+            ParamSpec(
+                "priors",
+                "list",
+                default=[],
+                doc=_PRIORS_DOC + " (with a callable)",
+                example=_PRIORS.example,
+                form="priors",
+            ),
+            _UQ_X_COLUMNS,
             ParamSpec(
                 "n_base",
                 "int",
@@ -485,14 +595,87 @@ SENSITIVITY = register_kind(
             ParamSpec("num_resamples", "int", default=100, doc="Bootstrap resamples for the CIs"),
             ParamSpec("conf_level", "float", default=0.95, doc="Confidence level of the CIs"),
             _SEED,
+            *_EVALUATION_PARAMS,
         ),
-        inputs=(PortSpec("data", "dataframe", required=False, doc="Rows the model runs at"),),
+        inputs=(
+            PortSpec("data", "dataframe", required=False, doc="Rows the model runs at"),
+            *_EVALUATION_PORTS,
+        ),
         outputs=(
             PortSpec("indices", "json"),
             PortSpec("table", "dataframe"),
             PortSpec("figure", "file"),
         ),
         executor=f"{_UNCERTAINTY}:run_sensitivity",
+        target_kinds=PYTHON_TARGETS,
+        tags=("uncertainty", "sensitivity"),
+    )
+)
+
+_SAMPLES_FORMAT = ParamSpec(
+    "format",
+    "str",
+    default="csv",
+    choices=("csv", "parquet"),
+    doc="File format of the samples table the simulation reads",
+)
+_SAMPLES_OUTPUTS = (
+    PortSpec("samples", "dataframe", doc="sample id + one column per parameter (to a container)"),
+    PortSpec("design", "json", doc="The same samples as parameter sets (to an fmu node's design)"),
+    PortSpec("plan", "json", doc="What the propagate/sensitivity node needs (to its plan)"),
+)
+
+PROPAGATE_SAMPLES = register_kind(
+    NodeKind(
+        name="propagate_samples",
+        label="Propagation samples",
+        category="Calibration",
+        doc="Draws the parameter samples a propagate node needs (posterior draws, or PCE fit "
+        "points and Monte Carlo check draws) as one table, so that a simulation the engine "
+        "runs (a container, an FMU) evaluates all of them in one run; its outputs and this "
+        "node's plan go to a propagate node.",
+        params=(
+            _FIXED_PARAMETERS,
+            ParamSpec(
+                "parameter_names",
+                "list",
+                default=[],
+                doc="Parameter columns of the samples, in order (default: the posterior's)",
+            ),
+            *_PROPAGATION_METHOD,
+            _SAMPLES_FORMAT,
+            _SEED,
+        ),
+        inputs=(PortSpec("posterior", "posterior"),),
+        outputs=_SAMPLES_OUTPUTS,
+        executor=f"{_UQ_SAMPLES}:run_propagate_samples",
+        target_kinds=PYTHON_TARGETS,
+        tags=("uncertainty",),
+    )
+)
+
+SENSITIVITY_SAMPLES = register_kind(
+    NodeKind(
+        name="sensitivity_samples",
+        label="Sobol samples",
+        category="Calibration",
+        doc="The Saltelli/Sobol parameter points (SALib) over the priors that a sensitivity node "
+        "needs, as one table, so that a simulation the engine runs (a container, an FMU) "
+        "evaluates all of them in one run; its outputs and this node's plan go to a "
+        "sensitivity node.",
+        params=(
+            _PRIORS,
+            ParamSpec(
+                "n_base",
+                "int",
+                default=1024,
+                doc="Base sample size (a power of 2); n_base x (d + 2) samples",
+            ),
+            _SAMPLES_FORMAT,
+            _SEED,
+        ),
+        outputs=_SAMPLES_OUTPUTS,
+        executor=f"{_UQ_SAMPLES}:run_sensitivity_samples",
         target_kinds=PYTHON_TARGETS,
         tags=("uncertainty", "sensitivity"),
     )

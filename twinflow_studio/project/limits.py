@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from twinflow_studio.project.errors import Problem
+from twinflow_studio.project.errors import Problem, json_type
 from twinflow_studio.project.model import Project
 
 MAX_VCPUS = 4096.0
@@ -67,7 +67,7 @@ def check_limits(project: Project) -> list[Problem]:
                     out.append(
                         Problem(
                             f"{base}.params.command[{i}]",
-                            f"expected a string (one argument), found {_json_type(arg)}",
+                            f"expected a string (one argument), found {json_type(arg)}",
                             node.id,
                             "bad_param",
                         )
@@ -83,7 +83,7 @@ def check_settings(settings: dict[str, Any]) -> list[Problem]:
         out.append(
             Problem(
                 "project.settings.run_store",
-                f"expected a folder path (a string), found {_json_type(run_store)}",
+                f"expected a folder path (a string), found {json_type(run_store)}",
                 code="bad_setting",
             )
         )
@@ -94,8 +94,7 @@ def check_settings(settings: dict[str, Any]) -> list[Problem]:
         out.append(
             Problem(
                 "project.settings.lineage",
-                f'expected an object such as {{"backend": "embedded"}}, found '
-                f"{_json_type(lineage)}",
+                f'expected an object such as {{"backend": "embedded"}}, found {json_type(lineage)}',
                 code="bad_setting",
             )
         )
@@ -116,7 +115,7 @@ def check_settings(settings: dict[str, Any]) -> list[Problem]:
             out.append(
                 Problem(
                     f"project.settings.lineage.{key}",
-                    f"expected {expected}, found {_json_type(value)}",
+                    f"expected {expected}, found {json_type(value)}",
                     code="bad_setting",
                 )
             )
@@ -125,17 +124,3 @@ def check_settings(settings: dict[str, Any]) -> list[Problem]:
 
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object" if isinstance(value, dict) else type(value).__name__

@@ -52,6 +52,8 @@ class Node:
     map_over: str | None = None
     # Several mapped inputs ("a,b"): every combination ("product") or pairwise ("zip").
     map_mode: str = "product"
+    # Muted (bypassed): a run skips it and what depends on it, and still succeeds.
+    muted: bool = False
     # Where a flattened node came from ("outer/inner/node"); never part of the version.
     subgraph_path: str = field(default="", compare=False)
 

@@ -33,8 +33,20 @@ MQTT = register_kind(
             "give one column. See docs/mqtt.md."
         ),
         params=(
-            ParamSpec("broker", "str", required=True, doc="mqtt://host:port or mqtts://host:port"),
-            ParamSpec("topics", "list", required=True, doc="Topic filters; + and # allowed"),
+            ParamSpec(
+                "broker",
+                "str",
+                required=True,
+                doc="mqtt://host:port or mqtts://host:port",
+                example="mqtt://127.0.0.1:1883",
+            ),
+            ParamSpec(
+                "topics",
+                "list",
+                required=True,
+                doc="Topic filters; + and # allowed",
+                example=["plant/+/temp"],
+            ),
             ParamSpec("payload", "str", default="json", choices=("json", "number")),
             ParamSpec(
                 "columns",
@@ -78,6 +90,19 @@ MQTT = register_kind(
                 "int",
                 default=20,
                 doc="Longest wait before a batch is stored and acknowledged (milliseconds)",
+            ),
+            ParamSpec(
+                "catch_up_s",
+                "float",
+                default=10.0,
+                doc="A run without --watch first takes what the broker kept, for at most "
+                "this long (0: off)",
+            ),
+            ParamSpec(
+                "compact_every_s",
+                "float",
+                default=60.0,
+                doc="Merge the table's small parts this often while live (0: never)",
             ),
         ),
         outputs=(PortSpec("data", "dataframe"),),
@@ -196,7 +221,7 @@ def mqtt_param_problems(params: dict[str, Any]) -> list[tuple[str, str]]:
         out.append(("timestamp", "'received' or a JSON field path"))
     elif timestamp != "received" and payload == "number":
         out.append(("timestamp", "a numeric payload has no fields; use 'received'"))
-    for key in ("window_rows", "window_seconds"):
+    for key in ("window_rows", "window_seconds", "compact_every_s", "catch_up_s"):
         value = params.get(key, 0)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
             out.append((key, "must be >= 0"))

@@ -247,6 +247,7 @@ class _Flattener:
                 flat = Node(**{**inner_node.__dict__, "params": dict(inner_node.params)})
                 flat.id = _join(node.id, inner_node.id)
                 flat.subgraph_path = f"{node.id}/{inner_node.subgraph_path or inner_node.id}"
+                flat.muted = inner_node.muted or node.muted  # a muted instance mutes its body
                 if not is_identifier(flat.id):
                     self._problem(where, node, f"the flattened id {flat.id!r} is too long")
                     continue
@@ -332,9 +333,10 @@ def _join(outer: str, inner: str) -> str:
     return f"{outer}{SEPARATOR}{inner}"
 
 
-def flatten(project: Project, project_dir: Path) -> Project:
+def flatten(project: Project, project_dir: Path, parts_read: list[Path] | None = None) -> Project:
     """``project`` with its subgraphs flattened (itself when it has none); a
-    ``ValidationError`` names every body that cannot be read, a changed pin, a recursion."""
+    ``ValidationError`` names every body that cannot be read, a changed pin, a recursion.
+    ``parts_read`` (when given) receives the part files it read, even when it fails."""
     if not has_subgraphs(project):
         return project
     flattener = _Flattener(project_dir)
@@ -343,6 +345,9 @@ def flatten(project: Project, project_dir: Path) -> Project:
     except _TooBig as exc:
         message = f"its subgraphs expand to more than {_cap()} nodes"
         raise ValidationError([Problem(f"nodes.{exc}", message, str(exc), "too_big")]) from None
+    finally:
+        if parts_read is not None:
+            parts_read.extend(sorted(flattener.parts))
     if flattener.problems:
         raise ValidationError(flattener.problems)
     return flat

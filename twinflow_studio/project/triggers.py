@@ -9,14 +9,55 @@ from collections.abc import Iterable
 from typing import Any
 
 from twinflow_studio.project.errors import Problem
+from twinflow_studio.project.kinds import ParamSpec
 
 KINDS = ("new_data", "schedule", "drift", "manual", "mqtt")
+_INTERVAL = "Seconds between polls"
+# What each kind's config takes, declared once: the checks below and the studio's trigger
+# form are both driven by it.
+CONFIG_FIELDS: dict[str, tuple[ParamSpec, ...]] = {
+    "new_data": (
+        ParamSpec(
+            "path", "str", doc="Folder (or file) to watch", example="incoming", path="folder"
+        ),
+        ParamSpec("uri", "str", doc="Or an S3 prefix to watch", example="s3://bucket/incoming/"),
+        ParamSpec("pattern", "str", default="*", doc="File name pattern", example="*.csv"),
+        ParamSpec("recursive", "bool", default=False, doc="Watch subfolders too"),
+        ParamSpec("interval", "float", doc=_INTERVAL, example=30),
+        ParamSpec("endpoint_url", "str", doc="S3 endpoint", example="http://127.0.0.1:9000"),
+        ParamSpec("region", "str", doc="S3 region", example="eu-west-1"),
+    ),
+    "schedule": (
+        ParamSpec("interval", "float", required=True, doc="Seconds between runs", example=3600),
+    ),
+    "drift": (
+        ParamSpec(
+            "check_node",
+            "str",
+            required=True,
+            doc="The drift_check node to evaluate",
+            example="drift",
+            form="node:drift_check",
+        ),
+        ParamSpec("port", "str", default="report", doc="Its output port to read", example="report"),
+        ParamSpec("interval", "float", doc=_INTERVAL, example=600),
+    ),
+    "manual": (),
+    "mqtt": (
+        ParamSpec(
+            "source",
+            "str",
+            required=True,
+            doc="The mqtt node whose messages fire it",
+            example="sensors",
+            form="node:mqtt",
+        ),
+        ParamSpec("every_messages", "int", doc="Fire every N messages", example=100),
+        ParamSpec("every_seconds", "float", doc="Fire every T seconds", example=60),
+    ),
+}
 _CONFIG_KEYS: dict[str, set[str]] = {
-    "new_data": {"path", "uri", "pattern", "recursive", "interval", "endpoint_url", "region"},
-    "schedule": {"interval"},
-    "drift": {"check_node", "port", "interval"},
-    "manual": set(),
-    "mqtt": {"source", "every_messages", "every_seconds"},
+    kind: {spec.name for spec in fields} for kind, fields in CONFIG_FIELDS.items()
 }
 
 

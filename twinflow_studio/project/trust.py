@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from twinflow_studio.project.kinds import PYTHON_TARGETS, get_kind
+from twinflow_studio.project.lineage_settings import lineage_settings
 from twinflow_studio.project.model import Node, Project, TargetConfig
 from twinflow_studio.project.placement import PlacementError, resolve_target
 
@@ -234,7 +235,7 @@ def _target_reasons(target: TargetConfig, users: list[str]) -> list[TrustReason]
 
 def _lineage_reasons(project: Project, project_dir: str) -> list[TrustReason]:
     settings = project.settings.get("lineage")
-    if not isinstance(settings, dict) or settings.get("backend") == "none":
+    if not isinstance(settings, dict) or lineage_settings(project.settings) is None:
         return []
     backend = settings.get("backend", "embedded")
     url = _text(settings.get("url"))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from twinflow_studio.project.errors import TwinFileError
+from twinflow_studio.project.errors import TwinFileError, json_type
 from twinflow_studio.project.hashing import canonical_json, hash_text
 from twinflow_studio.project.identifiers import identifier_problem
 from twinflow_studio.project.layout_check import layout_problem
@@ -104,6 +104,8 @@ def _node_to_dict(node: Node) -> dict[str, Any]:
         data["map_over"] = node.map_over
     if node.map_mode != "product":
         data["map_mode"] = node.map_mode
+    if node.muted:  # only when set, so that older files and their versions stay as they were
+        data["muted"] = True
     return data
 
 
@@ -288,22 +290,22 @@ class _Reader:
 
     def obj(self, value: Any, path: str) -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise self.fail(path, f"expected an object, found {_json_type(value)}")
+            raise self.fail(path, f"expected an object, found {json_type(value)}")
         return value
 
     def lst(self, value: Any, path: str) -> list[Any]:
         if not isinstance(value, list):
-            raise self.fail(path, f"expected a list, found {_json_type(value)}")
+            raise self.fail(path, f"expected a list, found {json_type(value)}")
         return value
 
     def string(self, value: Any, path: str) -> str:
         if not isinstance(value, str):
-            raise self.fail(path, f"expected a string, found {_json_type(value)}")
+            raise self.fail(path, f"expected a string, found {json_type(value)}")
         return value
 
     def number(self, value: Any, path: str) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(path, f"expected a number, found {_json_type(value)}")
+            raise self.fail(path, f"expected a number, found {json_type(value)}")
         if not math.isfinite(value) or abs(value) > MAX_INT:
             raise self.fail(path, f"{value!r} is out of range")
         return value
@@ -421,6 +423,9 @@ class _Reader:
         timeout = value.get("timeout_s")
         target = value.get("target")
         map_over = value.get("map_over")
+        muted = value.get("muted", False)
+        if not isinstance(muted, bool):
+            raise self.fail(f"{path}.muted", f"expected true or false, found {json_type(muted)}")
         return Node(
             id=self.identifier(value.get("id"), f"{path}.id"),
             kind=self.string(value.get("kind"), f"{path}.kind"),
@@ -442,18 +447,5 @@ class _Reader:
             timeout_s=None if timeout is None else self.number(timeout, f"{path}.timeout_s"),
             map_over=None if map_over is None else self.string(map_over, f"{path}.map_over"),
             map_mode=self.string(value.get("map_mode", "product"), f"{path}.map_mode"),
+            muted=muted,
         )
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"

@@ -19,6 +19,7 @@ from twinflow_studio.project.plugin_check import unknown_kind_message
 from twinflow_studio.project.plugins import target_kind_names
 from twinflow_studio.project.secrets import check_secrets
 from twinflow_studio.project.triggers import validate_trigger
+from twinflow_studio.project.uq_wiring import uq_wiring_problems
 from twinflow_studio.project.url_expiry import url_expiry_problem, url_expiry_value
 
 # Linux's own ceiling on process ids; 1 TiB of outputs from one node is surely a mistake.
@@ -176,6 +177,7 @@ def _check_node(project: Project, node: Node) -> list[Problem]:
     if node.kind == "mqtt":
         for field, reason in mqtt_param_problems(node.params):
             add(f".params.{field}", reason, "bad_param")
+    out += uq_wiring_problems(project, node.id)
     return out
 
 

@@ -1,5 +1,11 @@
 """Bayesian calibration with emcee's affine-invariant ensemble sampler.
 
+As with emcee's ``EnsembleSampler``, calibration takes a log-posterior and sampler settings:
+``calibrate(log_posterior(model, x, y, priors, noise), Sampler(n_steps=...))``.
+:func:`log_posterior` bundles the model, the priors and the Gaussian likelihood; a caller that
+already holds the joint prior (sigma last when inferred, as sequential updating does) builds
+:class:`LogPosterior` itself.
+
 The model is ``f(theta, x) -> predictions at x`` where ``theta`` holds the model parameters
 in prior order (``theta[..., i]``). A model that accepts a 2-D ``theta`` of shape
 (walkers, params) and returns (walkers, n_obs) is evaluated once per step for all walkers;
@@ -56,18 +62,16 @@ class BatchModel:
         self.x = x
         self.n_obs = n_obs
         self.calls = 0  # simulator evaluations (one per parameter vector)
-        self.vectorized = self._detect() if vectorize is None else vectorize
-
-    def _detect(self) -> bool:
-        flag = getattr(self.fn, "vectorized", None)
-        if isinstance(flag, bool):
-            return flag
-        return False
+        flag = getattr(fn, "vectorized", None)
+        # Undecided (neither the caller nor the model said): probe() tries a 2-D batch.
+        self.decided = vectorize is not None or flag is not None
+        self.vectorized = vectorize if vectorize is not None else flag is True
 
     def probe(self, theta: np.ndarray) -> None:
         """Decide vectorization by trying a 2-D batch when the model did not say."""
         if getattr(self.fn, "vectorized", None) is not None:
             return
+        self.decided = True
         try:
             out = np.asarray(self.fn(theta[:2], self.x), dtype=float)
         except Exception:
@@ -92,17 +96,19 @@ class LogPosterior:
     def __init__(self, priors: PriorSet, model: BatchModel, y: np.ndarray, noise: Noise):
         self.priors = priors
         self.model = model
-        self.y = y
+        self.y = np.asarray(y, dtype=float).reshape(-1)
         self.noise = noise
         self.n_model = priors.ndim - (1 if noise.inferred else 0)
+        if not noise.inferred and noise.sigma is None:
+            raise TwinStatError("give a known sigma or a prior to infer it", field="noise")
         if not noise.inferred:
             sigma = np.asarray(noise.sigma, dtype=float)
             if np.any(~(sigma > 0)):
                 raise TwinStatError("noise sigma must be > 0", field="noise.sigma")
             self._inv_var = 1.0 / sigma**2
             self._scalar_inv_var = float(self._inv_var) if sigma.ndim == 0 else None
-            self._const = -0.5 * (len(y) * _LOG_2PI) - float(
-                np.sum(np.log(sigma) * np.ones_like(y))
+            self._const = -0.5 * (len(self.y) * _LOG_2PI) - float(
+                np.sum(np.log(sigma) * np.ones_like(self.y))
             )
 
     def __call__(self, theta: np.ndarray) -> np.ndarray:
@@ -219,75 +225,85 @@ def diagnostics(sampler: emcee.EnsembleSampler, burn: int, names: list[str]) -> 
     }
 
 
-def calibrate(
-    model: ModelFn,
+@dataclass(frozen=True)
+class Sampler:
+    """emcee settings: walkers (raised to at least 2 x params + 2, even), steps, burn-in
+    (a quarter of the steps by default), thinning, where walkers start ('prior' or 'map')
+    and the seed that makes a run repeatable."""
+
+    n_walkers: int = 32
+    n_steps: int = 2000
+    burn: int | None = None
+    thin: int = 1
+    start: str = "prior"
+    seed: int = 0
+
+
+def log_posterior(
+    model: ModelFn | BatchModel,
     x: np.ndarray,
     y: np.ndarray,
     priors: PriorSet,
     noise: Noise,
     *,
-    n_walkers: int = 32,
-    n_steps: int = 2000,
-    burn: int | None = None,
-    thin: int = 1,
-    start: str = "prior",
-    seed: int = 0,
     vectorize: bool | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    batch_model: BatchModel | None = None,
-    full_priors: PriorSet | None = None,
-) -> Posterior:
-    """Sample the posterior of the model parameters (and sigma, when inferred).
-
-    ``full_priors`` replaces ``priors`` plus the noise prior (sigma last) when the caller
-    already has the joint prior, as sequential updating does."""
+) -> LogPosterior:
+    """The log-posterior of the model parameters (and sigma, appended last when the noise
+    prior infers it) given observations ``y`` at ``x``. ``vectorize`` None lets
+    :func:`calibrate` probe the model."""
     y = np.asarray(y, dtype=float).reshape(-1)
     full = priors
-    if full_priors is not None:
-        full = full_priors
-    elif noise.inferred:
+    if noise.inferred:
         assert noise.prior is not None
         if "sigma" in priors.names:
             raise TwinStatError("'sigma' is reserved for the inferred noise", field="priors")
         full = PriorSet([*priors.priors, Prior("sigma", noise.prior.dist, noise.prior.args)])
-    elif noise.sigma is None:
-        raise TwinStatError("give a known sigma or a prior to infer it", field="noise")
-    n_walkers = max(int(n_walkers), 2 * full.ndim + 2)
+    batch = model if isinstance(model, BatchModel) else BatchModel(model, x, len(y), vectorize)
+    return LogPosterior(full, batch, y, noise)
+
+
+def calibrate(
+    log_post: LogPosterior,
+    sampler: Sampler = Sampler(),
+    progress: Callable[[int, int], None] | None = None,
+) -> Posterior:
+    """Sample ``log_post`` with emcee; ``progress(done, total)`` is called about 20 times."""
+    full = log_post.priors
+    n_steps = sampler.n_steps
+    n_walkers = max(int(sampler.n_walkers), 2 * full.ndim + 2)
     if n_walkers % 2:
         n_walkers += 1
     if n_steps < 2:
         raise TwinStatError("n_steps must be at least 2", field="n_steps")
-    burn = n_steps // 4 if burn is None else int(burn)
+    burn = n_steps // 4 if sampler.burn is None else int(sampler.burn)
     if not 0 <= burn < n_steps:
         raise TwinStatError(f"burn must be in [0, n_steps), got {burn}", field="burn")
+    seed, start = sampler.seed, sampler.start
     rng = np.random.default_rng(seed)
-    bm = batch_model or BatchModel(model, x, len(y), vectorize)
-    log_post = LogPosterior(full, bm, y, noise)
-    if vectorize is None and batch_model is None:
+    bm = log_post.model
+    if not bm.decided:
         bm.probe(full.sample(rng, 2)[:, : log_post.n_model])
     p0 = initial_walkers(log_post, full, n_walkers, start, rng)
-    sampler = emcee.EnsembleSampler(n_walkers, full.ndim, log_post, vectorize=True)
-    sampler.random_state = np.random.RandomState(seed).get_state()
+    ensemble = emcee.EnsembleSampler(n_walkers, full.ndim, log_post, vectorize=True)
+    ensemble.random_state = np.random.RandomState(seed).get_state()
     step = max(1, n_steps // 20)
-    for i, _ in enumerate(sampler.sample(p0, iterations=n_steps)):
+    for i, _ in enumerate(ensemble.sample(p0, iterations=n_steps)):
         if progress is not None and ((i + 1) % step == 0 or i + 1 == n_steps):
             progress(i + 1, n_steps)
     names = full.names
-    flat = sampler.get_chain(discard=burn, thin=thin, flat=True)
-    posterior = Posterior(
+    return Posterior(
         names=names,
-        samples=flat,
-        log_prob=sampler.get_log_prob(discard=burn, thin=thin, flat=True),
-        chain=sampler.get_chain(),
+        samples=ensemble.get_chain(discard=burn, thin=sampler.thin, flat=True),
+        log_prob=ensemble.get_log_prob(discard=burn, thin=sampler.thin, flat=True),
+        chain=ensemble.get_chain(),
         diagnostics={
-            **diagnostics(sampler, burn, names),
+            **diagnostics(ensemble, burn, names),
             "model_evaluations": bm.calls,
             "vectorized": bm.vectorized,
             "start": start,
         },
-        meta={"prior": full.to_spec(), "noise": noise.describe(), "seed": seed},
+        meta={"prior": full.to_spec(), "noise": log_post.noise.describe(), "seed": seed},
     )
-    return posterior
 
 
 def predictive(
@@ -297,11 +313,15 @@ def predictive(
     n_draws: int = 200,
     seed: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Posterior predictive 5/50/95 % bands of the model mean at the data points."""
+    """Posterior predictive 5/50/95 % bands of the model mean at the data points, all draws
+    in one call when the model is vectorized."""
     rng = np.random.default_rng(seed)
     idx = rng.choice(
         posterior.samples.shape[0], size=min(n_draws, posterior.samples.shape[0]), replace=False
     )
-    preds = batch(posterior.samples[idx, :n_model])
+    draws = posterior.samples[idx, :n_model]
+    if not batch.decided:
+        batch.probe(draws)
+    preds = batch(draws)
     q05, q50, q95 = np.quantile(preds, [0.05, 0.5, 0.95], axis=0)
     return {"q05": q05, "q50": q50, "q95": q95}

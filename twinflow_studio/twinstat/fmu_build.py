@@ -26,6 +26,8 @@ _TEMPLATES = {
     "2.0": Path(__file__).with_name("fmu_c") / "fmi2_model.c",
     "3.0": Path(__file__).with_name("fmu_c") / "fmi3_model.c",
 }
+# What both wrappers do alike (states, derivatives, the RK4 co-simulation step).
+ODE_CORE = Path(__file__).with_name("fmu_c") / "ode_core.h"
 _BINARY_DIRS = {"2.0": "binaries/linux64", "3.0": "binaries/x86_64-linux"}
 _CAUSALITIES = ("parameter", "input", "output", "local")
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
@@ -98,6 +100,7 @@ def build_fmu(
         work = Path(tmp)
         (work / "model.h").write_text(header, encoding="utf-8")
         shutil.copy(template, work / "model.c")
+        shutil.copy(ODE_CORE, work / "ode_core.h")
         sources = [str(work / "model.c")]
         if fmi_version == "3.0":
             (work / "stubs.c").write_text(_fmi3_stubs(headers, template), encoding="utf-8")
@@ -132,6 +135,7 @@ def build_fmu(
                 (f"{_BINARY_DIRS[fmi_version]}/{model_name}.so", binary.read_bytes()),
                 ("sources/model.h", header.encode("utf-8")),
                 ("sources/model.c", template.read_bytes()),
+                ("sources/ode_core.h", ODE_CORE.read_bytes()),
             ):
                 info = zipfile.ZipInfo(member, date_time=_ZIP_TIME)
                 info.compress_type = zipfile.ZIP_DEFLATED
@@ -172,6 +176,35 @@ static void model_update(double t, double *r) {{
 """
 
 
+def _variable_attrs(i: int, var: Variable, states: set[str | None]) -> list[str]:
+    """The attributes FMI 2.0's ScalarVariable and 3.0's Float64 share."""
+    attrs = [f"name={quoteattr(var.name)}", f'valueReference="{i}"']
+    if var.description:
+        attrs.append(f"description={quoteattr(var.description)}")
+    attrs.append(f'causality="{var.causality}"')
+    if var.causality == "parameter":
+        attrs += ['variability="fixed"', 'initial="exact"']
+    else:
+        attrs.append('variability="continuous"')
+        if var.name in states:
+            attrs.append('initial="exact"')
+        elif var.causality == "output":
+            attrs.append('initial="calculated"')
+    return attrs
+
+
+def _has_start(var: Variable, states: set[str | None]) -> bool:
+    return var.start is not None and (var.causality in ("parameter", "input") or var.name in states)
+
+
+def _unit_definitions(variables: Sequence[Variable]) -> str:
+    units = sorted({v.unit for v in variables if v.unit})
+    if not units:
+        return ""
+    rows = "\n".join(f"    <Unit name={quoteattr(u)}/>" for u in units)
+    return f"  <UnitDefinitions>\n{rows}\n  </UnitDefinitions>\n"
+
+
 def _model_description(
     model_name: str,
     guid: str,
@@ -184,45 +217,21 @@ def _model_description(
     states = {d.derivative_of for d in derivs}
     rows = []
     for i, var in enumerate(variables):
-        attrs = [f"name={quoteattr(var.name)}", f'valueReference="{i}"']
-        if var.description:
-            attrs.append(f"description={quoteattr(var.description)}")
-        attrs.append(f'causality="{var.causality}"')
-        if var.causality == "parameter":
-            attrs += ['variability="fixed"', 'initial="exact"']
-        elif var.causality == "input":
-            attrs.append('variability="continuous"')
-        else:
-            attrs.append('variability="continuous"')
-            if var.name in states:
-                attrs.append('initial="exact"')
-            elif var.causality == "output":
-                attrs.append('initial="calculated"')
+        attrs = _variable_attrs(i, var, states)
         real = []
         if var.unit:
             real.append(f"unit={quoteattr(var.unit)}")
         if var.derivative_of:
             real.append(f'derivative="{index[var.derivative_of] + 1}"')
-        start = var.start
-        has_start = start is not None and (
-            var.causality in ("parameter", "input") or var.name in states
-        )
-        if has_start and start is not None:
-            real.append(f'start="{float(start)!r}"')
+        if _has_start(var, states):
+            real.append(f'start="{float(var.start)!r}"')  # type: ignore[arg-type]
         rows.append(
             f"    <ScalarVariable {' '.join(attrs)}>\n      <Real {' '.join(real)}/>\n"
             "    </ScalarVariable>"
         )
     outputs = [i + 1 for i, v in enumerate(variables) if v.causality == "output"]
     der_rows = [index[d.name] + 1 for d in derivs]
-    units = sorted({v.unit for v in variables if v.unit})
-    unit_defs = (
-        "  <UnitDefinitions>\n"
-        + "\n".join(f"    <Unit name={quoteattr(u)}/>" for u in units)
-        + "\n  </UnitDefinitions>\n"
-        if units
-        else ""
-    )
+    unit_defs = _unit_definitions(variables)
     start, stop, step = experiment
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <fmiModelDescription fmiVersion="2.0" modelName={quoteattr(model_name)} guid="{guid}"
@@ -259,26 +268,13 @@ def _model_description3(
     states = {d.derivative_of for d in derivs}
     rows = []
     for i, var in enumerate(variables):
-        attrs = [f"name={quoteattr(var.name)}", f'valueReference="{i}"']
-        if var.description:
-            attrs.append(f"description={quoteattr(var.description)}")
-        attrs.append(f'causality="{var.causality}"')
-        if var.causality == "parameter":
-            attrs += ['variability="fixed"', 'initial="exact"']
-        else:
-            attrs.append('variability="continuous"')
-            if var.name in states:
-                attrs.append('initial="exact"')
-            elif var.causality == "output":
-                attrs.append('initial="calculated"')
+        attrs = _variable_attrs(i, var, states)
         if var.unit:
             attrs.append(f"unit={quoteattr(var.unit)}")
         if var.derivative_of:
             attrs.append(f'derivative="{index[var.derivative_of]}"')
-        if var.start is not None and (
-            var.causality in ("parameter", "input") or var.name in states
-        ):
-            attrs.append(f'start="{float(var.start)!r}"')
+        if _has_start(var, states):
+            attrs.append(f'start="{float(var.start)!r}"')  # type: ignore[arg-type]
         rows.append(f"    <Float64 {' '.join(attrs)}/>")
     rows.append(
         f'    <Float64 name="time" valueReference="{len(variables)}" causality="independent" '
@@ -293,14 +289,7 @@ def _model_description3(
         f'    <ContinuousStateDerivative valueReference="{index[d.name]}"/>' for d in derivs
     ]
     structure += [f'    <InitialUnknown valueReference="{index[d.name]}"/>' for d in derivs]
-    units = sorted({v.unit for v in variables if v.unit})
-    unit_defs = (
-        "  <UnitDefinitions>\n"
-        + "\n".join(f"    <Unit name={quoteattr(u)}/>" for u in units)
-        + "\n  </UnitDefinitions>\n"
-        if units
-        else ""
-    )
+    unit_defs = _unit_definitions(variables)
     start, stop, step = experiment
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <fmiModelDescription fmiVersion="3.0" modelName={quoteattr(model_name)}

@@ -8,8 +8,9 @@ DUP flag and their original packet id, and the ingest drops the ones it already 
 (same topic, payload and packet id in a part after the last acknowledged one). Every
 message is in the table exactly once.
 
-paho's network thread only appends each message to a list; a writer thread stores a batch
-(up to ``batch_ms`` after its first message), then acknowledges it and tells ``on_stored``.
+paho's network thread only appends the messages of each read to a list (``BufferedClient``
+hands them over as one list); a writer thread stores a batch (up to ``batch_ms`` after its
+first message), then acknowledges it and tells ``on_stored``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from typing import Any
 
 from twinflow_studio.project.mqtt_params import broker_address, env_ref
 from twinflow_studio.twinstat.errors import TwinStatError
-from twinflow_studio.twinstat.mqtt_client import ack_many, client_class
+from twinflow_studio.twinstat.mqtt_client import BufferedClient, ack_many, client_class
+from twinflow_studio.twinstat.mqtt_compact import compact, remove_superseded
 from twinflow_studio.twinstat.mqtt_decode import Decoder, Received, message_key
 from twinflow_studio.twinstat.mqtt_table import MqttTable, table_dir
 
@@ -87,11 +89,17 @@ class MqttIngest:
         self.decoder = Decoder(self.params)
         self.stored = 0  # messages stored by this ingest
         self.duplicates = 0  # redeliveries dropped
+        # time.monotonic() of the last message received / batch stored (0: none yet)
+        self.last_arrival = 0.0
+        self.last_stored = 0.0
         self.last_error: str | None = None
         self._inbox: list[Received] = []
+        self._storing = 0  # messages of the batch the writer is storing
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._writer: threading.Thread | None = None
+        self._compactor: threading.Thread | None = None
+        self.compact_every_s = float(self.params.get("compact_every_s", 60) or 0)
         self._client: Any = None
         self._lock_fd: int | None = None
         self._connected = threading.Event()
@@ -99,9 +107,11 @@ class MqttIngest:
         self._refused_topics: list[str] = []
         self._connect_error: str | None = None
         self._disconnected_at = 0.0
-        # Parts stored but maybe not acknowledged: seq -> (time acks were queued, keys).
-        self._unsettled: dict[int, tuple[float, list[tuple[bytes, int]]]] = {}
-        self._redeliverable: Counter[tuple[bytes, int]] = Counter()
+        # Parts stored but maybe not acknowledged: seq -> (time acks were queued, their
+        # _key and _mid columns). The (key, mid) counts of those parts are made only when a
+        # redelivery (DUP) arrives: rare, while counting every stored message is not.
+        self._unsettled: dict[int, tuple[float, Any]] = {}
+        self._redeliverable: Counter[tuple[bytes, int]] | None = None
         self._seq = 0
 
     # ---- life ---------------------------------------------------------------------------
@@ -114,11 +124,11 @@ class MqttIngest:
         self._take_lock()
         try:
             self.table.remove_leftovers()
+            remove_superseded(self.table)
             self._seq = self.table.next_seq()
             acked = self.table.acked_seq()
-            for seq, key, mid in self.table.keys_after(acked):
-                self._redeliverable[(key, mid)] += 1
-                self._unsettled.setdefault(seq, (0.0, []))[1].append((key, mid))
+            for seq, ids in self.table.ids_after(acked):
+                self._unsettled[seq] = (0.0, ids)
             client_id = str(self.params.get("client_id") or f"twinflow-{self.source}")
             client = client_class()(
                 mqtt.CallbackAPIVersion.VERSION2,
@@ -139,6 +149,8 @@ class MqttIngest:
             client.on_connect = self._on_connect
             client.on_disconnect = self._on_disconnect
             client.on_message = self._on_message
+            if isinstance(client, BufferedClient):
+                client.on_publish_batch = self._on_messages
             client.on_subscribe = self._on_subscribe
             self._client = client
             try:
@@ -149,6 +161,11 @@ class MqttIngest:
                 target=self._write_loop, name=f"mqtt-store-{self.source}", daemon=True
             )
             self._writer.start()
+            if self.compact_every_s > 0:
+                self._compactor = threading.Thread(
+                    target=self._compact_loop, name=f"mqtt-compact-{self.source}", daemon=True
+                )
+                self._compactor.start()
             client.loop_start()
             if not self._connected.wait(self.connect_timeout) or self._connect_error:
                 reason = self._connect_error or f"no answer within {self.connect_timeout:g} s"
@@ -181,6 +198,8 @@ class MqttIngest:
             self._cond.notify_all()
         if self._writer is not None:
             self._writer.join(timeout=30)
+        if self._compactor is not None:
+            self._compactor.join(timeout=60)
         if self._client is not None:
             try:
                 self._client.disconnect()
@@ -188,6 +207,12 @@ class MqttIngest:
             except Exception:  # noqa: BLE001 - closing a dead connection must not raise
                 pass
         self._release_lock()
+
+    @property
+    def backlog(self) -> int:
+        """Messages received and not yet stored (and acknowledged)."""
+        with self._cond:
+            return len(self._inbox) + self._storing
 
     def window(self) -> Any:
         """The node's window of the table, as its output would be."""
@@ -262,11 +287,28 @@ class MqttIngest:
             log.warning("mqtt %s: %s; reconnecting", self.source, self.last_error)
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
-        item = Received(msg.mid, msg.qos, msg.topic, msg.payload, bool(msg.dup), time.time_ns())
+        self._on_messages(
+            [Received(msg.mid, msg.qos, msg.topic, msg.payload, bool(msg.dup), time.time_ns())]
+        )
+
+    def _on_messages(self, items: list[Received]) -> None:
+        self.last_arrival = time.monotonic()
         with self._cond:
-            self._inbox.append(item)
-            if len(self._inbox) == 1:
+            was_empty = not self._inbox
+            self._inbox.extend(items)
+            if was_empty:
                 self._cond.notify()
+
+    # ---- compaction ------------------------------------------------------------------------
+
+    def _compact_loop(self) -> None:
+        """Merge settled small parts now and then, in its own thread: a merge reads and writes
+        up to a few MB, which the writer (and the trigger latency) must not wait for."""
+        while not self._stop.wait(self.compact_every_s):
+            try:
+                compact(self.table, max_runs=4)
+            except Exception as exc:  # noqa: BLE001 - disk full: the small parts stay as they are
+                log.warning("mqtt %s: compaction skipped: %s", self.source, exc)
 
     # ---- the writer thread -----------------------------------------------------------------
 
@@ -288,6 +330,7 @@ class MqttIngest:
                 time.sleep(min(0.002, wait_s))
             with self._cond:
                 batch, self._inbox = self._inbox[:MAX_BATCH], self._inbox[MAX_BATCH:]
+                self._storing = len(batch)
             try:
                 self._store(batch)
             except Exception as exc:  # disk full, I/O error: nothing acknowledged, retried
@@ -297,16 +340,19 @@ class MqttIngest:
                     self._inbox[:0] = batch
                 if self._stop.wait(1.0):
                     return
+            finally:
+                self._storing = 0
             self._settle()
 
     def _store(self, batch: list[Received]) -> None:
         fresh: list[Received] = []
         dropped: list[Received] = []
         for msg in batch:
-            if msg.dup and self._redeliverable:
+            if msg.dup and self._unsettled:
+                pending = self._pending()
                 ident = (message_key(msg.topic, msg.payload), msg.mid)
-                if self._redeliverable.get(ident, 0) > 0:
-                    self._redeliverable[ident] -= 1
+                if pending.get(ident, 0) > 0:
+                    pending[ident] -= 1
                     dropped.append(msg)
                     continue
             fresh.append(msg)
@@ -315,12 +361,10 @@ class MqttIngest:
             table = self.decoder.table(fresh)
             self.table.append(seq, table, max(m.recv_ns for m in fresh))
             self._seq += 1
-            keys = list(
-                zip(table.column("_key").to_pylist(), table.column("_mid").to_pylist(), strict=True)
-            )
-            for ident in keys:
-                self._redeliverable[ident] += 1
-            self._unsettled[seq] = (time.monotonic(), keys)
+            ids = table.select(["_key", "_mid"])
+            if self._redeliverable is not None:
+                self._redeliverable.update(_idents(ids))
+            self._unsettled[seq] = (time.monotonic(), ids)
         # Only now: the batch is durable.
         ack_many(self._client, [m.mid for m in batch if m.qos == 1])
         for msg in batch:
@@ -334,6 +378,7 @@ class MqttIngest:
                 self.source,
                 len(dropped),
             )
+        self.last_stored = time.monotonic()
         if fresh:
             self.stored += len(fresh)
             if self.on_stored is not None:
@@ -362,11 +407,28 @@ class MqttIngest:
         for seq in done:
             if seq != first_open:
                 break
-            for ident in self._unsettled.pop(seq)[1]:
-                self._redeliverable[ident] -= 1
-                if self._redeliverable[ident] <= 0:
-                    del self._redeliverable[ident]
+            ids = self._unsettled.pop(seq)[1]
+            if self._redeliverable is not None:
+                for ident in _idents(ids):
+                    self._redeliverable[ident] -= 1
+                    if self._redeliverable[ident] <= 0:
+                        del self._redeliverable[ident]
             mark = seq
             first_open = min(self._unsettled) if self._unsettled else seq + 1
+        if not self._unsettled:
+            self._redeliverable = None
         if mark:
             self.table.write_acked(mark)
+
+    def _pending(self) -> Counter[tuple[bytes, int]]:
+        """(key, mid) -> stored copies a redelivery may still match."""
+        if self._redeliverable is None:
+            counter: Counter[tuple[bytes, int]] = Counter()
+            for _, ids in self._unsettled.values():
+                counter.update(_idents(ids))
+            self._redeliverable = counter
+        return self._redeliverable
+
+
+def _idents(ids: Any) -> list[tuple[bytes, int]]:
+    return list(zip(ids.column("_key").to_pylist(), ids.column("_mid").to_pylist(), strict=True))

@@ -22,7 +22,8 @@ def run_mqtt_source(ctx: TaskContext) -> dict[str, Any]:
         frame = Decoder(ctx.params).empty()
         ctx.log(
             "no messages stored yet: they are stored while the twin is live "
-            "(--run --watch, or the studio's live mode)"
+            "(--run --watch, or the studio's live mode) and, before a --run, what the "
+            "broker kept for the session"
         )
     else:
         ctx.log(f"window: {len(frame)} row(s) of {table.root}")

@@ -3,7 +3,10 @@
 ``<project>/.twinflow/mqtt/<source>/date=YYYY-MM-DD/part-<seq>-<last received ms>.parquet``:
 one Parquet file per stored batch, written to a hidden temporary name, fsynced, renamed into
 place and the folder fsynced, so a part is either whole or absent after a crash. Parts are
-never rewritten; ``seq`` orders them. Beside the data, ``acked.json`` holds the highest part
+never rewritten; ``seq`` orders them. Compaction (``mqtt_compact.py``) merges runs of small
+parts into ``part-<first seq>-<last seq>-<ms>.parquet``; a part whose seq range lies inside
+another part's is superseded (left by a compaction killed before it removed it) and is
+neither read nor counted. Beside the data, ``acked.json`` holds the highest part
 whose acknowledgements surely reached the broker: parts after it may be delivered again
 (MQTT QoS 1 redelivers what was not acknowledged), and the ingest drops those redeliveries.
 
@@ -18,13 +21,13 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-_PART = re.compile(r"part-(\d{12})-(\d+)\.parquet")
+_PART = re.compile(r"part-(\d{12})(?:-(\d{12}))?-(\d+)\.parquet")
 _DATE = re.compile(r"date=\d{4}-\d{2}-\d{2}")
 ACKED_FILE = "acked.json"
 
@@ -38,17 +41,39 @@ def table_dir(project_dir: Path, source: str) -> Path:
 
 @dataclass(frozen=True)
 class Part:
-    seq: int
+    seq: int  # the last (or only) batch it holds
     last_ms: int
     path: Path
+    first: int = 0  # the first batch it holds (0: only ``seq``)
+
+    @property
+    def start(self) -> int:
+        return self.first or self.seq
+
+    def covers(self, other: Part) -> bool:
+        return (self.start, self.seq) != (other.start, other.seq) and (
+            self.start <= other.start and other.seq <= self.seq
+        )
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _listing_again(read: Callable[[], Any], attempts: int = 5) -> Any:
+    """``read()``, listed afresh when a part vanished under it: a compaction (another
+    thread or process) replaced it by the merged part between the listing and the read."""
+    for attempt in range(attempts):
+        try:
+            return read()
+        except FileNotFoundError:
+            if attempt == attempts - 1:
+                raise
+    return None
 
 
 class MqttTable:
@@ -58,19 +83,34 @@ class MqttTable:
     # ---- reading ----------------------------------------------------------------------
 
     def parts(self) -> list[Part]:
-        """Every stored part, oldest first."""
-        out: list[Part] = []
+        """Every stored part, oldest first (superseded ones left out)."""
+        return self.scan()[0]
+
+    def scan(self) -> tuple[list[Part], list[Part]]:
+        """(the parts to read, oldest first; the superseded parts a compaction left)."""
+        found: list[Part] = []
         if not self.root.is_dir():
-            return out
+            return [], []
         for day in self.root.iterdir():
             if not _DATE.fullmatch(day.name) or not day.is_dir():
                 continue
             for entry in os.scandir(day):
                 match = _PART.fullmatch(entry.name)
                 if match:
-                    out.append(Part(int(match[1]), int(match[2]), Path(entry.path)))
-        out.sort(key=lambda p: p.seq)
-        return out
+                    first, last = int(match[1]), int(match[2] or match[1])
+                    found.append(
+                        Part(last, int(match[3]), Path(entry.path), first if match[2] else 0)
+                    )
+        found.sort(key=lambda p: (p.start, -p.seq))
+        live: list[Part] = []
+        superseded: list[Part] = []
+        for part in found:  # by start, widest first: a covering part comes before the covered
+            if live and live[-1].covers(part):
+                superseded.append(part)
+            else:
+                live.append(part)
+        live.sort(key=lambda p: p.seq)
+        return live, superseded
 
     def next_seq(self) -> int:
         parts = self.parts()
@@ -84,6 +124,11 @@ class MqttTable:
 
     def read(self, parts: list[Part] | None = None, internal: bool = False) -> Any:
         """The rows of ``parts`` (default: all) as one DataFrame, in arrival order."""
+        if parts is None:
+            return _listing_again(lambda: self._read(self.parts(), internal))
+        return self._read(parts, internal)
+
+    def _read(self, parts: list[Part] | None = None, internal: bool = False) -> Any:
         import pandas as pd
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -102,6 +147,9 @@ class MqttTable:
     def window(self, rows: int = 0, seconds: float = 0.0, now_ns: int | None = None) -> Any:
         """The last ``rows`` rows and/or the rows received in the last ``seconds`` (0: no
         limit on that side); everything when both are 0."""
+        return _listing_again(lambda: self._window(rows, seconds, now_ns))
+
+    def _window(self, rows: int, seconds: float, now_ns: int | None) -> Any:
         parts = self.parts()
         cutoff = None
         if seconds and seconds > 0:
@@ -119,7 +167,7 @@ class MqttTable:
                 if count >= rows:
                     break
             parts = list(reversed(chosen))
-        frame = self.read(parts, internal=True)
+        frame = self._read(parts, internal=True)
         if frame.empty:
             return frame
         if cutoff is not None:
@@ -129,18 +177,14 @@ class MqttTable:
         frame = frame.drop(columns=[c for c in frame.columns if c.startswith("_")])
         return frame.reset_index(drop=True)
 
-    def keys_after(self, seq: int) -> Iterator[tuple[int, bytes, int]]:
-        """(part seq, key, mid) of the rows in parts after ``seq``: what may be redelivered."""
+    def ids_after(self, seq: int) -> Iterator[tuple[int, Any]]:
+        """(part seq, its ``_key`` and ``_mid`` columns) of the parts after ``seq``: what may
+        be redelivered."""
         import pyarrow.parquet as pq
 
         for part in self.parts():
-            if part.seq <= seq:
-                continue
-            table = pq.read_table(part.path, columns=["_key", "_mid"])
-            for key, mid in zip(
-                table.column("_key").to_pylist(), table.column("_mid").to_pylist(), strict=True
-            ):
-                yield part.seq, key, mid
+            if part.seq > seq:
+                yield part.seq, pq.read_table(part.path, columns=["_key", "_mid"])
 
     # ---- writing ----------------------------------------------------------------------
 
@@ -153,7 +197,7 @@ class MqttTable:
         folder = self.root / f"date={day}"
         if not folder.is_dir():
             folder.mkdir(parents=True, exist_ok=True)
-            _fsync_dir(folder.parent)
+            fsync_dir(folder.parent)
         final = folder / f"part-{seq:012d}-{last_recv_ns // 1_000_000}.parquet"
         tmp = folder / f".{final.name}.tmp"
         with open(tmp, "wb") as fh:
@@ -161,7 +205,7 @@ class MqttTable:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, final)
-        _fsync_dir(folder)
+        fsync_dir(folder)
         return final
 
     def write_acked(self, seq: int) -> None:

@@ -19,7 +19,14 @@ from twinflow_studio.engine.task import InputArtifact, TaskContext
 from twinflow_studio.project.hashing import hash_path
 from twinflow_studio.twinstat import artifacts
 from twinflow_studio.twinstat.adaptive import adapt_prior
-from twinflow_studio.twinstat.calibration import BatchModel, Noise, calibrate, predictive
+from twinflow_studio.twinstat.calibration import (
+    BatchModel,
+    LogPosterior,
+    Noise,
+    Sampler,
+    calibrate,
+    predictive,
+)
 from twinflow_studio.twinstat.data import column_array, read_frame
 from twinflow_studio.twinstat.drift import error_metric
 from twinflow_studio.twinstat.errors import TwinStatError
@@ -508,23 +515,17 @@ def run_calibration(ctx: TaskContext) -> dict[str, Any]:
         ctx.check_cancelled()
         ctx.log(f"sampling: step {done}/{total}")
 
-    posterior = calibrate(
-        fn,
-        batch.x,
-        y,
-        base,
-        noise,
+    # The node's params map one to one onto the log-posterior and the sampler settings.
+    sampler = Sampler(
         n_walkers=_int(ctx, "n_walkers", 32, 2),
         n_steps=_int(ctx, "n_steps", 2000, 2),
         burn=ctx.params.get("burn"),
         thin=_int(ctx, "thin", 1, 1),
         start=_param(ctx, "start", "prior"),
         seed=seed,
-        vectorize=vectorize,
-        progress=progress,
-        batch_model=batch if vectorize is not None else None,
-        full_priors=full,
     )
+    # ``full`` is the joint prior (sigma last when inferred), possibly carried over.
+    posterior = calibrate(LogPosterior(full, batch, y, noise), sampler, progress)
     posterior.meta.update(
         {
             "model": model_desc,

@@ -1,4 +1,9 @@
-"""The ``propagate`` and ``sensitivity`` nodes (see ``propagation`` and ``sensitivity``)."""
+"""The ``propagate`` and ``sensitivity`` nodes (see ``propagation`` and ``sensitivity``).
+
+Each evaluates its simulation one of two ways: a Python ``callable`` it calls itself, or the
+outputs of a simulation the engine ran (a container, an FMU in its image) for the samples of
+a ``propagate_samples`` / ``sensitivity_samples`` node, connected as ``plan`` and
+``evaluations`` (see ``uq_plan``)."""
 
 from __future__ import annotations
 
@@ -18,13 +23,36 @@ from twinflow_studio.twinstat.nodes import (
     _float,
     _frame,
     _int,
+    _json,
     _param,
     _required,
 )
 from twinflow_studio.twinstat.posterior import Posterior
-from twinflow_studio.twinstat.priors import parse_priors
-from twinflow_studio.twinstat.propagation import band_error, monte_carlo, polynomial_chaos
-from twinflow_studio.twinstat.sensitivity import bar_chart, evaluate, sobol_indices
+from twinflow_studio.twinstat.priors import PriorSet, parse_priors
+from twinflow_studio.twinstat.propagation import (
+    Bands,
+    band_error,
+    monte_carlo,
+    monte_carlo_bands,
+    pce_bands,
+    polynomial_chaos,
+)
+from twinflow_studio.twinstat.sensitivity import (
+    SobolResult,
+    bar_chart,
+    check_aggregate,
+    evaluate,
+    sobol_analyze,
+    sobol_indices,
+)
+from twinflow_studio.twinstat.uq_plan import (
+    Evaluations,
+    check_plan,
+    finite_floats,
+    plan_rows,
+    plan_theta,
+    read_evaluations,
+)
 
 
 def _x(ctx: TaskContext) -> tuple[pd.DataFrame | None, list[str], np.ndarray]:
@@ -85,20 +113,137 @@ def _draws(ctx: TaskContext, post: Posterior) -> tuple[list[str], np.ndarray]:
     return names, np.column_stack(columns)
 
 
+def _evaluation_mode(ctx: TaskContext, analysis: str) -> bool:
+    """Whether the node reads a simulation's outputs (plan + evaluations) rather than
+    calling ``callable`` itself; half of a wiring, or both at once, is an error."""
+    wired = [p for p in ("plan", "evaluations") if p in ctx.inputs]
+    if not wired:
+        return False
+    if len(wired) == 1:
+        other = "evaluations" if wired == ["plan"] else "plan"
+        raise TwinStatError(
+            f"connect '{other}' too: 'plan' from the {analysis}_samples node and "
+            "'evaluations' from the simulation that ran its samples",
+            field=other,
+        )
+    if _param(ctx, "callable", ""):
+        raise TwinStatError(
+            "give a callable or connect 'plan' and 'evaluations', not both", field="callable"
+        )
+    return True
+
+
+def _evaluations(ctx: TaskContext, analysis: str) -> tuple[dict[str, Any], Evaluations]:
+    plan = check_plan(_json(ctx, "plan"), analysis)
+    x_columns = _param(ctx, "x_columns", [])
+    outputs = _param(ctx, "output_columns", [])
+    sample_column = str(_param(ctx, "sample_column", "sample"))
+    found = read_evaluations(
+        ctx.inputs["evaluations"].path,
+        plan,
+        sample_column,
+        _columns(x_columns, "x_columns") if x_columns else [],
+        _columns(outputs, "output_columns") if outputs else [],
+        ctx.project_dir,
+    )
+    return plan, found
+
+
+def _bands_table(labels: pd.DataFrame, bands: Bands) -> pd.DataFrame:
+    out = labels.reset_index(drop=True).copy()
+    out["mean"] = bands.mean
+    out["sd"] = bands.sd
+    for q, values in bands.quantiles.items():
+        out[f"q{round(q * 100):02d}"] = values
+    return out
+
+
+def _propagate_evaluations(
+    ctx: TaskContext, quantiles: list[float], noise_sd: float
+) -> tuple[pd.DataFrame, dict[str, Any], int]:
+    """Bands from the outputs of a simulation the engine ran for a propagate_samples plan."""
+    for port in ("posterior", "data"):
+        if port in ctx.inputs:
+            raise TwinStatError(
+                "the samples come from the plan: connect this to the propagate_samples node "
+                "(posterior) or to the simulation (data) instead",
+                field=port,
+            )
+    plan, found = _evaluations(ctx, "propagate")
+    seed = int(plan.get("seed") or 0)
+    method = plan.get("method")
+    summary: dict[str, Any] = {
+        "method": method,
+        "parameters": plan["names"],
+        "quantiles": quantiles,
+        "evaluated_by": "evaluations",
+    }
+    if method == "monte_carlo":
+        bands = monte_carlo_bands(found.values[plan_rows(plan, "draws")], quantiles, noise_sd, seed)
+    elif method == "pce":
+        pce = plan.get("pce") or {}
+        order = pce.get("order")
+        if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+            raise TwinStatError("plan's PCE order is missing", field="plan")
+        fit = plan_rows(plan, "fit")
+        bands = pce_bands(
+            finite_floats(pce.get("mean"), "PCE mean").reshape(-1),
+            np.atleast_2d(finite_floats(pce.get("cov"), "PCE covariance")),
+            order,
+            plan_theta(plan)[fit],
+            found.values[fit],
+            finite_floats(pce.get("evaluate_at"), "PCE samples"),
+            quantiles,
+            noise_sd,
+            seed,
+        )
+        summary["pce"] = bands.info
+        check = plan_rows(plan, "check")
+        if len(check):
+            reference = monte_carlo_bands(found.values[check], quantiles, noise_sd, seed)
+            summary["error_vs_monte_carlo"] = band_error(bands, reference)
+    else:
+        raise TwinStatError(f"plan has an unknown method {method!r}", field="plan")
+    evaluations = len(plan["theta"])
+    ctx.log(
+        f"{method} bands of {found.values.shape[1]} output(s) from {evaluations} simulated samples"
+    )
+    return _bands_table(found.labels, bands), summary, evaluations
+
+
 @_executor
 def run_propagate(ctx: TaskContext) -> dict[str, Any]:
+    quantiles = _quantiles(ctx)
+    noise_sd = _float(ctx, "noise_sd", 0.0)
+    if noise_sd < 0:
+        raise TwinStatError("must be >= 0", field="noise_sd")
+    if _evaluation_mode(ctx, "propagate"):
+        out, summary, evaluations = _propagate_evaluations(ctx, quantiles, noise_sd)
+    else:
+        out, summary, evaluations = _propagate_callable(ctx, quantiles, noise_sd)
+    summary["model_evaluations"] = evaluations
+    ctx.output_dir.mkdir(parents=True, exist_ok=True)
+    path = ctx.output_dir / "bands.csv"
+    out.to_csv(path, index=False)
+    ctx.metrics.update({"model_evaluations": evaluations, "mean_sd": float(out["sd"].mean())})
+    if "error_vs_monte_carlo" in summary:
+        error = summary["error_vs_monte_carlo"]["max_quantile_error_in_sd"]
+        ctx.metrics["pce_error_in_sd"] = error
+        ctx.log(f"polynomial chaos vs Monte Carlo: max quantile error {error:.3g} sd")
+    return {"bands": path, "summary": summary}
+
+
+def _propagate_callable(
+    ctx: TaskContext, quantiles: list[float], noise_sd: float
+) -> tuple[pd.DataFrame, dict[str, Any], int]:
     fn = import_callable(_required(ctx, "callable"), "callable")
     post = Posterior.load(ctx.inputs["posterior"].path) if "posterior" in ctx.inputs else None
     if post is None:
         raise TwinStatError("input is not connected", field="posterior")
     frame, x_cols, x = _x(ctx)
     names, samples = _draws(ctx, post)
-    quantiles = _quantiles(ctx)
     seed = _int(ctx, "seed", 0)
     n_draws = _int(ctx, "n_draws", 500, 2)
-    noise_sd = _float(ctx, "noise_sd", 0.0)
-    if noise_sd < 0:
-        raise TwinStatError("must be >= 0", field="noise_sd")
     method = _param(ctx, "method", "monte_carlo")
     rng = np.random.default_rng(seed)
     n_obs = np.asarray(fn(samples[0], x), dtype=float).size
@@ -119,45 +264,66 @@ def run_propagate(ctx: TaskContext) -> dict[str, Any]:
         if check:
             reference = monte_carlo(batch, pick(check), quantiles, noise_sd, seed)
             summary["error_vs_monte_carlo"] = band_error(bands, reference)
-            ctx.log(
-                "polynomial chaos vs Monte Carlo: max quantile error "
-                f"{summary['error_vs_monte_carlo']['max_quantile_error_in_sd']:.3g} sd "
-                f"({check} Monte Carlo draws)"
-            )
     else:
         raise TwinStatError(f"unknown method {method!r}; use monte_carlo or pce", field="method")
-    summary["model_evaluations"] = batch.calls
     out = frame[x_cols].reset_index(drop=True).copy() if frame is not None else pd.DataFrame()
     if frame is None or len(out) != n_obs:
         out = pd.DataFrame({"output": np.arange(n_obs)})
-    out["mean"] = bands.mean
-    out["sd"] = bands.sd
-    for q, values in bands.quantiles.items():
-        out[f"q{round(q * 100):02d}"] = values
-    ctx.output_dir.mkdir(parents=True, exist_ok=True)
-    path = ctx.output_dir / "bands.csv"
-    out.to_csv(path, index=False)
-    ctx.metrics.update({"model_evaluations": batch.calls, "mean_sd": float(np.mean(bands.sd))})
-    if "error_vs_monte_carlo" in summary:
-        ctx.metrics["pce_error_in_sd"] = summary["error_vs_monte_carlo"]["max_quantile_error_in_sd"]
-    return {"bands": path, "summary": summary}
+    return _bands_table(out, bands), summary, batch.calls
+
+
+def _sensitivity_evaluations(ctx: TaskContext, aggregate: str) -> tuple[SobolResult, PriorSet]:
+    """Indices from the outputs of a simulation the engine ran for a sensitivity_samples plan."""
+    if "data" in ctx.inputs:
+        raise TwinStatError(
+            "the samples come from the plan: connect the data to the simulation instead",
+            field="data",
+        )
+    if _param(ctx, "priors", []):
+        raise TwinStatError(
+            "the priors come from the plan: set them on the sensitivity_samples node",
+            field="priors",
+        )
+    plan, found = _evaluations(ctx, "sensitivity")
+    priors = parse_priors(plan.get("priors"), "plan")
+    if priors.names != plan["names"]:
+        raise TwinStatError("plan's priors do not match its parameter names", field="plan")
+    d = len(plan["names"])
+    problem = {"num_vars": d, "names": plan["names"], "bounds": [[0.0, 1.0]] * d}
+    n_base = plan.get("n_base")
+    if not isinstance(n_base, int) or len(plan["theta"]) != n_base * (d + 2):
+        raise TwinStatError("plan's sample count does not match its n_base", field="plan")
+    result = sobol_analyze(
+        problem,
+        found.values,
+        aggregate,
+        seed=int(plan.get("seed") or 0),
+        num_resamples=_int(ctx, "num_resamples", 100, 10),
+        conf_level=_float(ctx, "conf_level", 0.95),
+    )
+    return result, priors
 
 
 @_executor
 def run_sensitivity(ctx: TaskContext) -> dict[str, Any]:
-    fn = import_callable(_required(ctx, "callable"), "callable")
-    priors = parse_priors(_required(ctx, "priors"))
-    _, _, x = _x(ctx)
     top_k = _int(ctx, "select_top_k", 0)
-    result = sobol_indices(
-        evaluate(fn, x),
-        priors,
-        n_base=_int(ctx, "n_base", 1024, 1),
-        aggregate=_param(ctx, "aggregate", "mean"),
-        seed=_int(ctx, "seed", 0),
-        num_resamples=_int(ctx, "num_resamples", 100, 10),
-        conf_level=_float(ctx, "conf_level", 0.95),
-    )
+    aggregate = _param(ctx, "aggregate", "mean")
+    check_aggregate(aggregate)
+    if _evaluation_mode(ctx, "sensitivity"):
+        result, priors = _sensitivity_evaluations(ctx, aggregate)
+    else:
+        fn = import_callable(_required(ctx, "callable"), "callable")
+        priors = parse_priors(_required(ctx, "priors"))
+        _, _, x = _x(ctx)
+        result = sobol_indices(
+            evaluate(fn, x),
+            priors,
+            n_base=_int(ctx, "n_base", 1024, 1),
+            aggregate=aggregate,
+            seed=_int(ctx, "seed", 0),
+            num_resamples=_int(ctx, "num_resamples", 100, 10),
+            conf_level=_float(ctx, "conf_level", 0.95),
+        )
     indices = result.to_json(top_k, priors)
     table = pd.DataFrame(
         {

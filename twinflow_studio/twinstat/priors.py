@@ -32,6 +32,17 @@ _OPTIONAL: dict[str, dict[str, float]] = {
     "truncnormal": {"low": -math.inf, "high": math.inf},
 }
 _ALIASES = {"truncated_normal": "truncnormal", "log-normal": "lognormal", "gaussian": "normal"}
+DISTRIBUTIONS: tuple[str, ...] = tuple(_REQUIRED)
+
+
+def distribution_args(dist: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(required, optional) number names of a distribution (aliases resolved)."""
+    dist = _ALIASES.get(dist.lower(), dist.lower())
+    return _REQUIRED.get(dist, ()), tuple(_OPTIONAL.get(dist, {}))
+
+
+def canonical_dist(dist: str) -> str:
+    return _ALIASES.get(dist.lower(), dist.lower())
 
 
 @dataclass(frozen=True)

@@ -48,9 +48,20 @@ def monte_carlo(
 ) -> Bands:
     """Bands of the model output over the given posterior draws (one model call per draw)."""
     before = batch.calls
-    outputs = _with_noise(batch(draws), noise_sd, np.random.default_rng([seed, 1]))
+    bands = monte_carlo_bands(batch(draws), quantiles, noise_sd, seed)
+    bands.evaluations = batch.calls - before
+    return bands
+
+
+def monte_carlo_bands(
+    outputs: np.ndarray, quantiles: Sequence[float], noise_sd: float = 0.0, seed: int = 0
+) -> Bands:
+    """Bands of model outputs (n_draws, n_obs) already computed at posterior draws."""
+    outputs = _with_noise(
+        np.asarray(outputs, dtype=float), noise_sd, np.random.default_rng([seed, 1])
+    )
     mean, sd, qs = _summarize(outputs, quantiles)
-    return Bands(mean, sd, dict(zip(quantiles, qs, strict=True)), batch.calls - before)
+    return Bands(mean, sd, dict(zip(quantiles, qs, strict=True)), int(outputs.shape[0]))
 
 
 def polynomial_chaos(
@@ -65,37 +76,71 @@ def polynomial_chaos(
     """Bands from a polynomial-chaos expansion of the model in the parameters, fitted at
     ``n_fit`` Sobol points of the posterior's Gaussian approximation (default: twice the
     number of polynomial terms) and then evaluated, cheaply, at every posterior sample."""
-    import chaospy  # imported here: it takes a second to load and only this path needs it
-
     samples = np.atleast_2d(samples)
-    d = samples.shape[1]
-    mean = samples.mean(axis=0)
+    mean, cov = gaussian_moments(samples)
+    nodes = pce_nodes(mean, cov, order, n_fit, seed)
+    before = batch.calls
+    evals = batch(nodes)
+    bands = pce_bands(mean, cov, order, nodes, evals, samples, quantiles, noise_sd, seed)
+    bands.evaluations = batch.calls - before
+    return bands
+
+
+def gaussian_moments(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of the posterior's Gaussian approximation."""
+    samples = np.atleast_2d(samples)
     cov = np.atleast_2d(np.cov(samples, rowvar=False))
     if not np.all(np.diagonal(cov) > 0):
         raise TwinStatError("every parameter of the posterior must vary", field="posterior")
-    if d == 1:
+    return samples.mean(axis=0), cov
+
+
+def _expansion(mean: np.ndarray, cov: np.ndarray, order: int) -> tuple[Any, Any]:
+    import chaospy  # imported here: it takes a second to load and only this path needs it
+
+    if len(mean) == 1:
         dist = chaospy.Normal(float(mean[0]), math.sqrt(float(cov[0, 0])))
     else:
         dist = chaospy.MvNormal(mean, cov)
-    expansion = chaospy.generate_expansion(order, dist)
+    return dist, chaospy.generate_expansion(order, dist)
+
+
+def pce_nodes(
+    mean: np.ndarray, cov: np.ndarray, order: int, n_fit: int | None, seed: int
+) -> np.ndarray:
+    """The ``(n_fit, d)`` parameter points the expansion is fitted at: Sobol points of the
+    Gaussian approximation (default: twice the number of polynomial terms)."""
+    dist, expansion = _expansion(mean, cov, order)
     terms = len(expansion)
     n_fit = n_fit or 2 * terms
     if n_fit < terms:
         raise TwinStatError(f"needs at least {terms} fit points for order {order}", field="pce")
-    nodes = np.atleast_2d(dist.sample(n_fit, rule="sobol", seed=seed))  # (d, n_fit)
-    before = batch.calls
-    evals = batch(nodes.T)
-    approx = chaospy.fit_regression(expansion, nodes, evals)
+    return np.atleast_2d(dist.sample(n_fit, rule="sobol", seed=seed)).T
+
+
+def pce_bands(
+    mean: np.ndarray,
+    cov: np.ndarray,
+    order: int,
+    nodes: np.ndarray,
+    evals: np.ndarray,
+    samples: np.ndarray,
+    quantiles: Sequence[float],
+    noise_sd: float = 0.0,
+    seed: int = 0,
+) -> Bands:
+    """Bands of the expansion fitted to the model outputs ``evals`` (n_fit, n_obs) at
+    ``nodes`` (n_fit, d), evaluated at every posterior sample."""
+    import chaospy
+
+    _, expansion = _expansion(mean, cov, order)
+    approx = chaospy.fit_regression(expansion, np.asarray(nodes).T, evals)
+    samples = np.atleast_2d(samples)
     outputs = np.atleast_2d(np.asarray(approx(*samples.T), dtype=float)).T  # (n, n_obs)
     outputs = _with_noise(outputs, noise_sd, np.random.default_rng([seed, 2]))
     mean_out, sd_out, qs = _summarize(outputs, quantiles)
-    return Bands(
-        mean_out,
-        sd_out,
-        dict(zip(quantiles, qs, strict=True)),
-        batch.calls - before,
-        {"order": order, "terms": terms, "fit_points": n_fit},
-    )
+    info = {"order": order, "terms": len(expansion), "fit_points": int(len(nodes))}
+    return Bands(mean_out, sd_out, dict(zip(quantiles, qs, strict=True)), int(len(nodes)), info)
 
 
 def band_error(approx: Bands, reference: Bands) -> dict[str, Any]:

@@ -61,20 +61,44 @@ def sobol_indices(
     """Indices of ``batch_fn(theta (n, d)) -> (n, n_out)``: of the output's mean over its
     columns (``mean``), or per column then averaged weighted by each column's variance
     (``variance_weighted``, the aggregated indices of Gamboa et al.)."""
-    from SALib.analyze import sobol as analyze
-    from SALib.sample import sobol as sample
+    check_aggregate(aggregate)
+    problem, theta = sobol_points(priors, n_base, seed)
+    out = np.asarray(batch_fn(theta), dtype=float).reshape(theta.shape[0], -1)
+    return sobol_analyze(problem, out, aggregate, seed, num_resamples, conf_level)
 
+
+def check_aggregate(aggregate: str) -> None:
     if aggregate not in AGGREGATES:
         raise TwinStatError(
             f"unknown aggregate {aggregate!r}; use {list(AGGREGATES)}", field="aggregate"
         )
+
+
+def sobol_points(priors: PriorSet, n_base: int, seed: int = 0) -> tuple[dict[str, Any], np.ndarray]:
+    """SALib's problem and the ``(n_base * (d + 2), d)`` parameter points the model runs at:
+    Saltelli/Sobol points on the unit cube through each prior's quantile function."""
+    from SALib.sample import sobol as sample
+
     if n_base < 8 or n_base & (n_base - 1):
         raise TwinStatError(f"must be a power of 2 >= 8, got {n_base}", field="n_base")
     d = priors.ndim
     problem = {"num_vars": d, "names": priors.names, "bounds": [[0.0, 1.0]] * d}
     unit = sample.sample(problem, n_base, calc_second_order=False, seed=seed)
-    theta = priors.ppf(np.clip(unit, _EDGE, 1.0 - _EDGE))
-    out = np.asarray(batch_fn(theta), dtype=float).reshape(theta.shape[0], -1)
+    return problem, priors.ppf(np.clip(unit, _EDGE, 1.0 - _EDGE))
+
+
+def sobol_analyze(
+    problem: dict[str, Any],
+    out: np.ndarray,
+    aggregate: str = "mean",
+    seed: int = 0,
+    num_resamples: int = 100,
+    conf_level: float = 0.95,
+) -> SobolResult:
+    """Indices from the model outputs ``out`` (n_points, n_out) at ``sobol_points``."""
+    from SALib.analyze import sobol as analyze
+
+    check_aggregate(aggregate)
     if not np.isfinite(out).all():
         raise TwinStatError(
             "the simulation returned NaN or infinity inside the priors", field="callable"
@@ -104,7 +128,7 @@ def sobol_indices(
             np.sum([wi * np.asarray(p[k]) for wi, p in zip(w, parts, strict=True)], axis=0)
             for k in ("S1", "S1_conf", "ST", "ST_conf")
         )
-    return SobolResult(priors.names, s1, s1c, st, stc, int(theta.shape[0]))
+    return SobolResult(list(problem["names"]), s1, s1c, st, stc, int(out.shape[0]))
 
 
 def evaluate(fn: Any, x: np.ndarray) -> Any:

@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 from twinflow_studio.engine.paths import file_uri_path
 from twinflow_studio.project.hashing import hash_file
 from twinflow_studio.project.triggers import validate_trigger
+from twinflow_studio.twinstat.fs_events import FolderEvents
 from twinflow_studio.twinstat.live_state import LiveState, pending_fires
 from twinflow_studio.twinstat.mqtt_watch import MqttSources, MqttTriggerState
 
@@ -162,6 +163,7 @@ class _Armed:
     state: dict[str, str] = field(default_factory=dict)
     next_due: float = 0.0
     mqtt: MqttTriggerState | None = None
+    touched: bool = False  # a file event says: look now, not at the next poll
 
     @property
     def id(self) -> str:
@@ -275,8 +277,24 @@ async def watch(
     def stored() -> None:  # called from the ingest threads
         loop.call_soon_threadsafe(wake.set)
 
+    def touched(tid: str) -> None:  # called from the folder observer's thread
+        def mark() -> None:
+            if tid in armed:
+                armed[tid].touched = True
+                wake.set()
+
+        try:
+            loop.call_soon_threadsafe(mark)
+        except RuntimeError:  # the loop has closed: nothing to wake
+            pass
+
+    events = FolderEvents(touched)
     mqtt = MqttSources(project, project_dir, stored)
     try:
+        for item in armed.values():
+            if isinstance(item.watcher, FolderWatcher):
+                w = item.watcher
+                await asyncio.to_thread(events.watch, item.id, w.path, w.pattern, w.recursive)
         await mqtt.start()
         return await _watch_loop(
             project,
@@ -296,6 +314,7 @@ async def watch(
         )
     finally:
         await mqtt.stop()
+        await asyncio.to_thread(events.stop)
 
 
 async def _watch_loop(
@@ -350,8 +369,9 @@ async def _watch_loop(
                 if item.mqtt.due(time.monotonic()):
                     await start(item, item.mqtt.fired(time.monotonic()))
                 continue
-            if item.kind == "manual" or now < item.next_due:
+            if item.kind == "manual" or (now < item.next_due and not item.touched):
                 continue
+            item.touched = False
             item.next_due = now + item.interval
             saved.update(item.spec, next_fire_at=time.time() + item.interval)
             if item.watcher is not None:

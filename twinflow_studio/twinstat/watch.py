@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from twinflow_studio.project.errors import TwinFlowError
 from twinflow_studio.twinstat.triggers import env_poll_interval, watch
 
 
@@ -18,11 +19,15 @@ async def watch_project(
     poll_interval: float | None = None,
     initial: Callable[[], Awaitable[Any]] | None = None,
     on_result: Callable[[Any], None] | None = None,
+    current: Callable[[], Any] | None = None,
+    on_refused: Callable[[TwinFlowError], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Keep ``project`` living on ``engine`` until ``stop`` is set (Ctrl-C in the CLI).
 
     ``run_kwargs`` are the CLI's engine.run arguments; each trigger sets its own ``only`` and
-    ``trigger``. ``on_result`` sees every triggered run's result (``--watch --json``)."""
+    ``trigger``. ``on_result`` sees every triggered run's result (``--watch --json``).
+    ``current`` gives the project as its files are now (edited parts); when it raises, that
+    trigger's run does not start, ``on_refused`` is told why and the watch goes on."""
     base = {k: v for k, v in (run_kwargs or {}).items() if k not in ("only", "trigger")}
     if base.get("project_dir"):
         project_dir = Path(base["project_dir"])
@@ -32,6 +37,13 @@ async def watch_project(
         project_dir = Path.cwd()
 
     async def engine_run(proj: Any, *, only: Any = None, trigger: Any = None) -> Any:
+        if current is not None:
+            try:
+                proj = current()
+            except TwinFlowError as exc:
+                if on_refused is not None:
+                    on_refused(exc)
+                return None
         result = await engine.run(proj, only=only, trigger=trigger, **base)
         if on_result is not None:
             on_result(result)

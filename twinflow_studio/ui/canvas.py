@@ -10,11 +10,7 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-from NodeGraphQt import BackdropNode, NodeGraph
-from NodeGraphQt.constants import PortTypeEnum
-from NodeGraphQt.qgraphics.port import PortItem
-from NodeGraphQt.widgets.viewer import NodeViewer
-from PySide6.QtCore import QMimeData, QPointF, QRectF, QTimer, Signal
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QCursor, QUndoStack
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -30,12 +26,24 @@ from twinflow_studio.ui.canvas_items import (
     DEFAULT_NODE_COLOR,
     PORT_COLORS,
     FastNodeItem,
-    FastPipeItem,
     LodTitle,
     TwinNode,
     restyle_selection,
 )
 from twinflow_studio.ui.document import Document
+from twinflow_studio.ui.nodegraph_adapter import (
+    BackdropNode,
+    BackdropNodeItem,
+    GestureGraph,
+    NodeViewer,
+    PortItem,
+    PortTypeEnum,
+    disable_builtin_undo,
+    scene_range,
+    set_scene_range,
+)
+from twinflow_studio.ui.pipes import RoutedPipeItem
+from twinflow_studio.ui.port_legend import port_tooltip
 from twinflow_studio.ui.themes import DARK, Theme
 
 KIND_MIME = "application/x-twinflow-kind"
@@ -43,10 +51,33 @@ KIND_MIME = "application/x-twinflow-kind"
 
 class _Viewer(NodeViewer):
     output_port_activated = Signal(str, str)
+    empty_double_clicked = Signal(QPointF)  # scene position
+    context_requested = Signal(str, QPointF, QPoint)  # node id ("" on the canvas), where
+
+    def contextMenuEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        # Ours (ui.context_menus), not NodeGraphQt's: its menus act on its own undo stack.
+        self.RMB_state = False
+        pos = self.mapToScene(event.pos())
+        node_id = ""
+        for item in self.scene().items(pos):
+            node = getattr(item, "id", None) if isinstance(item, FastNodeItem) else None
+            if node is not None:
+                node_id = getattr(self._canvas_node(node), "doc_id", "") or ""
+                break
+        self.context_requested.emit(node_id, pos, event.globalPos())
+        event.accept()
 
     def mouseDoubleClickEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        scene_pos = self.mapToScene(event.position().toPoint())
+        items = self.scene().items(scene_pos)
+        if event.button() == Qt.MouseButton.LeftButton and not any(
+            isinstance(i.topLevelItem(), (FastNodeItem, BackdropNodeItem)) for i in items
+        ):
+            self.empty_double_clicked.emit(scene_pos)  # quick-add there
+            event.accept()
+            return
         # A double-click on an output port opens what it holds (ui.viewers).
-        for item in self.scene().items(self.mapToScene(event.position().toPoint())):
+        for item in items:
             if isinstance(item, PortItem) and item.port_type == PortTypeEnum.OUT.value:
                 node_id = getattr(self._canvas_node(item.node.id), "doc_id", "")
                 if node_id:
@@ -56,8 +87,8 @@ class _Viewer(NodeViewer):
         super().mouseDoubleClickEvent(event)
 
     def establish_connection(self, start_port: Any, end_port: Any) -> None:
-        # NodeViewer's, with FastPipeItem for PipeItem.
-        pipe = FastPipeItem()
+        # NodeViewer's, with RoutedPipeItem (drawn clearly when backwards) for PipeItem.
+        pipe = RoutedPipeItem()
         self.scene().addItem(pipe)
         pipe.set_connections(start_port, end_port)
         pipe.draw_path(pipe.input_port, pipe.output_port)
@@ -67,7 +98,7 @@ class _Viewer(NodeViewer):
             pipe.hide()
 
 
-class _Graph(NodeGraph):
+class _Graph(GestureGraph):
     """NodeGraph whose gesture handlers report to the canvas instead of editing itself."""
 
     def __init__(self, canvas: Canvas) -> None:
@@ -78,6 +109,8 @@ class _Graph(NodeGraph):
         viewer = self.viewer()
         viewer._canvas_node = self.get_node_by_id
         viewer.output_port_activated.connect(self._on_output_port)
+        viewer.empty_double_clicked.connect(canvas.emptyDoubleClicked)
+        viewer.context_requested.connect(canvas.contextRequested)
 
     def get_unique_name(self, name: str) -> str:  # labels need not be unique; ids are
         return name
@@ -85,29 +118,29 @@ class _Graph(NodeGraph):
     def _on_output_port(self, node_id: str, port: str) -> None:
         self._canvas.outputActivated.emit(node_id, port)
 
-    def _on_connection_changed(self, disconnected: list, connected: list) -> None:
+    def on_connection_changed(self, disconnected: list, connected: list) -> None:
         self._canvas._connection_gesture(disconnected, connected)
 
-    def _on_connection_sliced(self, ports: list) -> None:
+    def on_connection_sliced(self, ports: list) -> None:
         self._canvas._connection_gesture(ports, [])
 
-    def _on_nodes_moved(self, node_data: dict) -> None:
+    def on_nodes_moved(self, node_data: dict) -> None:
         self._canvas._moved()
 
-    def _on_node_data_dropped(self, mimedata: QMimeData, pos: Any) -> None:
+    def on_node_data_dropped(self, mimedata: QMimeData, pos: Any) -> None:
         self._canvas._dropped(mimedata, QPointF(pos.x(), pos.y()))
 
-    def _on_node_name_changed(self, node_id: str, name: str) -> None:
+    def on_node_name_changed(self, node_id: str, name: str) -> None:
         self._canvas._renamed(node_id, name)
 
-    def _on_search_triggered(self, node_type: str, pos: Any) -> None:
+    def on_search_triggered(self, node_type: str, pos: Any) -> None:
         pass
 
-    def _on_insert_node(self, pipe: Any, node_id: str, prev_node_pos: Any) -> None:
+    def on_insert_node(self, pipe: Any, node_id: str, prev_node_pos: Any) -> None:
         pass
 
-    def _on_node_backdrop_updated(self, node_id: str, update_property: str, value: Any) -> None:
-        super()._on_node_backdrop_updated(node_id, update_property, value)
+    def on_node_backdrop_updated(self, node_id: str, update_property: str, value: Any) -> None:
+        super().on_node_backdrop_updated(node_id, update_property, value)
         self._canvas._moved()
 
 
@@ -118,6 +151,8 @@ class Canvas(QWidget):
     nodeActivated = Signal(str)
     groupActivated = Signal(str)  # a group's id: its title was double-clicked
     outputActivated = Signal(str, str)  # node id, output port (double-clicked)
+    emptyDoubleClicked = Signal(QPointF)  # scene position (quick-add there)
+    contextRequested = Signal(str, QPointF, QPoint)  # node id or "", scene pos, global pos
 
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -159,10 +194,7 @@ class Canvas(QWidget):
         # NodeGraphQt's context menu and its Ctrl+Z/Ctrl+Shift+Z act on its own undo stack,
         # which the studio never uses: the Document's stack is the one.
         self.graph.disable_context_menu(True)
-        for action in (self.viewer._undo_action, self.viewer._redo_action):
-            if action is not None:
-                action.setShortcuts([])
-                action.setEnabled(False)
+        disable_builtin_undo(self.viewer)
         # Repaint only what changed: a run recolours scattered nodes, and NodeGraphQt's
         # bounding-rect mode would repaint (in Python) everything between them.
         self.viewer.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
@@ -180,8 +212,7 @@ class Canvas(QWidget):
         self._rebuild_backdrops()
         view = self.doc.project.layout.get("view")
         if isinstance(view, dict) and {"x", "y", "w", "h"} <= set(view):
-            self.viewer._scene_range = QRectF(*(float(view[k]) for k in "xywh"))
-            self.viewer._update_scene()
+            set_scene_range(self.viewer, QRectF(*(float(view[k]) for k in "xywh")))
         elif self._views:
             QTimer.singleShot(0, self.zoom_to_fit)
 
@@ -215,11 +246,13 @@ class Canvas(QWidget):
         view.model.color = (*view.base_color, 255)
         view.view.color = (*view.base_color, 255)
         for port in node.input_ports():
-            view.add_input(port.name, color=PORT_COLORS.get(port.type, PORT_COLORS["any"]))
+            made = view.add_input(port.name, color=PORT_COLORS.get(port.type, PORT_COLORS["any"]))
+            made.view.setToolTip(port_tooltip(node, port, "input"))
         for port in node.output_ports():
-            view.add_output(
+            made = view.add_output(
                 port.name, multi_output=True, color=PORT_COLORS.get(port.type, PORT_COLORS["any"])
             )
+            made.view.setToolTip(port_tooltip(node, port, "output"))
         return view
 
     def _add_views(self, node_ids: list[str]) -> None:
@@ -230,6 +263,7 @@ class Canvas(QWidget):
             self.graph.add_node(view, pos=[x, y], selected=False, push_undo=False)
             self._views[node_id] = view
             view.badge_rgb = self.theme.badge
+            view.marker_rgb = self.theme.marker
             if node_id in self._states:
                 view.show_state(*self._states[node_id])
 
@@ -473,8 +507,7 @@ class Canvas(QWidget):
             rect = r if rect is None else rect.united(r)
         rect.adjust(-60, -60, 60, 60)
         # NodeGraphQt pans and zooms by a scene range of its own; fit by setting it.
-        self.viewer._scene_range = rect
-        self.viewer._update_scene()
+        set_scene_range(self.viewer, rect)
 
     def scene_cursor_pos(self) -> QPointF:
         local = self.viewer.mapFromGlobal(QCursor.pos())
@@ -509,7 +542,7 @@ class Canvas(QWidget):
         return self.viewer.mapToScene(self.viewer.viewport().rect().center())
 
     def view_state(self) -> dict[str, float]:
-        r = self.viewer._scene_range
+        r = scene_range(self.viewer)
         return {"x": r.x(), "y": r.y(), "w": r.width(), "h": r.height()}
 
     def node_view(self, node_id: str) -> TwinNode | None:
@@ -521,6 +554,7 @@ class Canvas(QWidget):
         self._apply_canvas_colors()
         for view in self._views.values():
             view.set_badge_color(theme.badge)
+            view.set_marker_color(theme.marker)
         self.viewer.viewport().update()
 
     def _apply_canvas_colors(self) -> None:

@@ -9,8 +9,9 @@ from typing import Any
 from twinflow_studio.project.compose import Rewrite, inline, make_subgraph
 from twinflow_studio.project.errors import ValidationError
 from twinflow_studio.project.parts import PartInfo, list_parts, part_node, update_available
-from twinflow_studio.project.subgraphs import Body, load_body
+from twinflow_studio.ui.body_document import BodyDocument
 from twinflow_studio.ui.document import Document
+from twinflow_studio.ui.subgraph_editor import SubgraphEditor
 
 
 def _free_id(doc: Document, base: str) -> str:
@@ -89,16 +90,20 @@ def update_pin(doc: Document, node_id: str) -> None:
 
 
 class CompositionActions:
-    """The studio's composition commands (Edit menu), the parts library in the palette and
-    the "update available" markers, kept up to date as the document changes."""
+    """The studio's composition commands (Edit menu), the parts library in the palette, the
+    "update available" markers kept up to date as the document changes, and the subgraph
+    bodies open on the canvas (``bodies``); each command acts on the graph shown."""
 
     def __init__(self, window: Any, menu: Any) -> None:
         self.window = window
         doc: Document = window.doc
+        self.bodies = SubgraphEditor(window, window.canvas_area)
         for text, slot, key in (
             ("Make subgraph", self.make_subgraph, "Ctrl+Shift+M"),
             ("Inline subgraph", self.inline, None),
             ("Open subgraph body", self.open_body, None),
+            ("Leave subgraph body", self.bodies.leave, "Alt+Up"),
+            ("Make local copy of part", self.bodies.make_local_copy, None),
             ("Update part pin", self.update_pin, None),
             ("Refresh parts library", self.refresh, None),
         ):
@@ -113,32 +118,35 @@ class CompositionActions:
         self.window.palette_panel.set_parts(list_parts(_project_dir(doc)))
         markers = {n: "update available" for n in updates_available(doc)}
         self.window.canvas.set_markers(markers)
+        if self.bodies.levels:
+            inner = updates_available(self.bodies.doc)
+            self.bodies.canvas.set_markers({n: "update available" for n in inner})
 
     def add(self, key: str, at: tuple[float, float]) -> str | None:
         part = self.window.palette_panel.part(key)
         if part is None:
             self.window.show_message(f"No such part {key.removeprefix('part:')!r}")
             return None
-        node_id = add_part(self.window.doc, part, at)
+        node_id = add_part(self.bodies.doc, part, at)
         if node_id is not None:
-            self.window.canvas.select([node_id])
+            self.bodies.canvas.select([node_id])
         return node_id
 
     def make_subgraph(self) -> str | None:
-        ids = self.window.canvas.selected_ids()
+        ids = self.bodies.canvas.selected_ids()
         if not ids:
             self.window.show_message("Select the nodes to make into a subgraph")
             return None
-        node_id = make_subgraph_of(self.window.doc, ids)
+        node_id = make_subgraph_of(self.bodies.doc, ids)
         if node_id is not None:
-            self.window.canvas.select([node_id])
+            self.bodies.canvas.select([node_id])
         return node_id
 
     def _one_subgraph(self) -> str | None:
         ids = [
             n
-            for n in self.window.canvas.selected_ids()
-            if self.window.doc.project.nodes[n].kind == "subgraph"
+            for n in self.bodies.canvas.selected_ids()
+            if self.bodies.doc.project.nodes[n].kind == "subgraph"
         ]
         if len(ids) != 1:
             self.window.show_message("Select one subgraph node")
@@ -150,17 +158,17 @@ class CompositionActions:
         if node_id is None:
             return []
         try:
-            ids = inline_subgraph(self.window.doc, node_id)
+            ids = inline_subgraph(self.bodies.doc, node_id)
         except (ValueError, ValidationError) as exc:
             self.window.show_message(f"Cannot inline {node_id}: {exc}")
             return []
-        self.window.canvas.select(ids)
+        self.bodies.canvas.select(ids)
         return ids
 
     def update_pin(self) -> None:
         node_id = self._one_subgraph()
         if node_id is not None:
-            update_pin(self.window.doc, node_id)
+            update_pin(self.bodies.doc, node_id)
             self.refresh()
 
     def _activated(self, node_id: str) -> None:
@@ -168,38 +176,10 @@ class CompositionActions:
         if node is not None and node.kind == "subgraph":
             self.open_body(node_id)
 
-    def open_body(self, node_id: str | None = None) -> Any:
-        """The body of a subgraph, read-only, in a dialog (nodes, ports, edges)."""
-        from PySide6.QtWidgets import QDialog, QPlainTextEdit, QVBoxLayout
-
+    def open_body(self, node_id: str | None = None) -> BodyDocument | None:
+        """Switch the canvas into the body of a subgraph of the graph shown (the selected
+        one when not named), to edit it."""
         node_id = node_id or self._one_subgraph()
         if node_id is None:
             return None
-        node = self.window.doc.project.nodes[node_id]
-        body = load_body(node, _project_dir(self.window.doc))
-        dialog = QDialog(self.window)
-        dialog.setWindowTitle(f"{self.window.doc.project.name} › {node.label} (read-only)")
-        text = QPlainTextEdit(readOnly=True)
-        text.setPlainText(body_summary(body) if body is not None else "The body cannot be read.")
-        QVBoxLayout(dialog).addWidget(text)
-        dialog.resize(520, 420)
-        dialog.show()
-        self.dialog = dialog
-        return dialog
-
-
-def body_summary(body: Body) -> str:
-    lines = [body.project.name + (f": {body.description}" if body.description else "")]
-    lines.append(
-        "Inputs: " + (", ".join(f"{p.name} -> {p.node}.{p.port}" for p in body.inputs) or "none")
-    )
-    lines.append(
-        "Outputs: " + (", ".join(f"{p.name} <- {p.node}.{p.port}" for p in body.outputs) or "none")
-    )
-    lines.append("Nodes:")
-    lines += [f"  {n.id} ({n.kind})" for n in body.project.nodes.values()]
-    lines.append("Edges:")
-    lines += [
-        f"  {e.source}.{e.source_port} -> {e.target}.{e.target_port}" for e in body.project.edges
-    ]
-    return "\n".join(lines)
+        return self.bodies.open(node_id)

@@ -15,8 +15,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from twinflow_studio.project import Edge, HardwareProfile, Node, Project, TargetConfig, load, save
+from twinflow_studio.project.connect import ConnectionRefused, check_replacing_connect
+from twinflow_studio.project.layout import position
 from twinflow_studio.project.plugin_check import record_plugins
-from twinflow_studio.ui.rules import connection_problem, edges_feeding
 
 
 class Document(QObject):
@@ -29,6 +30,7 @@ class Document(QObject):
     nodesMoved = Signal(dict)  # node id -> (x, y)
     resourcesChanged = Signal()
     backdropsChanged = Signal()
+    triggersChanged = Signal()  # project.triggers replaced (ui/forms/triggers.py edits them)
     pathChanged = Signal()
     dirtyChanged = Signal(bool)
     refused = Signal(str)  # why a structural edit was not made (for the status bar)
@@ -88,8 +90,7 @@ class Document(QObject):
 
     # ----- queries -----
     def position(self, node_id: str) -> tuple[float, float]:
-        p = self.project.layout.get("nodes", {}).get(node_id) or {}
-        return float(p.get("x", 0.0)), float(p.get("y", 0.0))
+        return position(self.project, node_id)
 
     def backdrops(self) -> list[dict[str, Any]]:
         return list(self.project.layout.get("backdrops", []))
@@ -143,24 +144,23 @@ class Document(QObject):
         locked = self.structure_lock()
         if locked:
             return locked
-        replaced = edges_feeding(self.project, edge.target, edge.target_port)
-        if edge in replaced:
-            return None
-        probe = Project(
-            nodes=self.project.nodes, edges=[e for e in self.project.edges if e not in replaced]
-        )
-        return connection_problem(probe, edge)
+        try:
+            check_replacing_connect(self.project, edge)
+        except ConnectionRefused as exc:
+            return str(exc)
+        return None
 
     def connect(self, edge: Edge) -> str | None:
         """Add ``edge`` (replacing what fed that input); the reason when it is refused."""
         locked = self.structure_refusal()
         if locked:
             return locked
-        reason = self.refusal(edge)
-        replaced = edges_feeding(self.project, edge.target, edge.target_port)
-        if reason or edge in replaced:
-            return reason
-        self.undo.push(_Edges(self, "Connect", [edge], replaced))
+        try:
+            replaced = check_replacing_connect(self.project, edge)
+        except ConnectionRefused as exc:
+            return str(exc)
+        if edge not in replaced:
+            self.undo.push(_Edges(self, "Connect", [edge], replaced))
         return None
 
     def disconnect(self, edges: list[Edge]) -> None:

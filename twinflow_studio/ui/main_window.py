@@ -21,19 +21,31 @@ from PySide6.QtWidgets import (
 )
 
 from twinflow_studio.project import Node, Port, Project, TwinFileError, get_kind, validate
+from twinflow_studio.project.clipboard import (
+    ClipboardError,
+    copy_nodes,
+    nodes_for_paste,
+    parse_clipboard,
+)
+from twinflow_studio.project.identifiers import unique_id
+from twinflow_studio.project.layout import layered_positions
+from twinflow_studio.project.lineage_settings import lineage_settings
 from twinflow_studio.trust import TrustStore, inert_lineage, own_run_store
-from twinflow_studio.ui import clipboard, placement
-from twinflow_studio.ui.autolayout import layered_positions
+from twinflow_studio.ui import placement
 from twinflow_studio.ui.autosave import Autosaver, studio_home
+from twinflow_studio.ui.badges import BadgeBoard
 from twinflow_studio.ui.calibration_panel import CalibrationPanel
 from twinflow_studio.ui.canvas import Canvas
 from twinflow_studio.ui.composition import CompositionActions
+from twinflow_studio.ui.context_menus import CanvasMenus
 from twinflow_studio.ui.document import Document
 from twinflow_studio.ui.figure_preview import SETTING as PREVIEW_SETTING
 from twinflow_studio.ui.figure_preview import FigurePreviews
 from twinflow_studio.ui.find_node import FindNode
+from twinflow_studio.ui.forms.triggers import TriggersEditor
 from twinflow_studio.ui.heap import settle_heap
 from twinflow_studio.ui.help_dialogs import show_about, show_shortcuts
+from twinflow_studio.ui.icons import StudioIcons
 from twinflow_studio.ui.lineage_panel import LineagePanel
 from twinflow_studio.ui.lineage_source import (
     GraphLineage,
@@ -45,6 +57,7 @@ from twinflow_studio.ui.live import LiveController
 from twinflow_studio.ui.live_panel import LivePanel
 from twinflow_studio.ui.node_console import NodeConsole
 from twinflow_studio.ui.palette import PART_PREFIX, Palette, QuickAdd
+from twinflow_studio.ui.port_legend import show_legend
 from twinflow_studio.ui.problem_text import describe as describe_problem
 from twinflow_studio.ui.prompts import Prompter
 from twinflow_studio.ui.properties import PropertiesPanel
@@ -53,6 +66,7 @@ from twinflow_studio.ui.resources import ResourcesEditor
 from twinflow_studio.ui.run_outputs import RunOutputs
 from twinflow_studio.ui.run_panel import RunPanel
 from twinflow_studio.ui.runs import RunController
+from twinflow_studio.ui.subgraph_editor import CanvasArea
 from twinflow_studio.ui.themes import apply_theme, theme
 from twinflow_studio.ui.toolbar import fit_progress_text, fixed_undo_actions
 from twinflow_studio.ui.trust_gate import TrustGate
@@ -106,11 +120,13 @@ class MainWindow(QMainWindow):
         # Scrolled, so the welcome page never makes the window taller than a small screen.
         self.welcome_area = scrolled(self.welcome)
         self.central.addWidget(self.welcome_area)
-        self.central.addWidget(self.canvas)
+        self.canvas_area = CanvasArea(self.canvas)  # and the subgraph bodies opened in it
+        self.central.addWidget(self.canvas_area)
         self.setCentralWidget(self.central)
         self.palette_panel = Palette()
         self.properties = PropertiesPanel(self.doc)
         self.resources = ResourcesEditor(self.doc)
+        self.triggers = TriggersEditor(self.doc)
         self.run_panel = RunPanel(self.runs)
         self.lineage = LineagePanel()
         self.calibration = CalibrationPanel()
@@ -140,6 +156,7 @@ class MainWindow(QMainWindow):
             self.resources,
             Qt.DockWidgetArea.RightDockWidgetArea,
         )
+        self._dock("triggers", "Triggers", self.triggers, Qt.DockWidgetArea.RightDockWidgetArea)
         self._dock("lineage", "Lineage", self.lineage, Qt.DockWidgetArea.RightDockWidgetArea)
         self._dock(
             "calibration", "Calibration", self.calibration, Qt.DockWidgetArea.RightDockWidgetArea
@@ -147,7 +164,7 @@ class MainWindow(QMainWindow):
         self._dock("runs", "Run", self.run_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._dock("live", "Live", self.live_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.run_panel.tabs.addTab(self.console, "Console")  # next to the run log
-        for name in ("resources", "lineage", "calibration"):
+        for name in ("resources", "triggers", "lineage", "calibration"):
             self.tabifyDockWidget(self.docks["properties"], self.docks[name])
         self.tabifyDockWidget(self.docks["runs"], self.docks["live"])
         self.docks["live"].hide()  # shown on going live (or from View): the layout stays as it was
@@ -164,6 +181,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
         self._build_actions()
         self._wire()
+        self.icons = StudioIcons(self)
         self.theme = str(self.settings.value("theme", "dark"))
         self.set_theme(self.theme)
         geometry = self.settings.value("geometry")
@@ -239,7 +257,7 @@ class MainWindow(QMainWindow):
         self._action(
             e,
             "Select &all",
-            lambda: self.canvas.select(list(self.doc.project.nodes)),
+            lambda: self.edit_canvas.select(list(self.edit_doc.project.nodes)),
             QKeySequence.StandardKey.SelectAll,
         )
         e.addSeparator()
@@ -249,7 +267,7 @@ class MainWindow(QMainWindow):
         self._action(e, "Remove backdrop", self.remove_backdrops, QKeySequence("Ctrl+Shift+G"))
         self._composition_menu = e.addMenu("C&omposition")
         v = bar.addMenu("&View")
-        self._action(v, "Zoom to &fit", self.canvas.zoom_to_fit, QKeySequence("F"))
+        self._action(v, "Zoom to &fit", lambda: self.edit_canvas.zoom_to_fit(), QKeySequence("F"))
         self._action(v, "&Auto-layout", self.auto_layout, QKeySequence("Ctrl+L"))
         self._action(
             v,
@@ -262,6 +280,7 @@ class MainWindow(QMainWindow):
         )
         previews.setCheckable(True)
         previews.setChecked(self.figure_previews.enabled)
+        self._action(v, "Port &types…", lambda: show_legend(self))
         v.addSeparator()
         for dock in self.docks.values():
             v.addAction(dock.toggleViewAction())
@@ -310,6 +329,13 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         self.composition = CompositionActions(self, self._composition_menu)
+        # Badges (ui/badges.py) and the canvas's right-click menus (ui/context_menus.py).
+        self.badges = BadgeBoard(self.canvas, self.doc, self._project_dir, self._readable_run_store)
+        self.badges.setParent(self)
+        self.installEventFilter(self.badges)  # rechecked when the window is active again
+        self.runs.states.connect(self.badges.set_run_states)
+        self.runs.finished.connect(self.badges.run_finished)
+        self.canvas_menus = CanvasMenus(self)
         self.doc.dirtyChanged.connect(lambda _d: self._update_title())
         self.doc.pathChanged.connect(self._update_title)
         self.doc.reset.connect(self._document_reset)
@@ -323,7 +349,7 @@ class MainWindow(QMainWindow):
         self.canvas.nodeActivated.connect(lambda n: self.docks["properties"].raise_())
         self.canvas.groupActivated.connect(self.rename_group)
         self.palette_panel.kindActivated.connect(
-            lambda k: self.add_node(k, self.canvas.placement_anchor())
+            lambda k: self.add_node(k, self.edit_canvas.placement_anchor())
         )
         self.quick_add.kindChosen.connect(lambda k: self.add_node(k, self._quick_pos))
         self.runs.states.connect(self.canvas.set_states)
@@ -356,6 +382,15 @@ class MainWindow(QMainWindow):
         self.welcome.recentRequested.connect(lambda p: self.open_path(Path(p)))
         self._update_welcome()
 
+    # ----- the graph being edited: the project's, or a subgraph body open on the canvas -----
+    @property
+    def edit_doc(self) -> Document:
+        return self.composition.bodies.doc
+
+    @property
+    def edit_canvas(self) -> Canvas:
+        return self.composition.bodies.canvas
+
     # ----- titles, messages -----
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.doc.title}{'*' if self.doc.dirty else ''} — {APP_NAME}")
@@ -376,7 +411,9 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication):
             apply_theme(app, name)
         self.canvas.set_theme(theme(name))
+        self.composition.bodies.set_theme(theme(name))
         self.calibration.set_theme(theme(name))
+        self.icons.refresh()  # drawn in the new palette's colours
         self.settings.setValue("theme", name)
 
     # ----- files -----
@@ -409,7 +446,7 @@ class MainWindow(QMainWindow):
             self._welcome_wanted = False
         self.welcome.set_recent(self.recent_files())
         self.central.setCurrentWidget(
-            self.welcome_area if self._welcome_wanted else self.canvas
+            self.welcome_area if self._welcome_wanted else self.canvas_area
         )
 
     def open_example(self, name: str) -> Path | None:
@@ -563,21 +600,21 @@ class MainWindow(QMainWindow):
     # ----- editing -----
     def add_node(self, kind_name: str, pos: QPointF | None = None) -> str | None:
         if kind_name.startswith(PART_PREFIX):
-            p = pos if pos is not None else self.canvas.scene_cursor_pos()
+            p = pos if pos is not None else self.edit_canvas.scene_cursor_pos()
             return self.composition.add(kind_name, (p.x(), p.y()))
         kind = get_kind(kind_name)
         if kind is None:
             self.show_message(f"Unknown node kind {kind_name!r}")
             return None
-        node_id = clipboard.unique_id(kind.name, set(self.doc.project.nodes))
+        node_id = unique_id(kind.name, set(self.edit_doc.project.nodes))
         inputs, outputs = DEFAULT_PORTS.get(kind.name, ([], [])) if kind.user_ports else ([], [])
         node = Node(node_id, kind.name, name="", inputs=list(inputs), outputs=list(outputs))
-        p = pos if pos is not None else self.canvas.scene_cursor_pos()
+        p = pos if pos is not None else self.edit_canvas.scene_cursor_pos()
         size = placement.estimated_size(len(node.input_ports()), len(node.output_ports()))
-        spot = placement.free_spot((p.x(), p.y()), size, self.canvas.node_rects())
-        if not self.doc.add_nodes([node], positions={node_id: spot}, text=f"Add {kind.label}"):
+        spot = placement.free_spot((p.x(), p.y()), size, self.edit_canvas.node_rects())
+        if not self.edit_doc.add_nodes([node], positions={node_id: spot}, text=f"Add {kind.label}"):
             return None
-        self.canvas.select([node_id])
+        self.edit_canvas.select([node_id])
         return node_id
 
     def show_find_node(self) -> None:
@@ -615,39 +652,40 @@ class MainWindow(QMainWindow):
         self.figure_previews.set_enabled(enabled)
 
     def show_quick_add(self) -> None:
-        self._quick_pos = self.canvas.scene_cursor_pos()
-        local = self.canvas.viewer.mapFromScene(self._quick_pos)
-        self.quick_add.move(self.canvas.viewer.mapToGlobal(local))
+        self._quick_pos = self.edit_canvas.scene_cursor_pos()
+        local = self.edit_canvas.viewer.mapFromScene(self._quick_pos)
+        self.quick_add.move(self.edit_canvas.viewer.mapToGlobal(local))
         self.quick_add.popup()
 
     def delete_selection(self) -> None:
-        if self.canvas.selected_backdrops() and not self.canvas.selected_ids():
+        if self.edit_canvas.selected_backdrops() and not self.edit_canvas.selected_ids():
             self.remove_backdrops()
             return
-        self.doc.remove_nodes(self.canvas.selected_ids())
+        self.edit_doc.remove_nodes(self.edit_canvas.selected_ids())
 
     def copy(self) -> str | None:
-        ids = self.canvas.selected_ids()
+        ids = self.edit_canvas.selected_ids()
         if not ids:
             return None
-        text = clipboard.copy_nodes(self.doc.project, ids)
+        text = copy_nodes(self.edit_doc.project, ids)
         QApplication.clipboard().setText(text)
         return text
 
     def cut(self) -> None:
         if self.copy() is not None:
-            self.doc.remove_nodes(self.canvas.selected_ids())
+            self.edit_doc.remove_nodes(self.edit_canvas.selected_ids())
 
     def paste(self) -> list[str]:
-        data = clipboard.parse_clipboard(QApplication.clipboard().text())
-        if data is None:
+        try:
+            data = parse_clipboard(QApplication.clipboard().text())
+        except ClipboardError:
             self.show_message("The clipboard holds no TwinFlow nodes")
             return []
         try:
-            nodes, edges, positions, profiles = clipboard.nodes_for_paste(
-                self.doc.project, data, (0.0, 0.0)
+            nodes, edges, positions, profiles = nodes_for_paste(
+                self.edit_doc.project, data, (0.0, 0.0)
             )
-        except TwinFileError as exc:
+        except ClipboardError as exc:
             self.show_message(f"Cannot paste: {exc}")
             return []
         # The copy goes beside its original (or whatever is there), never on top of it.
@@ -658,38 +696,40 @@ class MainWindow(QMainWindow):
             )
             for n in nodes
         ]
-        dx, dy = placement.free_offset(block, self.canvas.node_rects(), (40.0, 40.0))
+        dx, dy = placement.free_offset(block, self.edit_canvas.node_rects(), (40.0, 40.0))
         positions = {n: (x + dx, y + dy) for n, (x, y) in positions.items()}
-        if not self.doc.add_nodes(nodes, edges, positions, f"Paste {len(nodes)} node(s)", profiles):
+        if not self.edit_doc.add_nodes(
+            nodes, edges, positions, f"Paste {len(nodes)} node(s)", profiles
+        ):
             return []
         ids = [n.id for n in nodes]
-        self.canvas.select(ids)
+        self.edit_canvas.select(ids)
         return ids
 
     def auto_layout(self) -> None:
-        selected = self.canvas.selected_ids()
+        selected = self.edit_canvas.selected_ids()
         chosen = set(selected) if len(selected) > 1 else None
-        positions = layered_positions(self.doc.project, chosen)
+        positions = layered_positions(self.edit_doc.project, chosen)
         if chosen:  # keep a laid-out selection where it was
-            ox = min(self.doc.position(n)[0] for n in chosen)
-            oy = min(self.doc.position(n)[1] for n in chosen)
+            ox = min(self.edit_doc.position(n)[0] for n in chosen)
+            oy = min(self.edit_doc.position(n)[1] for n in chosen)
             positions = {n: (x + ox, y + oy) for n, (x, y) in positions.items()}
-        self.doc.move_nodes(positions)
-        self.canvas.zoom_to_fit()
+        self.edit_doc.move_nodes(positions)
+        self.edit_canvas.zoom_to_fit()
 
     def group_selection(self, title: str | None = None) -> str | None:
         """Frame the selected nodes in a titled group (asks for the title when none given)."""
-        ids = self.canvas.selected_ids()
-        frame = self.canvas.frame_around(ids)
+        ids = self.edit_canvas.selected_ids()
+        frame = self.edit_canvas.frame_around(ids)
         if frame is None:
             self.show_message("Select nodes to group into a backdrop")
             return None
-        existing = self.doc.backdrops()
+        existing = self.edit_doc.backdrops()
         if title is None:
             title = self.prompter.text("Group", "Title of the group:", f"Group {len(existing) + 1}")
             if title is None:
                 return None
-        bd_id = clipboard.unique_id("group", {str(b["id"]) for b in existing})
+        bd_id = unique_id("group", {str(b["id"]) for b in existing})
         x, y, w, h = frame
         existing.append(
             {
@@ -702,24 +742,25 @@ class MainWindow(QMainWindow):
                 "nodes": sorted(ids),
             }
         )
-        self.doc.set_backdrops(existing, "Group into backdrop")
+        self.edit_doc.set_backdrops(existing, "Group into backdrop")
         return bd_id
 
     def rename_group(self, group_id: str) -> None:
-        groups = [dict(g) for g in self.doc.backdrops()]  # edited copies, not the document's
+        groups = [dict(g) for g in self.edit_doc.backdrops()]  # edited copies, not the document's
         for group in groups:
             if str(group["id"]) == group_id:
                 title = self.prompter.text("Group", "Title of the group:", str(group["title"]))
                 if title is not None and title.strip() and title.strip() != group["title"]:
                     group["title"] = title.strip()
-                    self.doc.set_backdrops(groups, "Rename group")
+                    self.edit_doc.set_backdrops(groups, "Rename group")
                 return
 
     def remove_backdrops(self) -> None:
-        chosen = set(self.canvas.selected_backdrops())
+        chosen = set(self.edit_canvas.selected_backdrops())
         if chosen:
-            self.doc.set_backdrops(
-                [b for b in self.doc.backdrops() if str(b["id"]) not in chosen], "Remove backdrop"
+            self.edit_doc.set_backdrops(
+                [b for b in self.edit_doc.backdrops() if str(b["id"]) not in chosen],
+                "Remove backdrop",
             )
 
     def _selection_changed(self, ids: list[str]) -> None:
@@ -786,8 +827,8 @@ class MainWindow(QMainWindow):
         """Record the studio's runs in the project's lineage graph (settings.lineage), and
         read the panel from it; without one, the panel reads the run store."""
         self._close_lineage()
-        settings = self.doc.project.settings.get("lineage", {}) or {}
-        if self.doc.path is None or settings.get("backend") == "none":
+        settings = lineage_settings(self.doc.project.settings)
+        if self.doc.path is None or settings is None:
             return
         if not inert_lineage(self._project_dir(), settings) and not self._trusted():
             # Opening is inert: a database the project names waits until it is trusted.

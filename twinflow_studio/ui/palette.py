@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, Signal
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QFrame,
     QLineEdit,
@@ -17,6 +16,7 @@ from twinflow_studio.project import NodeKind, all_kinds
 from twinflow_studio.project.parts import PartInfo
 from twinflow_studio.project.plugins import origin
 from twinflow_studio.ui.canvas import KIND_MIME
+from twinflow_studio.ui.icons import category_icon, kind_icon
 
 # A palette entry of the parts library: "part:" + the part file's path (never a kind name,
 # which is an identifier: no ':').
@@ -75,8 +75,7 @@ class _KindList(QListWidget):
             item = QListWidgetItem(f"{kind.label}   ·  {kind.category}")
             item.setData(Qt.ItemDataRole.UserRole, kind.name)
             item.setToolTip(f"{kind.doc}\n\nFrom {origin(kind.plugin)}")
-            if kind.icon:  # a theme icon name; a theme without it shows none
-                item.setIcon(QIcon.fromTheme(kind.icon))
+            item.setIcon(kind_icon(kind))
             self.addItem(item)
         for part in self.parts:
             if not part_matches(part, text):
@@ -85,6 +84,7 @@ class _KindList(QListWidget):
             item = QListWidgetItem(f"{part.name}{mark}   ·  {PARTS_CATEGORY}")
             item.setData(Qt.ItemDataRole.UserRole, f"{PART_PREFIX}{part.path}")
             item.setToolTip(part_tooltip(part))
+            item.setIcon(category_icon(PARTS_CATEGORY))
             self.addItem(item)
         if self.count():
             self.setCurrentRow(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -29,6 +30,8 @@ from twinflow_studio.project.kinds import PORT_TYPES
 from twinflow_studio.project.validate import check_param
 from twinflow_studio.ui.document import Document
 from twinflow_studio.ui.fmu_view import fmu_panel, fmu_problems
+from twinflow_studio.ui.forms.priors import FORMS
+from twinflow_studio.ui.path_field import PathField
 from twinflow_studio.ui.problem_text import in_panel
 from twinflow_studio.ui.themes import current_theme
 from twinflow_studio.ui.wheel_guard import guard_wheel
@@ -74,6 +77,15 @@ def format_value(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value)
+
+
+def placeholder(spec: ParamSpec) -> str:
+    """What an empty field shows: an example of a value, else the default; never a type."""
+    if spec.example is not None:
+        return f"e.g. {format_value(spec.example)}"
+    if spec.default not in (None, "", [], {}):
+        return format_value(spec.default)
+    return ""
 
 
 class PropertiesPanel(QWidget):
@@ -240,13 +252,28 @@ class PropertiesPanel(QWidget):
             combo.setCurrentText(str(value))
             combo.currentIndexChanged.connect(lambda i, s=spec: self._edit_param(s, s.choices[i]))
             editor = combo
+        elif spec.form in FORMS:
+            form = FORMS[spec.form](value)
+            form.edited.connect(lambda v, s=spec: self._edit_param(s, v))
+            form.rejected.connect(
+                lambda text, why, s=spec: self._unapplied(f"params.{s.name}", text, why)
+            )
+            editor = form
+        elif spec.path:
+            field = PathField(format_value(value), spec.path, self._project_dir)
+            field.line.setPlaceholderText(placeholder(spec))
+            field.edited.connect(lambda t, s=spec: self._edit_param_text(s, t))
+            editor = field
         else:
             line = QLineEdit(format_value(value))
-            line.setPlaceholderText(spec.type)
+            line.setPlaceholderText(placeholder(spec))
             line.textEdited.connect(lambda t, s=spec: self._edit_param_text(s, t))
             editor = line
         editor.setToolTip(spec.doc)
         self._add(key, label, editor)
+
+    def _project_dir(self) -> Path | None:
+        return self.doc.path.parent if self.doc.path is not None else None
 
     def _ports_editor(self, node: Node) -> QWidget:
         box = QWidget()
@@ -358,8 +385,11 @@ class PropertiesPanel(QWidget):
         label.setText(message or "")
         label.setToolTip(message or "")
         label.setVisible(bool(message))
-        editor.setStyleSheet(error_style() if message else "")
-        editor.setToolTip(message or "")
+        # A form marks the faulty row itself; a path field borders its line only.
+        target = getattr(editor, "error_target", editor)
+        if target is not None:
+            target.setStyleSheet(error_style() if message else "")
+            target.setToolTip(message or "")
         if not message:
             self.unapplied.pop(self.labels.get(key, key), None)
 

@@ -26,6 +26,7 @@ class Theme:
     node_title: RGB  # titles of zoomed-out nodes, on the canvas
     plot_ink: RGB
     plot_accent: RGB
+    marker: RGB  # notes above nodes on the canvas ("update available")
 
     def hex(self, field: str) -> str:
         return QColor(*getattr(self, field)).name()
@@ -48,6 +49,7 @@ DARK = Theme(
     node_title=(235, 236, 240),
     plot_ink=(215, 218, 222),
     plot_accent=(95, 160, 235),
+    marker=(240, 200, 80),
 )
 LIGHT = Theme(
     name="light",
@@ -62,6 +64,7 @@ LIGHT = Theme(
     node_title=(25, 27, 32),
     plot_ink=(25, 25, 25),
     plot_accent=(30, 100, 180),
+    marker=(150, 85, 0),
 )
 THEMES = {"dark": DARK, "light": LIGHT}
 _CURRENT: list[Theme] = [DARK]

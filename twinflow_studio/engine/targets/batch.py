@@ -133,11 +133,7 @@ class BatchTarget(Target):
         return list(self._clients.batch.describe_jobs(jobs=job_ids).get("jobs") or [])
 
     async def code_identity(self, node: Node, params: dict[str, Any], project_dir: Path) -> str:
-        # The registry resolves the tag when the job starts; pin a digest (image@sha256:...)
-        # for the cache to be exact.
-        params, _, code = adapt(node, params, INPUTS_DIR, OUTPUTS_DIR)
-        identity = {"image": str(params.get("image", ""))}
-        return hash_value(identity if code is None else {**identity, "code": code})
+        return image_identity(node, params)
 
     # -- running ---------------------------------------------------------------------------
 
@@ -482,3 +478,12 @@ def _retryable(exc: BaseException) -> bool:
             "ValidationException",
         )
     return True
+
+
+def image_identity(node: Node, params: dict[str, Any]) -> str:
+    """A Batch node's code identity: its image as named, and its code (no service call)."""
+    # The registry resolves the tag when the job starts; pin a digest (image@sha256:...)
+    # for the cache to be exact.
+    params, _, code = adapt(node, params, INPUTS_DIR, OUTPUTS_DIR)
+    identity = {"image": str(params.get("image", ""))}
+    return hash_value(identity if code is None else {**identity, "code": code})

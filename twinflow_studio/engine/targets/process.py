@@ -4,8 +4,8 @@ A node's code is identified by the bytes of its module and of the user modules i
 (``engine.code_identity``), found and hashed on a thread, and the worker runs exactly those
 bytes. Output (print, C-level writes, ``logging``) streams into the node's log as it comes.
 Cancelling or timing out a node ends its worker process; the pool starts another. A worker
-that dies fails only its node. The hardware profile's ``memory_mib`` limits the worker's
-address space while the node runs.
+that dies fails only its node. The hardware profile's ``memory_mib`` limits the resident memory
+the node adds to its worker (``engine.worker_memory``).
 """
 
 from __future__ import annotations
@@ -98,6 +98,9 @@ class ProcessTarget(Target):
         if message[0] == "died":
             pool.discard(worker)
             raise TaskFailed(message[1], retryable=True)
+        if message[0] == "fatal":  # it ended itself (over its memory_mib) after saying why
+            pool.discard(worker)
+            raise TaskFailed(message[1], retryable=False)
         pool.release(worker)
         if message[0] == "failed":
             raise TaskFailed(message[1], retryable=bool(message[2]))

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "fmi2Functions.h"
 #include "model.h"
+#include "ode_core.h"
 
 typedef struct {
     double r[N_REALS];
@@ -67,12 +68,7 @@ fmi2Status fmi2GetReal(fmi2Component c, const fmi2ValueReference vr[], size_t n,
 }
 fmi2Status fmi2SetReal(fmi2Component c, const fmi2ValueReference vr[], size_t n,
                        const fmi2Real v[]) {
-    Instance *m = (Instance *)c;
-    for (size_t i = 0; i < n; i++) {
-        if (vr[i] >= N_REALS) return fmi2Error;
-        m->r[vr[i]] = v[i];
-    }
-    return fmi2OK;
+    return ode_set_reals(((Instance *)c)->r, vr, v, n) ? fmi2Error : fmi2OK;
 }
 fmi2Status fmi2GetInteger(fmi2Component c, const fmi2ValueReference vr[], size_t n,
                           fmi2Integer v[]) {
@@ -140,30 +136,21 @@ fmi2Status fmi2CompletedIntegratorStep(fmi2Component c, fmi2Boolean noSetPrior,
 }
 fmi2Status fmi2SetTime(fmi2Component c, fmi2Real t) { ((Instance *)c)->time = t; return fmi2OK; }
 fmi2Status fmi2SetContinuousStates(fmi2Component c, const fmi2Real x[], size_t n) {
-    Instance *m = (Instance *)c;
-    if (n != N_STATES) return fmi2Error;
-    for (size_t i = 0; i < n; i++) m->r[STATE_VR[i]] = x[i];
-    return fmi2OK;
+    return ode_set_states(((Instance *)c)->r, x, n) ? fmi2Error : fmi2OK;
 }
 fmi2Status fmi2GetDerivatives(fmi2Component c, fmi2Real dx[], size_t n) {
     Instance *m = (Instance *)c;
-    if (n != N_STATES) return fmi2Error;
-    model_update(m->time, m->r);
-    for (size_t i = 0; i < n; i++) dx[i] = m->r[DER_VR[i]];
-    return fmi2OK;
+    return ode_get_derivatives(m->time, m->r, dx, n) ? fmi2Error : fmi2OK;
 }
 fmi2Status fmi2GetEventIndicators(fmi2Component c, fmi2Real z[], size_t n) {
     (void)c; (void)z; return n == 0 ? fmi2OK : fmi2Error;
 }
 fmi2Status fmi2GetContinuousStates(fmi2Component c, fmi2Real x[], size_t n) {
-    Instance *m = (Instance *)c;
-    if (n != N_STATES) return fmi2Error;
-    for (size_t i = 0; i < n; i++) x[i] = m->r[STATE_VR[i]];
-    return fmi2OK;
+    return ode_get_states(((Instance *)c)->r, x, n) ? fmi2Error : fmi2OK;
 }
 fmi2Status fmi2GetNominalsOfContinuousStates(fmi2Component c, fmi2Real x[], size_t n) {
     (void)c;
-    for (size_t i = 0; i < n; i++) x[i] = 1.0;
+    ode_nominals(x, n);
     return fmi2OK;
 }
 
@@ -177,35 +164,11 @@ fmi2Status fmi2GetRealOutputDerivatives(fmi2Component c, const fmi2ValueReferenc
     (void)c; (void)vr; (void)n; (void)order; (void)v; return fmi2Error;
 }
 
-static void derivatives(Instance *m, double t, const double *x, double *dx) {
-    for (int i = 0; i < N_STATES; i++) m->r[STATE_VR[i]] = x[i];
-    model_update(t, m->r);
-    for (int i = 0; i < N_STATES; i++) dx[i] = m->r[DER_VR[i]];
-}
-
 fmi2Status fmi2DoStep(fmi2Component c, fmi2Real t0, fmi2Real h, fmi2Boolean noSetPrior) {
     (void)noSetPrior;
     Instance *m = (Instance *)c;
-    int n_sub = (int)ceil(h / MAX_SUBSTEP - 1e-9);
-    if (n_sub < 1) n_sub = 1;
-    double dt = h / n_sub, t = t0;
-    double x[N_STATES], k1[N_STATES], k2[N_STATES], k3[N_STATES], k4[N_STATES], y[N_STATES];
-    for (int i = 0; i < N_STATES; i++) x[i] = m->r[STATE_VR[i]];
-    for (int s = 0; s < n_sub; s++) {
-        derivatives(m, t, x, k1);
-        for (int i = 0; i < N_STATES; i++) y[i] = x[i] + 0.5 * dt * k1[i];
-        derivatives(m, t + 0.5 * dt, y, k2);
-        for (int i = 0; i < N_STATES; i++) y[i] = x[i] + 0.5 * dt * k2[i];
-        derivatives(m, t + 0.5 * dt, y, k3);
-        for (int i = 0; i < N_STATES; i++) y[i] = x[i] + dt * k3[i];
-        derivatives(m, t + dt, y, k4);
-        for (int i = 0; i < N_STATES; i++)
-            x[i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
-        t += dt;
-    }
-    for (int i = 0; i < N_STATES; i++) m->r[STATE_VR[i]] = x[i];
+    ode_do_step(m->r, t0, h);
     m->time = t0 + h;
-    model_update(m->time, m->r);
     return fmi2OK;
 }
 fmi2Status fmi2CancelStep(fmi2Component c) { (void)c; return fmi2Error; }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "fmi3Functions.h"
 #include "model.h"
+#include "ode_core.h"
 
 typedef struct {
     double r[N_REALS];
@@ -77,13 +78,8 @@ fmi3Status fmi3GetFloat64(fmi3Instance c, const fmi3ValueReference vr[], size_t 
 }
 fmi3Status fmi3SetFloat64(fmi3Instance c, const fmi3ValueReference vr[], size_t n,
                           const fmi3Float64 v[], size_t nv) {
-    Instance *m = (Instance *)c;
     if (nv < n) return fmi3Error;
-    for (size_t i = 0; i < n; i++) {
-        if (vr[i] >= N_REALS) return fmi3Error;
-        m->r[vr[i]] = v[i];
-    }
-    return fmi3OK;
+    return ode_set_reals(((Instance *)c)->r, vr, v, n) ? fmi3Error : fmi3OK;
 }
 
 fmi3Status fmi3UpdateDiscreteStates(fmi3Instance c, fmi3Boolean *update, fmi3Boolean *terminate,
@@ -110,30 +106,21 @@ fmi3Status fmi3CompletedIntegratorStep(fmi3Instance c, fmi3Boolean noSetPrior,
 }
 fmi3Status fmi3SetTime(fmi3Instance c, fmi3Float64 t) { ((Instance *)c)->time = t; return fmi3OK; }
 fmi3Status fmi3SetContinuousStates(fmi3Instance c, const fmi3Float64 x[], size_t n) {
-    Instance *m = (Instance *)c;
-    if (n != N_STATES) return fmi3Error;
-    for (size_t i = 0; i < n; i++) m->r[STATE_VR[i]] = x[i];
-    return fmi3OK;
+    return ode_set_states(((Instance *)c)->r, x, n) ? fmi3Error : fmi3OK;
 }
 fmi3Status fmi3GetContinuousStateDerivatives(fmi3Instance c, fmi3Float64 dx[], size_t n) {
     Instance *m = (Instance *)c;
-    if (n != N_STATES) return fmi3Error;
-    model_update(m->time, m->r);
-    for (size_t i = 0; i < n; i++) dx[i] = m->r[DER_VR[i]];
-    return fmi3OK;
+    return ode_get_derivatives(m->time, m->r, dx, n) ? fmi3Error : fmi3OK;
 }
 fmi3Status fmi3GetEventIndicators(fmi3Instance c, fmi3Float64 z[], size_t n) {
     (void)c; (void)z; return n == 0 ? fmi3OK : fmi3Error;
 }
 fmi3Status fmi3GetContinuousStates(fmi3Instance c, fmi3Float64 x[], size_t n) {
-    Instance *m = (Instance *)c;
-    if (n != N_STATES) return fmi3Error;
-    for (size_t i = 0; i < n; i++) x[i] = m->r[STATE_VR[i]];
-    return fmi3OK;
+    return ode_get_states(((Instance *)c)->r, x, n) ? fmi3Error : fmi3OK;
 }
 fmi3Status fmi3GetNominalsOfContinuousStates(fmi3Instance c, fmi3Float64 x[], size_t n) {
     (void)c;
-    for (size_t i = 0; i < n; i++) x[i] = 1.0;
+    ode_nominals(x, n);
     return fmi3OK;
 }
 fmi3Status fmi3GetNumberOfEventIndicators(fmi3Instance c, size_t *n) {
@@ -146,37 +133,13 @@ fmi3Status fmi3GetNumberOfContinuousStates(fmi3Instance c, size_t *n) {
 /* ---- co-simulation ---- */
 fmi3Status fmi3EnterStepMode(fmi3Instance c) { (void)c; return fmi3OK; }
 
-static void derivatives(Instance *m, double t, const double *x, double *dx) {
-    for (int i = 0; i < N_STATES; i++) m->r[STATE_VR[i]] = x[i];
-    model_update(t, m->r);
-    for (int i = 0; i < N_STATES; i++) dx[i] = m->r[DER_VR[i]];
-}
-
 fmi3Status fmi3DoStep(fmi3Instance c, fmi3Float64 t0, fmi3Float64 h, fmi3Boolean noSetPrior,
                       fmi3Boolean *eventNeeded, fmi3Boolean *terminate, fmi3Boolean *early,
                       fmi3Float64 *lastTime) {
     (void)noSetPrior;
     Instance *m = (Instance *)c;
-    int n_sub = (int)ceil(h / MAX_SUBSTEP - 1e-9);
-    if (n_sub < 1) n_sub = 1;
-    double dt = h / n_sub, t = t0;
-    double x[N_STATES], k1[N_STATES], k2[N_STATES], k3[N_STATES], k4[N_STATES], y[N_STATES];
-    for (int i = 0; i < N_STATES; i++) x[i] = m->r[STATE_VR[i]];
-    for (int s = 0; s < n_sub; s++) {
-        derivatives(m, t, x, k1);
-        for (int i = 0; i < N_STATES; i++) y[i] = x[i] + 0.5 * dt * k1[i];
-        derivatives(m, t + 0.5 * dt, y, k2);
-        for (int i = 0; i < N_STATES; i++) y[i] = x[i] + 0.5 * dt * k2[i];
-        derivatives(m, t + 0.5 * dt, y, k3);
-        for (int i = 0; i < N_STATES; i++) y[i] = x[i] + dt * k3[i];
-        derivatives(m, t + dt, y, k4);
-        for (int i = 0; i < N_STATES; i++)
-            x[i] += dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
-        t += dt;
-    }
-    for (int i = 0; i < N_STATES; i++) m->r[STATE_VR[i]] = x[i];
+    ode_do_step(m->r, t0, h);
     m->time = t0 + h;
-    model_update(m->time, m->r);
     *eventNeeded = fmi3False;
     *terminate = fmi3False;
     *early = fmi3False;

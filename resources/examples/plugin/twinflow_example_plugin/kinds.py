@@ -12,7 +12,9 @@ ROLLING_MEAN = NodeKind(
     category="Signal processing",
     doc="Smooths one column of a table with a centred rolling mean and reports its range.",
     params=(
-        ParamSpec("column", "str", required=True, doc="The column to smooth"),
+        ParamSpec(
+            "column", "str", required=True, doc="The column to smooth", example="temperature_c"
+        ),
         ParamSpec("window", "int", default=5, doc="Number of rows averaged"),
     ),
     inputs=(PortSpec("readings", "dataframe", doc="A table (CSV or Parquet)"),),

@@ -1,16 +1,38 @@
-"""Copy/paste of nodes and the edges between them as JSON (works across projects)."""
+"""The clipboard format: copied nodes, the edges among them, their positions and hardware
+profiles as JSON text, and the reading of it back with fresh node ids (works across
+projects). Clipboard text is untrusted: it is parsed by the `.twin` reader, like a file."""
 
 from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
-from twinflow_studio.project import Edge, Node, Project, loads
-from twinflow_studio.project.identifiers import is_identifier
+from twinflow_studio.project.errors import TwinFileError
+from twinflow_studio.project.identifiers import unique_id
+from twinflow_studio.project.model import Edge, HardwareProfile, Node, Project
+from twinflow_studio.project.twinfile import loads
 
 MIME = "application/x-twinflow-nodes+json"
 FORMAT = "twinflow-studio-clipboard"
+SOURCE = "<clipboard>"
+
+
+class ClipboardError(TwinFileError):
+    """Clipboard text that holds no TwinFlow nodes, or nodes that do not read back."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(SOURCE, message)
+
+
+class Pasted(NamedTuple):
+    """What a paste adds: nodes with fresh ids, their edges and positions, and the hardware
+    profiles the target project lacks."""
+
+    nodes: list[Node]
+    edges: list[Edge]
+    positions: dict[str, tuple[float, float]]
+    profiles: dict[str, HardwareProfile]
 
 
 def copy_nodes(project: Project, node_ids: list[str]) -> str:
@@ -40,22 +62,24 @@ def copy_nodes(project: Project, node_ids: list[str]) -> str:
     )
 
 
-def parse_clipboard(text: str) -> dict[str, Any] | None:
+def parse_clipboard(text: str) -> dict[str, Any]:
+    """The clipboard document in ``text``; :class:`ClipboardError` when it is not one."""
     try:
         data = json.loads(text)
     except (ValueError, TypeError, RecursionError):
-        return None
+        data = None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        return None
+        raise ClipboardError("holds no TwinFlow nodes")
     return data
 
 
 def nodes_for_paste(
     target: Project, data: dict[str, Any], offset: tuple[float, float] = (40.0, 40.0)
-) -> tuple[list[Node], list[Edge], dict[str, tuple[float, float]], dict[str, Any]]:
-    """New nodes with fresh ids (no clash with ``target``), their edges and positions, and
-    the hardware profiles the target lacks. Node data is parsed by the .twin reader, so a
-    clipboard from anywhere is checked like a file."""
+) -> Pasted:
+    """The nodes of ``data`` with ids that do not clash with ``target``'s, their edges and
+    positions (moved by ``offset``), and the profiles ``target`` lacks. Node data is read by
+    the .twin reader, so a clipboard from anywhere is checked like a file
+    (:class:`ClipboardError` names what is wrong)."""
     doc = {
         "format": "twinflow-studio",
         "schema_version": 2,
@@ -64,7 +88,10 @@ def nodes_for_paste(
         "edges": [],
         "profiles": data.get("profiles", {}) or {},
     }
-    parsed = loads(json.dumps(doc), file="<clipboard>")
+    try:
+        parsed = loads(json.dumps(doc), file=SOURCE)
+    except TwinFileError as exc:
+        raise ClipboardError(exc.detail) from exc
     rename: dict[str, str] = {}
     taken = set(target.nodes)
     for old in sorted(parsed.nodes):
@@ -95,7 +122,7 @@ def nodes_for_paste(
         p = p if isinstance(p, dict) else {}
         positions[new] = (_coord(p.get("x")) + offset[0], _coord(p.get("y")) + offset[1])
     missing = {name: prof for name, prof in parsed.profiles.items() if name not in target.profiles}
-    return nodes, edges, positions, missing
+    return Pasted(nodes, edges, positions, missing)
 
 
 def _coord(value: object) -> float:
@@ -104,15 +131,3 @@ def _coord(value: object) -> float:
         if math.isfinite(number) and abs(number) <= 1e9:
             return number
     return 0.0
-
-
-def unique_id(base: str, taken: set[str]) -> str:
-    # Short enough that "_<n>" keeps it within the identifier grammar's 64 characters.
-    base = base if is_identifier(base) else "node"
-    stem = (base.rstrip("0123456789").rstrip("_") or "node")[:56]
-    if base not in taken:
-        return base
-    i = 2
-    while f"{stem}_{i}" in taken:
-        i += 1
-    return f"{stem}_{i}"
