@@ -56,6 +56,9 @@ def main() -> int:
         window.open_path(twin, ask=False)
 
         def shot(name: str) -> None:
+            # Let the dock layout settle (else the first grab can show the Run/Live tab bar
+            # of the tabified docks at a stale place, over the palette).
+            loop.run_until_complete(asyncio.sleep(0.5))
             for _ in range(5):
                 app.processEvents()
             path = args.out / name
