@@ -185,3 +185,15 @@ def test_validate_checks_files_and_modules_before_a_run(window, tmp_path):
     )
     assert window.validate_now() == []
     assert window.status_label.text() == "No problems"
+
+
+def test_cancel_run_is_enabled_only_while_a_run_goes_on(window, qt_loop, hello_dir):
+    assert window.open_path(hello_dir / "hello.twin")
+    cancel = window.actions_by_name["Cancel run"]
+    assert not cancel.isEnabled()  # nothing to cancel
+    task = window.run_all()
+    assert cancel.isEnabled()  # from the moment the run is asked for, before it starts
+    run_to_end(qt_loop, task)
+    window.runs.flush()
+    assert window.runs.last_summary["status"] == "succeeded"
+    assert not cancel.isEnabled()

@@ -357,6 +357,9 @@ class MainWindow(QMainWindow):
         self.runs.started.connect(lambda rid: self.show_message(f"Run {rid} started"))
         self.runs.finished.connect(self._run_finished)
         self.runs.failedToStart.connect(self._run_refused)
+        cancel = self.actions_by_name["Cancel run"]
+        cancel.setEnabled(False)  # nothing to cancel until a run is asked for
+        self.runs.busyChanged.connect(cancel.setEnabled)
         self.run_panel.nodeRequested.connect(self.point_at_node)
         # A problem points at a node: show that node's properties, whatever tab was on top.
         self.run_panel.nodeRequested.connect(lambda _n: self.docks["properties"].raise_())

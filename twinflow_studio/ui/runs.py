@@ -28,6 +28,7 @@ class RunController(QObject):
     progress = Signal(int, int, int)  # done, total, running
     finished = Signal(dict)  # run summary
     failedToStart = Signal(str, list)  # message, problems
+    busyChanged = Signal(bool)  # a run was asked for / has ended (Cancel run follows it)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -68,6 +69,8 @@ class RunController(QObject):
         self.task = asyncio.ensure_future(
             self._run(project.copy(), project_path, project_dir, only, trigger)
         )
+        self.task.add_done_callback(lambda _task: self.busyChanged.emit(False))
+        self.busyChanged.emit(True)
         return self.task
 
     async def _run(
