@@ -179,6 +179,7 @@ class SubgraphEditor:
         doc.refused.connect(window.show_message)
         properties.message.connect(window.show_message)
         self.levels.append(_Level(doc, canvas, properties))
+        window.icons.watch(doc, canvas)
         self.area.stack.addWidget(canvas)
         self._show()
         canvas.zoom_to_fit()
