@@ -1,5 +1,5 @@
 """Composition in the studio: make a subgraph and undo it, parts from the library, the
-"update available" marker."""
+"update available" marker, the run state of a subgraph instance."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDropEvent
+from ui_helpers import chain_project, run_to_end
 
 from twinflow_studio.project import Edge, Node, Port, Project, twinfile
 from twinflow_studio.project.subgraphs import file_pin, flatten
+from twinflow_studio.ui.canvas_items import STATE_COLORS
+from twinflow_studio.ui.subgraph_states import rollup
 
 
 def py(node_id: str, inputs: tuple[str, ...] = ()) -> Node:
@@ -151,3 +154,78 @@ def test_parts_from_the_library_and_the_update_marker(window, tmp_path, monkeypa
     window.doc.undo_step()
     assert window.doc.project.nodes[node_id].params["pin"] == pin
     assert window.canvas.node_view(node_id).marker_text() == "update available"
+
+
+def shown_state(window, node_id: str) -> tuple[str | None, tuple[int, ...]]:
+    """The badge text and colour of a node on the project's canvas."""
+    view = window.canvas.node_view(node_id)
+    badge = view._badge
+    text = badge.text() if badge is not None and badge.isVisible() else None
+    return text, tuple(view.view.color[:3])
+
+
+def run_watching(window, qt_loop, node_id: str) -> list[str | None]:
+    """Run the project; the badge texts ``node_id`` showed as the run's states arrived."""
+    seen: list[str | None] = []
+    window.runs.states.connect(lambda _s: seen.append(shown_state(window, node_id)[0]))
+    run_to_end(qt_loop, window.run_all())
+    window.runs.flush()
+    return seen
+
+
+def test_a_subgraph_instance_shows_the_state_of_its_nodes(window, qt_loop, tmp_path) -> None:
+    assert window.open_path(chain_project(tmp_path / "ok", "sub_state_ok"))
+    window.canvas.select(["make", "total"])
+    sub = window.composition.make_subgraph()
+    assert sorted(window.doc.project.nodes) == [sub]
+    seen = run_watching(window, qt_loop, sub)
+    assert window.runs.last_summary["status"] == "succeeded"
+    assert sorted(window.runs.history) == [f"{sub}--make", f"{sub}--total"]
+    assert shown_state(window, sub) == ("succeeded", STATE_COLORS["succeeded"])
+    # While it ran, the instance ran (with how many of its nodes were done), never pending.
+    assert seen[-1] == "succeeded" and set(seen[:-1]) <= {"running", "running 1/2"}, seen
+    # Again: every inner node is a cache hit, and so is the instance.
+    run_watching(window, qt_loop, sub)
+    assert shown_state(window, sub) == ("cached", STATE_COLORS["cached"])
+
+
+def test_a_failed_inner_node_fails_the_subgraph_instance(window, qt_loop, tmp_path) -> None:
+    assert window.open_path(chain_project(tmp_path / "bad", "sub_state_bad", fail=True))
+    window.canvas.select(["make", "boom"])
+    sub = window.composition.make_subgraph()
+    assert sorted(window.doc.project.nodes) == sorted([sub, "total"])
+    run_watching(window, qt_loop, sub)
+    assert window.runs.last_summary["status"] == "failed"
+    assert window.runs.history[f"{sub}--boom"][-1] == "failed"
+    assert shown_state(window, sub) == ("failed", STATE_COLORS["failed"])
+    assert shown_state(window, "total")[0] == "succeeded"  # fed by make, through the interface
+
+
+def test_the_rollup_rule() -> None:
+    assert rollup(["succeeded", "running"]) == "running"
+    assert rollup(["failed", "retrying"]) == "running"
+    assert rollup(["failed", "pending"]) == "failed"
+    assert rollup(["cancelled", "succeeded"]) == "cancelled"
+    assert rollup(["pending", "pending"]) == "pending"
+    assert rollup(["queued", "pending"]) == "queued"
+    assert rollup(["succeeded", "pending"]) == "running"  # partway through
+    assert rollup(["cached", "cached"]) == "cached"
+    assert rollup(["cached", "succeeded", "skipped_branch"]) == "succeeded"
+    assert rollup(["skipped_branch", "skipped_branch"]) == "skipped_branch"
+    assert rollup(["skipped", "skipped_branch"]) == "skipped"
+
+
+def test_a_nested_subgraph_instance_in_an_open_body(window, qt_loop, tmp_path) -> None:
+    assert window.open_path(chain_project(tmp_path / "nested", "sub_state_nested"))
+    window.canvas.select(["make", "total"])
+    outer = window.composition.make_subgraph()
+    window.canvas.nodeActivated.emit(outer)  # the body is open on the canvas
+    window.edit_canvas.select(["make", "total"])
+    inner = window.composition.make_subgraph()
+    assert sorted(window.edit_doc.project.nodes) == [inner]
+    run_watching(window, qt_loop, outer)
+    assert sorted(window.runs.history) == [f"{outer}--{inner}--make", f"{outer}--{inner}--total"]
+    assert shown_state(window, outer)[0] == "succeeded"
+    view = window.edit_canvas.node_view(inner)
+    assert view._badge.text() == "succeeded"
+    assert tuple(view.view.color[:3]) == STATE_COLORS["succeeded"]

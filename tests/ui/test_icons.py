@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QIcon, QImage, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QToolBar
 
@@ -58,3 +58,31 @@ def test_toolbar_palette_and_node_icons_follow_the_theme(window, hello_dir, them
         header = item._icon_item.pixmap()
         assert not header.isNull()
         assert ink(header) == tuple(QColor(*item.text_color[:3]).getRgb()[:3]), node_id
+
+
+def header_ink(canvas, node_id: str) -> tuple[tuple[int, int, int] | None, tuple[int, ...]]:
+    item = canvas.node_view(node_id).view
+    return ink(item._icon_item.pixmap()), tuple(QColor(*item.text_color[:3]).getRgb()[:3])
+
+
+def test_nodes_inside_a_subgraph_body_have_their_category_icon(window):
+    from test_subgraph_body import subgraph_of_b_and_c
+
+    sub = subgraph_of_b_and_c(window)
+    have, want = header_ink(window.canvas, sub)
+    assert have == want  # the instance itself, on the project's canvas
+    window.canvas.nodeActivated.emit(sub)  # a double-click opens the body
+    body = window.edit_canvas
+    assert body is not window.canvas
+    for node_id in ("b", "c"):
+        have, want = header_ink(body, node_id)
+        assert have is not None and have == want, node_id
+    # A node added in the body gets one too, and all follow a change of theme.
+    assert window.add_node("python", QPointF(0.0, 300.0)) == "python"
+    have, want = header_ink(body, "python")
+    assert have is not None and have == want
+    other = "light" if window.theme == "dark" else "dark"
+    window.set_theme(other)
+    for node_id in ("b", "c", "python"):
+        have, want = header_ink(body, node_id)
+        assert have == want, (other, node_id)

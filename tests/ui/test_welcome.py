@@ -4,6 +4,7 @@ Find node (Ctrl+F) and the Help menu."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -12,7 +13,7 @@ from ui_helpers import chain_project, run_to_end
 
 from twinflow_studio.ui.find_node import matching_nodes
 from twinflow_studio.ui.help_dialogs import shortcut_rows
-from twinflow_studio.ui.welcome import examples_root, list_examples
+from twinflow_studio.ui.welcome import DESCRIPTIONS, examples_root, list_examples
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
@@ -125,3 +126,44 @@ def test_help_lists_shortcuts_and_about(window):
     assert {"Keyboard shortcuts", "About TwinFlow Studio"} <= titles
     for box in boxes:
         box.close()
+
+
+def test_every_shipped_example_shows_a_description(make_window):
+    shipped = sorted(p.name for p in examples_root().iterdir() if list(p.glob("*.twin")))
+    assert len(shipped) >= 6
+    window = make_window()
+    window.start(None)
+    shown = {}
+    for i in range(window.welcome.examples.count()):
+        item = window.welcome.examples.item(i)
+        name, _, description = item.text().partition("\n")
+        shown[name] = description
+        assert item.toolTip() == description
+    assert sorted(shown) == shipped
+    for name, description in shown.items():
+        assert description.strip() and description.strip() != name, name
+
+
+def test_an_example_is_described_by_its_twin_else_its_readme(tmp_path):
+    def example(name: str, description: str | None, readme: str | None) -> None:
+        folder = tmp_path / name
+        folder.mkdir()
+        meta = {"name": name} | ({"description": description} if description else {})
+        (folder / f"{name}.twin").write_text(json.dumps({"project": meta}))
+        if readme is not None:
+            (folder / "README.md").write_text(readme)
+
+    example("own", "Measures a tank. Then fits it.", "# Not this")
+    example("readme", None, "\n# A pump under test\n\nMore text.")
+    example("bare", None, None)
+    example("hello", "Not shown: the studio's own words win.", None)
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "broken.twin").write_text("{not json")
+    found = {e.name: e.description for e in list_examples(tmp_path)}
+    assert found == {
+        "own": "Measures a tank.",
+        "readme": "A pump under test",
+        "bare": "bare",
+        "hello": DESCRIPTIONS["hello"],
+        "broken": "broken",
+    }

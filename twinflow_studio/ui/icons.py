@@ -87,7 +87,8 @@ def header_pixmap(category: str, rgba: Any, size: int = 18) -> QPixmap:
 
 
 class StudioIcons:
-    """Keeps the window's icons in the current theme: actions, palette, node headers."""
+    """Keeps the window's icons in the current theme: actions, palette, node headers (on the
+    project's canvas and on the canvas of every subgraph body open in it)."""
 
     def __init__(self, window: Any) -> None:
         self.window = window
@@ -98,14 +99,30 @@ class StudioIcons:
         doc.nodeChanged.connect(lambda node_id: self.node_headers([node_id]))
         doc.reset.connect(lambda: self.node_headers(list(window.doc.project.nodes)))
 
+    def watch(self, doc: Any, canvas: Any) -> None:
+        """Headers on ``canvas``, a body's own, kept as its ``doc`` changes (to be called
+        once its canvas exists, so that its slots run first)."""
+
+        def paint(node_ids: list[str]) -> None:
+            self.paint_headers(canvas, doc.project.nodes, node_ids)
+
+        doc.nodesAdded.connect(paint)
+        doc.nodeChanged.connect(lambda node_id: paint([node_id]))
+        doc.reset.connect(lambda: paint(list(doc.project.nodes)))
+        paint(list(doc.project.nodes))
+
     def refresh(self) -> None:
         w = self.window
         apply_action_icons(w.actions_by_name, w.findChild(QToolBar, "toolbar_main").actions())
         w.palette_panel.list.fill(w.palette_panel.search.text())
         self.node_headers(list(w.doc.project.nodes))
+        for level in w.composition.bodies.levels:
+            self.paint_headers(level.canvas, level.doc.project.nodes, list(level.doc.project.nodes))
 
     def node_headers(self, node_ids: list[str]) -> None:
-        canvas, nodes = self.window.canvas, self.window.doc.project.nodes
+        self.paint_headers(self.window.canvas, self.window.doc.project.nodes, node_ids)
+
+    def paint_headers(self, canvas: Any, nodes: dict[str, Any], node_ids: list[str]) -> None:
         for node_id in node_ids:
             view, node = canvas.node_view(node_id), nodes.get(node_id)
             if view is None or node is None:

@@ -67,6 +67,7 @@ from twinflow_studio.ui.run_outputs import RunOutputs
 from twinflow_studio.ui.run_panel import RunPanel
 from twinflow_studio.ui.runs import RunController
 from twinflow_studio.ui.subgraph_editor import CanvasArea
+from twinflow_studio.ui.subgraph_states import SubgraphStates
 from twinflow_studio.ui.themes import apply_theme, theme
 from twinflow_studio.ui.toolbar import fit_progress_text, fixed_undo_actions
 from twinflow_studio.ui.trust_gate import TrustGate
@@ -353,6 +354,7 @@ class MainWindow(QMainWindow):
         )
         self.quick_add.kindChosen.connect(lambda k: self.add_node(k, self._quick_pos))
         self.runs.states.connect(self.canvas.set_states)
+        self.subgraph_states = SubgraphStates(self.runs, lambda: self.canvas)
         self.runs.progress.connect(self._progress)
         self.runs.started.connect(lambda rid: self.show_message(f"Run {rid} started"))
         self.runs.finished.connect(self._run_finished)

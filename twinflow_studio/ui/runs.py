@@ -35,6 +35,7 @@ class RunController(QObject):
         self.engine = Engine([self._on_event])
         self.task: asyncio.Task[Any] | None = None
         self.run_id: str | None = None
+        self.node_ids: tuple[str, ...] = ()  # what the run runs: the flattened project's ids
         self._cancel_requested = False
         self.last_summary: dict[str, Any] | None = None
         self.use_cache = True
@@ -63,7 +64,7 @@ class RunController(QObject):
         in the run's summary and lineage. The task's result is the engine's RunResult."""
         if self.busy:
             return None
-        self.history, self.last_summary = {}, None
+        self.history, self.last_summary, self.node_ids = {}, None, ()
         self.run_id, self._cancel_requested = None, False
         self._timer.start()
         self.task = asyncio.ensure_future(
@@ -113,7 +114,7 @@ class RunController(QObject):
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            self.run_id = event.run_id
+            self.run_id, self.node_ids = event.run_id, event.node_ids
             self.started.emit(event.run_id)
             if self._cancel_requested:
                 self.engine.cancel(event.run_id)

@@ -31,6 +31,7 @@ from twinflow_studio.ui.canvas import Canvas
 from twinflow_studio.ui.document import Document
 from twinflow_studio.ui.problem_text import in_panel
 from twinflow_studio.ui.properties import PropertiesPanel
+from twinflow_studio.ui.subgraph_states import instance_states, latest_states
 from twinflow_studio.ui.themes import Theme, theme
 
 
@@ -179,6 +180,7 @@ class SubgraphEditor:
         doc.refused.connect(window.show_message)
         properties.message.connect(window.show_message)
         self.levels.append(_Level(doc, canvas, properties))
+        window.icons.watch(doc, canvas)
         self.area.stack.addWidget(canvas)
         self._show()
         canvas.zoom_to_fit()
@@ -249,6 +251,8 @@ class SubgraphEditor:
             self.go(0)
 
     def _run_states(self, states: dict[str, tuple[str, str]]) -> None:
+        runs = self.window.runs
+        latest = latest_states(runs.history) if self.levels else {}
         for level in self.levels:
             prefix = SEPARATOR.join(level.doc.node_path) + SEPARATOR
             inner = {
@@ -256,6 +260,7 @@ class SubgraphEditor:
                 for k, v in states.items()
                 if k.startswith(prefix) and SEPARATOR not in k[len(prefix) :]
             }
+            inner.update(instance_states(runs.node_ids, latest, prefix))  # nested subgraphs
             if inner:
                 level.canvas.set_states(inner)
 

@@ -7,6 +7,8 @@ shipped files stay as they are.
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -23,6 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+# Shorter words than the examples' own descriptions, where those are long; any other
+# example is described by its .twin's ``project.description`` (else its README's title).
 DESCRIPTIONS = {
     "hello": "Python nodes in the studio's own workers: a sensor file, a fitted model, "
     "a report. No Docker needed.",
@@ -54,10 +58,30 @@ def list_examples(root: Path | None = None) -> list[Example]:
         for folder in sorted(p for p in root.iterdir() if p.is_dir()):
             twins = sorted(folder.glob("*.twin"))
             if twins:
-                found.append(
-                    Example(folder.name, twins[0], DESCRIPTIONS.get(folder.name, folder.name))
-                )
+                found.append(Example(folder.name, twins[0], describe(folder.name, twins[0])))
     return found
+
+
+def describe(name: str, twin: Path) -> str:
+    """What the welcome page says about an example: ``DESCRIPTIONS``, else the first
+    sentence of the project's own description, else the first line of its README."""
+    if name in DESCRIPTIONS:
+        return DESCRIPTIONS[name]
+    try:
+        doc = json.loads(twin.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        doc = None
+    meta = doc.get("project") if isinstance(doc, dict) else None
+    text = meta.get("description") if isinstance(meta, dict) else None
+    if isinstance(text, str) and text.strip():
+        return re.split(r"(?<=\.)\s", text.strip(), maxsplit=1)[0]
+    readme = twin.parent / "README.md"
+    try:
+        lines = readme.read_text(encoding="utf-8").splitlines() if readme.is_file() else []
+    except (OSError, ValueError):
+        lines = []
+    first = next((line.lstrip("# ").strip() for line in lines if line.strip()), "")
+    return first or name
 
 
 def copy_example(example: Example, into: Path) -> Path:
