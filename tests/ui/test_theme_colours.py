@@ -80,7 +80,7 @@ def composited(fg: QColor, bg: QColor) -> QColor:
 
 def test_disabled_controls_look_disabled_in_both_themes(window, qtbot):
     for name in ("light", "dark"):
-        window.set_theme_named(name)
+        window.set_theme(name)
         QApplication.processEvents()  # the palette reaches widgets by a posted event
         # Redo, with nothing to redo in a fresh window, among the toolbar's disabled buttons.
         button = next(
@@ -125,7 +125,7 @@ def test_state_fills_keep_node_titles_readable_in_both_themes(window, hello_dir)
     window.open_path(hello_dir / "hello.twin", ask=False)
     item = window.canvas.node_view("fit").view
     for name in ("light", "dark"):
-        window.set_theme_named(name)
+        window.set_theme(name)
         assert STATE_COLORS == theme_named(name).states  # the fills are the theme's
         for state in theme_named(name).states:
             window.canvas.set_states({"fit": (state, state)})
