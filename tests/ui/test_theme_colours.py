@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.colors import to_rgb
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QGraphicsSimpleTextItem, QToolButton
 
@@ -138,3 +139,15 @@ def test_state_fills_keep_node_titles_readable_in_both_themes(window, hello_dir)
             ):
                 ratio = contrast(composited(label.color, fill), fill)
                 assert ratio >= 4.5, f"{name}: {state}: {label.text!r} contrast {ratio:.2f}"
+
+
+def test_node_console_state_colours_are_readable_in_both_themes(window):
+    console = window.console
+    for name in ("light", "dark"):
+        window.set_theme(name)
+        background = QColor(*theme_named(name).base)
+        for state in theme_named(name).states:
+            console._states({state: (state, state)})
+            (item,) = console.nodes.findItems(state, Qt.MatchFlag.MatchExactly)
+            ratio = contrast(item.foreground().color(), background)
+            assert ratio >= 4.5, f"{name}: console entry of a {state} node: {ratio:.2f}"

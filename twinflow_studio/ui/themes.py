@@ -145,3 +145,28 @@ def canvas_colors(name: str) -> tuple[RGB, RGB]:
     """(background, grid) colours of the canvas for a theme."""
     chosen = theme(name)
     return chosen.canvas, chosen.grid
+
+
+def _luminance(c: QColor) -> float:
+    def lin(v: float) -> float:
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * lin(c.redF()) + 0.7152 * lin(c.greenF()) + 0.0722 * lin(c.blueF())
+
+
+def contrast(a: QColor, b: QColor) -> float:
+    """WCAG contrast ratio of two opaque colours."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def readable_on(rgb: RGB, background: RGB, ratio: float = 4.5) -> QColor:
+    """``rgb`` as text on ``background``: lightened (dark background) or darkened (light
+    one) until it reaches ``ratio``; state fills are node fills, too dark for dark lists."""
+    color, back = QColor(*rgb), QColor(*background)
+    lighten = _luminance(back) < 0.18
+    for _ in range(40):
+        if contrast(color, back) >= ratio:
+            break
+        color = color.lighter(110) if lighten else color.darker(110)
+    return color
