@@ -11,19 +11,8 @@ from PySide6.QtWidgets import QApplication, QGraphicsSimpleTextItem, QToolButton
 
 from twinflow_studio.twinstat.posterior import Posterior
 from twinflow_studio.ui.canvas_items import STATE_COLORS
+from twinflow_studio.ui.themes import contrast
 from twinflow_studio.ui.themes import theme as theme_named
-
-
-def luminance(c: QColor) -> float:
-    def lin(v: float) -> float:
-        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
-
-    return 0.2126 * lin(c.redF()) + 0.7152 * lin(c.greenF()) + 0.0722 * lin(c.blueF())
-
-
-def contrast(a: QColor, b: QColor) -> float:
-    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
-    return (la + 0.05) / (lb + 0.05)
 
 
 def badge_colour(window, node_id: str) -> QColor:
