@@ -29,6 +29,7 @@ from twinflow_studio.ui.canvas_items import (
     LodTitle,
     TwinNode,
     restyle_selection,
+    use_theme_states,
 )
 from twinflow_studio.ui.document import Document
 from twinflow_studio.ui.nodegraph_adapter import (
@@ -552,9 +553,14 @@ class Canvas(QWidget):
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
         self._apply_canvas_colors()
+        use_theme_states(theme)
         for view in self._views.values():
             view.set_badge_color(theme.badge)
             view.set_marker_color(theme.marker)
+        for node_id, (state, text) in self._states.items():
+            shown = self._views.get(node_id)
+            if shown is not None:
+                shown.show_state(state, text)
         self.viewer.viewport().update()
 
     def _apply_canvas_colors(self) -> None:

@@ -16,6 +16,7 @@ from twinflow_studio.ui.nodegraph_adapter import (
     restyle_selection,
     set_item_color,
 )
+from twinflow_studio.ui.themes import Theme, current_theme
 
 # The item classes are the canvas's too (imported from here before the adapter existed).
 __all__ = ["FastNodeItem", "FastPipeItem", "LodTitle", "TwinNode", "restyle_selection"]
@@ -34,18 +35,14 @@ CATEGORY_COLORS: dict[str, tuple[int, int, int]] = {
     "Models": (70, 55, 90),
 }
 DEFAULT_NODE_COLOR = (55, 65, 75)
-STATE_COLORS: dict[str, tuple[int, int, int]] = {
-    "pending": (85, 85, 95),
-    "queued": (95, 95, 150),
-    "running": (30, 110, 210),
-    "retrying": (220, 140, 20),
-    "succeeded": (35, 150, 75),
-    "cached": (50, 130, 115),
-    "failed": (200, 45, 45),
-    "skipped": (120, 120, 120),
-    "skipped_branch": (150, 150, 175),
-    "cancelled": (150, 95, 55),
-}
+# Fills by run state: the current theme's (``use_theme_states`` keeps it in step).
+STATE_COLORS: dict[str, tuple[int, int, int]] = dict(current_theme().states)
+
+
+def use_theme_states(theme: Theme) -> None:
+    """Take the theme's state fills; updated in place, as callers hold this dict."""
+    STATE_COLORS.clear()
+    STATE_COLORS.update(theme.states)
 
 
 class TwinNode(BaseNode):

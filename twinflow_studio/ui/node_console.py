@@ -12,7 +12,6 @@ from collections.abc import Callable
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from twinflow_studio.ui.canvas_items import STATE_COLORS
 from twinflow_studio.ui.runs import RunController
+from twinflow_studio.ui.themes import current_theme, readable_on
 
 MAX_LINES = 20000
 STREAM_COLORS = {"stderr": "#e0605a", "engine": "#8a9bb0"}
@@ -98,7 +98,8 @@ class NodeConsole(QWidget):
         for node_id, (state, _text) in states.items():
             self.states[node_id] = state
             item = self._item(node_id)
-            item.setForeground(QColor(*STATE_COLORS.get(state, (200, 200, 200))))
+            fill = STATE_COLORS.get(state, (200, 200, 200))
+            item.setForeground(readable_on(fill, current_theme().base))
             item.setToolTip(state)
 
     def _finished(self, summary: dict) -> None:

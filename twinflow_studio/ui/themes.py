@@ -4,12 +4,28 @@ the matplotlib figures of the calibration panel."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 RGB = tuple[int, int, int]
+
+# Node fills per run state. Nodes keep dark fills under light titles (NodeGraphQt's
+# translucent white) in both themes, so one set serves both: each fill is dark enough for
+# that title to keep a contrast of at least 4.5.
+STATE_FILLS: dict[str, RGB] = {
+    "pending": (84, 84, 94),
+    "queued": (80, 80, 126),
+    "running": (22, 82, 157),
+    "retrying": (117, 74, 11),
+    "succeeded": (22, 96, 48),
+    "cached": (35, 92, 82),
+    "failed": (152, 34, 34),
+    "skipped": (84, 84, 84),
+    "skipped_branch": (88, 76, 122),
+    "cancelled": (117, 74, 43),
+}
 
 
 @dataclass(frozen=True)
@@ -27,6 +43,8 @@ class Theme:
     plot_ink: RGB
     plot_accent: RGB
     marker: RGB  # notes above nodes on the canvas ("update available")
+    disabled_text: RGB  # text and icons of disabled widgets and actions: dimmed, still legible
+    states: dict[str, RGB] = field(default_factory=lambda: dict(STATE_FILLS), hash=False)
 
     def hex(self, field: str) -> str:
         return QColor(*getattr(self, field)).name()
@@ -50,6 +68,7 @@ DARK = Theme(
     plot_ink=(215, 218, 222),
     plot_accent=(95, 160, 235),
     marker=(240, 200, 80),
+    disabled_text=(128, 131, 137),
 )
 LIGHT = Theme(
     name="light",
@@ -65,6 +84,7 @@ LIGHT = Theme(
     plot_ink=(25, 25, 25),
     plot_accent=(30, 100, 180),
     marker=(150, 85, 0),
+    disabled_text=(118, 118, 122),
 )
 THEMES = {"dark": DARK, "light": LIGHT}
 _CURRENT: list[Theme] = [DARK]
@@ -83,7 +103,9 @@ def apply_theme(app: QApplication, name: str) -> Theme:
     _CURRENT[0] = chosen
     app.setStyle("Fusion")
     if chosen.name != "dark":
-        app.setPalette(app.style().standardPalette())
+        p = app.style().standardPalette()
+        _dim_disabled(p, chosen)
+        app.setPalette(p)
         return chosen
     p = QPalette()
     base, window, text = QColor(*chosen.base), QColor(*chosen.window), QColor(*chosen.text)
@@ -102,11 +124,49 @@ def apply_theme(app: QApplication, name: str) -> Theme:
         (QPalette.ColorRole.PlaceholderText, QColor(140, 140, 140)),
     ):
         p.setColor(role, color)
+    _dim_disabled(p, chosen)
     app.setPalette(p)
     return chosen
+
+
+def _dim_disabled(p: QPalette, chosen: Theme) -> None:
+    """Disabled text in the theme's dimmed colour; setColor(role, ...) sets every group,
+    which made disabled actions and widgets look enabled."""
+    dim = QColor(*chosen.disabled_text)
+    for role in (
+        QPalette.ColorRole.WindowText,
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+    ):
+        p.setColor(QPalette.ColorGroup.Disabled, role, dim)
 
 
 def canvas_colors(name: str) -> tuple[RGB, RGB]:
     """(background, grid) colours of the canvas for a theme."""
     chosen = theme(name)
     return chosen.canvas, chosen.grid
+
+
+def _luminance(c: QColor) -> float:
+    def lin(v: float) -> float:
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * lin(c.redF()) + 0.7152 * lin(c.greenF()) + 0.0722 * lin(c.blueF())
+
+
+def contrast(a: QColor, b: QColor) -> float:
+    """WCAG contrast ratio of two opaque colours."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def readable_on(rgb: RGB, background: RGB, ratio: float = 4.5) -> QColor:
+    """``rgb`` as text on ``background``: lightened (dark background) or darkened (light
+    one) until it reaches ``ratio``; state fills are node fills, too dark for dark lists."""
+    color, back = QColor(*rgb), QColor(*background)
+    lighten = _luminance(back) < 0.18
+    for _ in range(40):
+        if contrast(color, back) >= ratio:
+            break
+        color = color.lighter(110) if lighten else color.darker(110)
+    return color
