@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from twinflow_studio.engine import Engine
-from twinflow_studio.engine.paths import UnsafePathError, child_path, run_path
+from twinflow_studio.engine.paths import UnsafePathError, attempt_dir, child_path, run_path
 from twinflow_studio.engine.store import RunStore
 from twinflow_studio.project import Node, Port, Project, TwinFileError, load, validate
 from twinflow_studio.project.identifiers import identifier_problem, is_identifier
@@ -127,7 +127,10 @@ def test_the_engine_joins_only_checked_names(tmp_path: Path) -> None:
     for bad in BAD_NAMES:
         with pytest.raises(UnsafePathError):
             child_path(folder, bad)
+        with pytest.raises(UnsafePathError):
+            attempt_dir(folder, bad, 1)
     assert child_path(folder, "ok_1", ".csv") == folder / "ok_1.csv"
+    assert attempt_dir(folder, "ok_1", 2) == folder / "ok_1" / "attempt-2"
     with pytest.raises(UnsafePathError):
         child_path(folder, "ok", "/../x")
     for bad in ("..", ".", "", "a/b", "/x"):

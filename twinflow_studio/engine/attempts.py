@@ -19,7 +19,7 @@ from twinflow_studio.engine.cache_key import node_cache_key
 from twinflow_studio.engine.errors import TargetUnavailable, TaskFailed
 from twinflow_studio.engine.events import ArtifactRef, NodeState, TaskRecord
 from twinflow_studio.engine.integrity import verify_cached
-from twinflow_studio.engine.paths import child_path
+from twinflow_studio.engine.paths import attempt_dir
 from twinflow_studio.engine.store import artifact_path, producer_of
 from twinflow_studio.engine.targets.base import TaskResult, TaskSpec
 from twinflow_studio.engine.task import CancelFlag, InputArtifact
@@ -130,7 +130,7 @@ class NodeRun:
             output_ports={p.name: p.type for p in self.output_ports},
             profile=run.project.profiles[node.profile],
             attempt=attempt,
-            work_dir=child_path(run.run_dir, node.id) / f"attempt-{attempt}",
+            work_dir=attempt_dir(run.run_dir, node.id, attempt),
             project_dir=run.project_dir,
             log=functools.partial(run._log, node.id),
             cancelled=CancelFlag(),

@@ -35,6 +35,16 @@ class UnsafePathError(TaskFailed):
 def child_path(folder: Path, name: str, suffix: str = "") -> Path:
     """``folder / (name + suffix)`` when ``name`` is a valid identifier and the result is
     a direct child of ``folder``; raises ``UnsafePathError`` otherwise."""
+    return folder / _leaf(folder, name, suffix)
+
+
+def attempt_dir(run_dir: Path, node_id: str, attempt: int) -> Path:
+    """``run_dir / node_id / attempt-N``, with ``node_id`` held to ``child_path``'s rules;
+    joined in one step (every attempt of every node makes one)."""
+    return run_dir.joinpath(_leaf(run_dir, node_id), f"attempt-{int(attempt)}")
+
+
+def _leaf(folder: Path, name: str, suffix: str = "") -> str:
     if not is_identifier(name):
         problem = identifier_problem(name)
         raise UnsafePathError(f"refusing to use {problem} as a file name under {folder}")
@@ -48,7 +58,7 @@ def child_path(folder: Path, name: str, suffix: str = "") -> Path:
     # colon or NUL that is not "." or ".." is a direct child of any folder.
     if _NOT_A_LEAF.search(leaf):
         raise UnsafePathError(f"{folder}/{leaf} is not directly inside {folder}")
-    return folder / leaf
+    return leaf
 
 
 def run_path(folder: Path, run_id: str) -> Path:

@@ -434,7 +434,7 @@ class _Run:
             capacity.take(profile, +1)
             if adopt and adopted is None:
                 adopted = node_id
-                self.tasks[node_id] = asyncio.current_task()  # type: ignore[assignment]
+                self.tasks[node_id] = asyncio.current_task(self.loop)  # type: ignore[assignment]
             else:
                 self.tasks[node_id] = asyncio.create_task(self._run_node(node_id))
         return adopted
@@ -442,7 +442,12 @@ class _Run:
     def _finish(self, node_id: str, state: str, message: str = "", record: Any = None) -> None:
         # Finished by its own task, which pumps its target itself once its slot is free.
         task = self.tasks.get(node_id)
-        own = self.placement[node_id].name if task and task is asyncio.current_task() else None
+        # current_task(loop): without the loop it asks the OS for the process id on every call.
+        own = (
+            self.placement[node_id].name
+            if task and task is asyncio.current_task(self.loop)
+            else None
+        )
         # A worklist, not recursion: a failure at the top of a 10k-deep chain skips it all.
         work = [(node_id, state, message, record)]
         while work:

@@ -12,10 +12,27 @@ _CHUNK = 1 << 20
 # per call, a third of the cost of hashing a small value (a node's cache key, every node of
 # every run). An encoder keeps no state between calls, so one serves every thread.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# The C encoder that ``_CANONICAL.encode`` builds on every call, built once and called
+# directly: the same text (it is the same encoder with the same arguments) for a third less
+# time on a node's cache key. It skips the check for circular references, so a cycle is
+# encoded again through ``_CANONICAL`` to raise the usual ValueError.
+_make_c = getattr(json.encoder, "c_make_encoder", None)
+_FAST = (
+    _make_c(
+        None, _CANONICAL.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
+    )
+    if _make_c is not None
+    else None
+)
 
 
 def canonical_json(value: Any) -> str:
-    return _CANONICAL.encode(value)
+    if _FAST is None:
+        return _CANONICAL.encode(value)
+    try:
+        return "".join(_FAST(value, 0))
+    except RecursionError:
+        return _CANONICAL.encode(value)
 
 
 def hash_value(value: Any) -> str:
