@@ -27,8 +27,9 @@ scalars = (
 )
 values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text(max_size=8), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
     max_leaves=30,
 )
 
@@ -42,6 +43,35 @@ def test_same_text_as_json_dumps(value: object) -> None:
 def test_keys_that_are_not_strings_are_written_as_json_dumps_writes_them() -> None:
     for value in ({2: "b", 1: "a"}, {1.5: [math.inf, -0.0, 1e-05, 1e16]}, {True: None}):
         assert canonical_json(value) == reference(value)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.floats(allow_nan=True, allow_infinity=True), st.integers(-(2**70), 2**70))
+def test_numbers_of_every_size_are_written_as_python_writes_them(x: float, n: int) -> None:
+    for value in (x, -x, x * 1e-12, x * 1e12, n, [x, n], {"x": x, "n": n}):
+        assert canonical_json(value) == reference(value)
+
+
+def test_keys_sort_by_code_point_and_odd_text_stays_as_json_dumps_writes_it() -> None:
+    value = {"\U0001f600": 1, "\uffff": 2, "é": 3, "z": 4, "": 5, "A": [("t", "\x00\x7f\u2028")]}
+    assert canonical_json(value) == reference(value)
+    lone = {"s": "\ud800"}  # a lone surrogate: written by json, refused when hashed
+    assert canonical_json(lone) == reference(lone)
+    with pytest.raises(UnicodeEncodeError):
+        hash_value(lone)
+
+
+def test_subclasses_are_written_as_json_dumps_writes_them() -> None:
+    from enum import Enum
+
+    class State(str, Enum):
+        DONE = "done"
+
+    class Tagged(dict):
+        pass
+
+    value = {"state": State.DONE, "d": Tagged(b=1, a=True)}
+    assert canonical_json(value) == reference(value)
 
 
 def test_a_cycle_is_refused_with_a_value_error() -> None:

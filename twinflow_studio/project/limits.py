@@ -49,6 +49,15 @@ def check_limits(project: Project) -> list[Problem]:
             check(f"{kind}.{name}.memory_mib", item.memory_mib, MAX_MEMORY_MIB)
             check(f"{kind}.{name}.gpus", item.gpus, MAX_GPUS)
     for node in project.nodes.values():
+        retries = node.retries
+        if (
+            _within(retries.count, MAX_RETRIES)
+            and _within(retries.backoff_s, MAX_BACKOFF_S)
+            and _within(retries.backoff_factor, MAX_BACKOFF_FACTOR)
+            and (node.timeout_s is None or _within(node.timeout_s, MAX_TIMEOUT_S))
+            and node.kind != "container"
+        ):
+            continue  # nothing to report: the paths below are built only for a problem
         base = f"nodes.{node.id}"
         check(f"{base}.retries.count", node.retries.count, MAX_RETRIES, node.id)
         check(f"{base}.retries.backoff_s", node.retries.backoff_s, MAX_BACKOFF_S, node.id)
@@ -120,6 +129,12 @@ def check_settings(settings: dict[str, Any]) -> list[Problem]:
                 )
             )
     return out
+
+
+def _within(value: Any, high: float) -> bool:
+    """A plain int or float that is finite and at most ``high`` (what ``check`` accepts)."""
+    kind = type(value)
+    return (kind is int or kind is float) and math.isfinite(value) and value <= high
 
 
 def _finite(value: Any) -> bool:

@@ -7,8 +7,14 @@ from typing import Any
 
 from twinflow_studio.project.container_caps import cap_add_problems
 from twinflow_studio.project.errors import Problem, ValidationError
-from twinflow_studio.project.identifiers import identifier_problem
-from twinflow_studio.project.kinds import PARAM_TYPES, PORT_TYPES, get_kind, port_types_compatible
+from twinflow_studio.project.identifiers import identifier_problem, is_identifier
+from twinflow_studio.project.kinds import (
+    PARAM_TYPES,
+    PORT_TYPES,
+    NodeKind,
+    get_kind,
+    port_types_compatible,
+)
 from twinflow_studio.project.limits import check_limits, check_settings
 from twinflow_studio.project.map_dims import map_problems
 from twinflow_studio.project.model import Node, Project
@@ -19,7 +25,7 @@ from twinflow_studio.project.plugin_check import unknown_kind_message
 from twinflow_studio.project.plugins import target_kind_names
 from twinflow_studio.project.secrets import check_secrets
 from twinflow_studio.project.triggers import validate_trigger
-from twinflow_studio.project.uq_wiring import uq_wiring_problems
+from twinflow_studio.project.uq_wiring import UQ_KINDS, uq_wiring_problems
 from twinflow_studio.project.url_expiry import url_expiry_problem, url_expiry_value
 
 # Linux's own ceiling on process ids; 1 TiB of outputs from one node is surely a mistake.
@@ -100,6 +106,10 @@ def check_param(node: Node, key: str, value: Any) -> str | None:
     kind = get_kind(node.kind)
     if kind is None:
         return None
+    return _param_problem(kind, key, value)
+
+
+def _param_problem(kind: NodeKind, key: str, value: Any) -> str | None:
     spec = kind.param(key)
     if spec is None and kind.user_params:
         return None if key.isidentifier() else f"parameter name {key!r} is not an identifier"
@@ -120,26 +130,26 @@ def _check_node(project: Project, node: Node) -> list[Problem]:
     def add(path: str, message: str, code: str = "invalid") -> None:
         out.append(Problem(f"{base}{path}", message, node.id, code))
 
-    id_problem = identifier_problem(node.id)
-    if id_problem:
-        add(".id", id_problem, "bad_id")
+    # is_identifier first: identifier_problem builds its message only for a bad name, but
+    # this runs for every node and port of every run.
+    if not is_identifier(node.id):
+        add(".id", identifier_problem(node.id) or "", "bad_id")
     kind = get_kind(node.kind)
     if kind is None:
         add(".kind", unknown_kind_message(project, node.kind), "unknown_kind")
         return out
     for key, value in node.params.items():
-        reason = check_param(node, key, value)
+        reason = _param_problem(kind, key, value)
         if reason:
             add(f".params.{key}", reason, "bad_param")
     for spec in kind.params:
-        if spec.required and node.params.get(spec.name) in (None, "", [], {}):
+        if spec.required and _empty(node.params.get(spec.name)):
             add(f".params.{spec.name}", "is required", "missing_param")
     for side, ports in (("inputs", node.input_ports()), ("outputs", node.output_ports())):
         seen: set[str] = set()
         for i, port in enumerate(ports):
-            name_problem = identifier_problem(port.name)
-            if name_problem:
-                add(f".{side}[{i}].name", name_problem, "bad_port_name")
+            if not is_identifier(port.name):
+                add(f".{side}[{i}].name", identifier_problem(port.name) or "", "bad_port_name")
             if port.type not in PORT_TYPES:
                 add(
                     f".{side}[{i}].type",
@@ -177,8 +187,14 @@ def _check_node(project: Project, node: Node) -> list[Problem]:
     if node.kind == "mqtt":
         for field, reason in mqtt_param_problems(node.params):
             add(f".params.{field}", reason, "bad_param")
-    out += uq_wiring_problems(project, node.id)
+    if node.kind in UQ_KINDS:
+        out += uq_wiring_problems(project, node.id)
     return out
+
+
+def _empty(value: Any) -> bool:
+    """None, "", [] or {} (what a required parameter must not be)."""
+    return value is None or (isinstance(value, (str, list, dict)) and not value)
 
 
 def _check_edges(project: Project) -> list[Problem]:
