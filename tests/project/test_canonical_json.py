@@ -4,6 +4,7 @@ and cache key would change."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 
@@ -38,6 +39,13 @@ values = st.recursive(
 @given(values)
 def test_same_text_as_json_dumps(value: object) -> None:
     assert canonical_json(value) == reference(value)
+    try:
+        expected = hashlib.sha256(reference(value).encode("utf-8")).hexdigest()
+    except UnicodeEncodeError:  # a lone surrogate: refused when hashed, on every path
+        with pytest.raises(UnicodeEncodeError):
+            hash_value(value)
+    else:
+        assert hash_value(value) == expected
 
 
 def test_keys_that_are_not_strings_are_written_as_json_dumps_writes_them() -> None:

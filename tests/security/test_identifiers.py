@@ -130,7 +130,11 @@ def test_the_engine_joins_only_checked_names(tmp_path: Path) -> None:
         with pytest.raises(UnsafePathError):
             attempt_dir(folder, bad, 1)
     assert child_path(folder, "ok_1", ".csv") == folder / "ok_1.csv"
-    assert attempt_dir(folder, "ok_1", 2) == folder / "ok_1" / "attempt-2"
+    for base in (folder, Path("relative/runs"), Path(".")):
+        made = attempt_dir(base, "ok_1", 2)
+        assert made == base / "ok_1" / "attempt-2"
+        assert str(made) == str(base / "ok_1" / "attempt-2") and made.parent.parent == base
+        assert made.parts == (base / "ok_1" / "attempt-2").parts
     with pytest.raises(UnsafePathError):
         child_path(folder, "ok", "/../x")
     for bad in ("..", ".", "", "a/b", "/x"):

@@ -87,7 +87,6 @@ class NodeRun:
         outcome.cache_key = node_cache_key(
             node, self.params, self.code, {port: art.sha256 for port, art in self.inputs.items()}
         )
-        self.input_refs = tuple(self._input_refs())
         return True
 
     async def from_cache(self) -> bool:
@@ -167,6 +166,8 @@ class NodeRun:
 
     async def _collect(self, result: TaskResult) -> dict[str, ArtifactRef]:
         run, node = self.run, self.node
+        if not result.outputs and not any(p.required for p in self.output_ports):
+            return {}  # nothing produced and nothing owed (most no-op and ordering nodes)
         ports = {p.name: p for p in self.output_ports}
         missing = [p for p in ports.values() if p.required and p.name not in result.outputs]
         if missing:
@@ -239,6 +240,8 @@ class NodeRun:
 
     def _record(self, state: str, **extra: Any) -> TaskRecord | None:
         """The lineage record of the node's terminal event (None when nobody listens)."""
+        if not self.run.engine.listening:
+            return None
         return self.run._record(
             self.node.id, state, code_identity=self.code, inputs=self.input_refs, **extra
         )
@@ -255,11 +258,15 @@ class NodeRun:
     # -- inputs --------------------------------------------------------------------------
 
     def _stage_inputs(self) -> dict[str, InputArtifact]:
+        """The node's inputs, and (in ``input_refs``) the artifacts they are, for lineage."""
         run = self.run
         inputs = {}
-        ports = {p.name: p for p in self.node.input_ports()}
+        refs = []
+        ports: dict[str, Any] | None = None  # made only when a port's type or rule is asked
         for port, source, source_port in run.in_edges[self.node.id]:
             ref = run.outcomes[source].outputs.get(source_port)
+            if ports is None:
+                ports = {p.name: p for p in self.node.input_ports()}
             if ref is None:
                 if ports[port].required:
                     raise TaskFailed(
@@ -269,16 +276,9 @@ class NodeRun:
                     )
                 continue
             inputs[port] = staged(port, ports[port].type, ref)
+            refs.append(ArtifactRef(port, ref.type, ref.uri, ref.sha256, ref.size, ref.kind))
+        self.input_refs = tuple(refs)
         return inputs
-
-    def _input_refs(self) -> list[ArtifactRef]:
-        run = self.run
-        refs = []
-        for port, source, source_port in run.in_edges[self.node.id]:
-            ref = run.outcomes[source].outputs.get(source_port)
-            if ref is not None:
-                refs.append(ArtifactRef(port, ref.type, ref.uri, ref.sha256, ref.size, ref.kind))
-        return refs
 
     def previous_outputs(self) -> dict[str, InputArtifact]:
         """The outputs of this node's last successful run (for sequential updating)."""

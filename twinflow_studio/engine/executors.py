@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +22,25 @@ def resolve_import_path(path: str, *, dotted: bool = False) -> Any:
         module_name, _, attr = path.rpartition(".")
     if not module_name or not attr:
         raise ImportPathError(f"{path!r} is not an import path like 'package.module:name'")
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ImportPathError(f"cannot import module {module_name!r}: {exc}") from exc
+    obj: Any = sys.modules.get(module_name)
+    # importlib.import_module takes the import lock even for a module that is there: a
+    # third of a no-op node's cost on its worker. One another thread is still importing
+    # (its spec says so) goes through it, to wait for the import to finish.
+    if obj is None or getattr(getattr(obj, "__spec__", None), "_initializing", False):
+        obj = _import(module_name)
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
             raise ImportPathError(f"module {module_name!r} has no attribute {attr!r}") from None
     return obj
+
+
+def _import(module_name: str) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ImportPathError(f"cannot import module {module_name!r}: {exc}") from exc
 
 
 def import_callable(path: str) -> Any:

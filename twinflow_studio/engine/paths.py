@@ -39,9 +39,20 @@ def child_path(folder: Path, name: str, suffix: str = "") -> Path:
 
 
 def attempt_dir(run_dir: Path, node_id: str, attempt: int) -> Path:
-    """``run_dir / node_id / attempt-N``, with ``node_id`` held to ``child_path``'s rules;
-    joined in one step (every attempt of every node makes one)."""
-    return run_dir.joinpath(_leaf(run_dir, node_id), f"attempt-{int(attempt)}")
+    """``run_dir / node_id / attempt-N``, with ``node_id`` held to ``child_path``'s rules.
+    Every attempt of every node makes one: names already checked are appended without
+    being parsed again where pathlib can (``_append``)."""
+    leaf, attempt_leaf = _leaf(run_dir, node_id), f"attempt-{int(attempt)}"
+    if _append is not None and isinstance(run_dir, Path):
+        return _append(_append(run_dir, leaf), attempt_leaf)
+    return run_dir.joinpath(leaf, attempt_leaf)
+
+
+# How ``Path.iterdir`` makes a child from a name it knows is one path component: no parse.
+# Public joins parse their arguments, which was most of a no-op node's attempt. Used only
+# for names ``_leaf`` has passed (no separator, not "." or ".."); a Python without it joins
+# the public way, and tests/security/test_identifiers.py holds both to ``run_dir / name``.
+_append = getattr(Path, "_make_child_relpath", None)
 
 
 def _leaf(folder: Path, name: str, suffix: str = "") -> str:

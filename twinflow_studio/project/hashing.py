@@ -79,13 +79,21 @@ def _plain_scalar(value: Any) -> bool:
     return False
 
 
-def canonical_json(value: Any) -> str:
-    """Sorted keys, no spaces, non-ASCII as is: ``json.dumps`` with those arguments."""
+def _orjson_text(value: Any) -> bytes | None:
+    """orjson's UTF-8 text of ``value`` when it is the canonical text, else None."""
     try:
         if _plain(value):
-            return orjson.dumps(value, option=_ORJSON_OPTIONS).decode()
+            return orjson.dumps(value, option=_ORJSON_OPTIONS)
     except (orjson.JSONEncodeError, RecursionError, UnicodeError):
         pass  # a lone surrogate, or nesting deeper than orjson's limit: json says what's wrong
+    return None
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, non-ASCII as is: ``json.dumps`` with those arguments."""
+    text = _orjson_text(value)
+    if text is not None:
+        return text.decode()
     if _FAST is None:
         return _CANONICAL.encode(value)
     try:
@@ -95,6 +103,10 @@ def canonical_json(value: Any) -> str:
 
 
 def hash_value(value: Any) -> str:
+    # orjson's bytes are hashed as they are: the same bytes hash_text would encode.
+    text = _orjson_text(value)
+    if text is not None:
+        return hashlib.sha256(text).hexdigest()
     return hash_text(canonical_json(value))
 
 

@@ -54,6 +54,19 @@ def _profile_to_dict(p: HardwareProfile) -> dict[str, Any]:
 
 def semantic_to_dict(project: Project) -> dict[str, Any]:
     """What the project means (its version hashes this): everything but the layout."""
+    small = _small_parts(project)
+    return {
+        "project": small["project"],
+        "profiles": small["profiles"],
+        "targets": small["targets"],
+        "nodes": [_node_to_dict(n) for n in _sorted_nodes(project)],
+        "edges": [e.to_dict() for e in _sorted_edges(project)],
+        "triggers": small["triggers"],
+    }
+
+
+def _small_parts(project: Project) -> dict[str, Any]:
+    """The semantic parts other than nodes and edges (a few entries, whatever the size)."""
     return {
         "project": {
             "name": project.name,
@@ -72,13 +85,29 @@ def semantic_to_dict(project: Project) -> dict[str, Any]:
             }
             for name, t in sorted(project.targets.items())
         },
-        "nodes": [_node_to_dict(n) for n in sorted(project.nodes.values(), key=lambda n: n.id)],
-        "edges": sorted(
-            (e.to_dict() for e in project.edges),
-            key=lambda e: (e["target"], e["target_port"], e["source"], e["source_port"]),
-        ),
         "triggers": sorted(project.triggers, key=lambda t: str(t.get("id", ""))),
     }
+
+
+def _sorted_nodes(project: Project) -> list[Node]:
+    return sorted(project.nodes.values(), key=lambda n: n.id)
+
+
+def _sorted_edges(project: Project) -> list[Edge]:
+    return sorted(
+        project.edges, key=lambda e: (e.target, e.target_port, e.source, e.source_port)
+    )
+
+
+def semantic_json(project: Project) -> str:
+    """``canonical_json(semantic_to_dict(project))``, written a node and an edge at a time:
+    the same text without the whole dictionary alive at once. For a large project that
+    dictionary was most of what the garbage collector had to walk, several times, at the
+    start of every run. Keys sort as edges, nodes, profiles, project, targets, triggers."""
+    edges = ",".join(canonical_json(e.to_dict()) for e in _sorted_edges(project))
+    nodes = ",".join(canonical_json(_node_to_dict(n)) for n in _sorted_nodes(project))
+    rest = canonical_json(_small_parts(project))
+    return f'{{"edges":[{edges}],"nodes":[{nodes}],{rest[1:]}'
 
 
 def _node_to_dict(node: Node) -> dict[str, Any]:
@@ -124,7 +153,7 @@ def versioned_record(project: Project) -> tuple[str, bytes]:
     """The project version and a loadable ``.twin`` document of the project, from one
     encoding of its semantic part. The document is compact and only its semantic part has
     sorted keys: it records what a run ran, it is not a file for people to diff."""
-    canonical = canonical_json(semantic_to_dict(project))
+    canonical = semantic_json(project)
     version = hash_text(canonical)
     # The canonical text is a non-empty JSON object: splice the envelope in before its '}'.
     envelope = canonical_json({"format": FORMAT, "schema_version": SCHEMA_VERSION})[1:-1]

@@ -68,7 +68,12 @@ class InProcessTarget(Target):
         if kind is not None and "volatile" in kind.tags:
             # Its output changes while its configuration does not (a live window).
             return hash_value({"volatile": node.kind, "nonce": os.urandom(8).hex()})
-        code = self._node_code[node.id] = await self._snapshot(executor, params, project_dir)
+        future = self._identities.get(code_key(executor, params))
+        if future is not None and future.done():  # every node after the first of a callable
+            code = future.result()
+        else:
+            code = await self._snapshot(executor, params, project_dir)
+        self._node_code[node.id] = code
         return code.digest
 
     async def _snapshot(
