@@ -163,7 +163,8 @@ class CacheIndex:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         # WITHOUT ROWID: keyed by the key alone, one B-tree a row instead of two (a flush
-        # takes half as long). Indexes made before this keep their rowid; both work alike.
+        # takes half as long). Cache files made before this keep their rowid tables; the
+        # queries are the same for both.
         db.execute(
             "CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, node_id TEXT, run_id TEXT,"
             " outputs TEXT, metrics TEXT) WITHOUT ROWID"
