@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from helpers import py, run
 
 from twinflow_studio.engine import scheduler
@@ -88,7 +89,9 @@ def test_a_failed_flush_queues_its_entries_again_behind_newer_ones(tmp_path: Pat
     again.close()
 
 
-def test_a_long_run_flushes_while_it_runs_and_loses_no_entry(tmp_path: Path) -> None:
+def test_a_long_run_flushes_while_it_runs_and_loses_no_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """More nodes than one batch: flushes run on a worker thread during the run; every
     node's entry is there afterwards (the second run is served from the cache)."""
     count = scheduler.CACHE_FLUSH_ENTRIES * 2 + 17
@@ -102,11 +105,9 @@ def test_a_long_run_flushes_while_it_runs_and_loses_no_entry(tmp_path: Path) -> 
         flushes.append(threading.current_thread().name)
         original(self)
 
-    CacheIndex.flush = counted  # type: ignore[method-assign]
-    try:
-        first = run(project, tmp_path)
-    finally:
-        CacheIndex.flush = original  # type: ignore[method-assign]
+    monkeypatch.setattr(CacheIndex, "flush", counted)
+    first = run(project, tmp_path)
+    monkeypatch.undo()
     assert first.ok
     assert len(flushes) >= 3  # two batches during the run, the rest at its end
     assert threading.main_thread().name not in flushes[:-1]

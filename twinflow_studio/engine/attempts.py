@@ -262,11 +262,10 @@ class NodeRun:
         run = self.run
         inputs = {}
         refs = []
-        ports: dict[str, Any] | None = None  # made only when a port's type or rule is asked
-        for port, source, source_port in run.in_edges[self.node.id]:
+        edges = run.in_edges[self.node.id]
+        ports = {p.name: p for p in self.node.input_ports()} if edges else {}
+        for port, source, source_port in edges:
             ref = run.outcomes[source].outputs.get(source_port)
-            if ports is None:
-                ports = {p.name: p for p in self.node.input_ports()}
             if ref is None:
                 if ports[port].required:
                     raise TaskFailed(

@@ -45,7 +45,7 @@ from twinflow_studio.engine.targets import make_target
 from twinflow_studio.engine.targets.base import Target
 from twinflow_studio.project import twinfile
 from twinflow_studio.project.model import Project, TargetConfig
-from twinflow_studio.project.placement import resolve_target
+from twinflow_studio.project.placement import Placements
 from twinflow_studio.project.subgraphs import expand_ids, flatten
 from twinflow_studio.project.validate import ensure_valid
 
@@ -377,15 +377,9 @@ class _Run:
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def _start_targets(self) -> None:
-        # Placement depends on a node's kind, profile and target alone: asked once for each.
-        placed: dict[tuple[str, str, str | None], TargetConfig] = {}
+        placements = Placements(self.project)
         for node_id in self.node_ids:
-            node = self.project.nodes[node_id]
-            key = (node.kind, node.profile, node.target)
-            config = placed.get(key)
-            if config is None:
-                config = placed[key] = resolve_target(self.project, node)
-            self.placement[node_id] = config
+            self.placement[node_id] = placements.target(self.project.nodes[node_id])
         for config in {c.name: c for c in self.placement.values()}.values():
             target = make_target(config)
             try:

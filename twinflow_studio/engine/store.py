@@ -260,7 +260,7 @@ class CacheIndex:
 
     def close(self) -> None:
         self.flush()
-        for db in {id(self._db): self._db, id(self._reader): self._reader}.values():
+        for db in [self._db] if self._reader is self._db else [self._db, self._reader]:
             try:
                 db.close()
             except sqlite3.Error as exc:

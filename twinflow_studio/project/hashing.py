@@ -28,9 +28,10 @@ _FAST = (
 )
 # orjson writes the same text as ``_CANONICAL`` five times faster for the values ``_plain``
 # accepts (every project's snapshot and every node's cache key, each run): exact str, bool,
-# None, 64-bit ints, floats that Python writes without an exponent (orjson writes
-# ``1e-05`` as ``1e-5`` and NaN as ``null``), and dicts with str keys and lists of those.
-# Anything else takes the standard library's path, so the text never depends on the path.
+# None, 64-bit ints, floats that Python writes without an exponent, and dicts with str keys
+# and lists of those. Python writes ``1e-05`` and ``1e+16``; orjson writes ``0.00001`` and
+# ``1e16`` or ``1e+16`` depending on its version, and NaN as ``null``. Anything else takes
+# the standard library's path, so the text never depends on the path.
 _ORJSON_OPTIONS = (
     orjson.OPT_SORT_KEYS
     | orjson.OPT_PASSTHROUGH_SUBCLASS

@@ -49,6 +49,31 @@ def resolve_target(project: Project, node: Node) -> TargetConfig:
     )
 
 
+
+class Placements:
+    """``resolve_target`` for the nodes of one project, worked out once per kind, profile and
+    target (all an answer depends on): a large project has thousands of nodes and a handful
+    of such triples, and validation, the scheduler and the trust check ask for every node."""
+
+    def __init__(self, project: Project) -> None:
+        self._project = project
+        self._answers: dict[tuple[str, str, str | None], TargetConfig | str] = {}
+
+    def target(self, node: Node) -> TargetConfig:
+        """The node's target; raises ``PlacementError`` (the same message each time) if none."""
+        alike = (node.kind, node.profile, node.target)
+        answer = self._answers.get(alike)
+        if answer is None:
+            try:
+                answer = resolve_target(self._project, node)
+            except PlacementError as exc:
+                answer = str(exc)
+            self._answers[alike] = answer
+        if isinstance(answer, str):
+            raise PlacementError(answer)
+        return answer
+
+
 def _misfit(profile_name: str, target: TargetConfig) -> str:
     return (
         f"target {target.name!r} offers {target.vcpus:g} vCPU, {target.memory_mib} MiB, "

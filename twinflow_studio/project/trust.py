@@ -17,7 +17,7 @@ from typing import Any
 from twinflow_studio.project.kinds import PYTHON_TARGETS, get_kind
 from twinflow_studio.project.lineage_settings import lineage_settings
 from twinflow_studio.project.model import Node, Project, TargetConfig
-from twinflow_studio.project.placement import PlacementError, resolve_target
+from twinflow_studio.project.placement import PlacementError, Placements
 
 DEFAULT_DOCKER_URLS = ("", "unix:///var/run/docker.sock", "unix://var/run/docker.sock")
 # Parameters of the TwinStat kinds that name a Python function to import and call.
@@ -275,18 +275,15 @@ def trust_reasons(
     ``lineage=False`` leaves out the lineage database (a run without lineage)."""
     out: list[TrustReason] = []
     users: dict[str, list[str]] = {}
-    placed: dict[tuple[Any, ...], str | None] = {}  # nodes alike are placed alike
+    placements = Placements(project)
     for node in project.nodes.values():
         out += _node_reasons(node, project_dir)
-        alike = (node.kind, node.profile, node.target)
-        if alike not in placed:
-            try:
-                placed[alike] = resolve_target(project, node).name
-            except (PlacementError, AttributeError, TypeError, KeyError):  # validation says why
-                placed[alike] = None
-        if placed[alike] is not None:
-            users.setdefault(str(placed[alike]), []).append(node.id)
-            out += _fmu_reasons(project, node, project.targets.get(str(placed[alike])))
+        try:
+            placed = placements.target(node).name
+        except (PlacementError, AttributeError, TypeError, KeyError):  # validation says why
+            continue
+        users.setdefault(placed, []).append(node.id)
+        out += _fmu_reasons(project, node, project.targets.get(placed))
     for name, nodes in sorted(users.items()):
         target = project.targets.get(name)
         if target is not None:

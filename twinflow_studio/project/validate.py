@@ -19,7 +19,7 @@ from twinflow_studio.project.limits import check_limits, check_settings
 from twinflow_studio.project.map_dims import map_problems
 from twinflow_studio.project.model import Node, Project
 from twinflow_studio.project.mqtt_params import mqtt_param_problems
-from twinflow_studio.project.placement import PlacementError, resolve_target
+from twinflow_studio.project.placement import PlacementError, Placements
 from twinflow_studio.project.plugin_check import settings_problems as plugin_settings_problems
 from twinflow_studio.project.plugin_check import unknown_kind_message
 from twinflow_studio.project.plugins import target_kind_names
@@ -37,9 +37,9 @@ def validate(project: Project) -> list[Problem]:
     problems: list[Problem] = []
     problems += _check_profiles_and_targets(project)
     problems += plugin_settings_problems(project)
-    placed: dict[tuple[str, str, str | None], str | None] = {}
+    placements = Placements(project)
     for node in project.nodes.values():
-        problems += _check_node(project, node, placed)
+        problems += _check_node(project, node, placements)
     problems += _check_edges(project)
     problems += _check_cycles(project)
     problems += _check_triggers(project)
@@ -124,11 +124,7 @@ def _param_problem(kind: NodeKind, key: str, value: Any) -> str | None:
     return None
 
 
-def _check_node(
-    project: Project, node: Node, placed: dict[tuple[str, str, str | None], str | None]
-) -> list[Problem]:
-    """``placed``: why placement failed (None: it did not) by kind, profile and target, all
-    it depends on; shared by the nodes of one validation."""
+def _check_node(project: Project, node: Node, placements: Placements) -> list[Problem]:
     base = f"nodes.{node.id}"
     out: list[Problem] = []
 
@@ -174,17 +170,10 @@ def _check_node(
     elif node.target is not None and node.target not in project.targets:
         add(".target", f"unknown target {node.target!r}", "unknown_target")
     else:
-        placement = (node.kind, node.profile, node.target)
-        if placement in placed:
-            reason = placed[placement]
-        else:
-            try:
-                resolve_target(project, node)
-                reason = placed[placement] = None
-            except PlacementError as exc:
-                reason = placed[placement] = str(exc)
-        if reason is not None:
-            add(".target" if node.target else ".profile", reason, "no_target")
+        try:
+            placements.target(node)
+        except PlacementError as exc:
+            add(".target" if node.target else ".profile", str(exc), "no_target")
     if node.retries.count < 0:
         add(".retries.count", "must not be negative")
     if node.retries.backoff_s < 0 or node.retries.backoff_factor < 1:

@@ -68,25 +68,22 @@ class InProcessTarget(Target):
         if kind is not None and "volatile" in kind.tags:
             # Its output changes while its configuration does not (a live window).
             return hash_value({"volatile": node.kind, "nonce": os.urandom(8).hex()})
-        future = self._identities.get(code_key(executor, params))
-        if future is not None and future.done():  # every node after the first of a callable
-            code = future.result()
-        else:
-            code = await self._snapshot(executor, params, project_dir)
-        self._node_code[node.id] = code
+        future = self._snapshot(executor, params, project_dir)
+        # Done for every node after the first of a callable: no need to suspend for it.
+        code = self._node_code[node.id] = future.result() if future.done() else await future
         return code.digest
 
-    async def _snapshot(
+    def _snapshot(
         self, executor: str | None, params: dict[str, Any], project_dir: Path
-    ) -> CodeSnapshot:
+    ) -> asyncio.Future[CodeSnapshot]:
+        """The node's code snapshot, read and hashed once per run and callable, on a thread."""
         key = code_key(executor, params)
-        # Read and hashed once per run and callable, on a thread.
         future = self._identities.get(key)
         if future is None:
             future = self._identities[key] = asyncio.ensure_future(
                 asyncio.to_thread(snapshot, executor, params, project_dir)
             )
-        return await future if not future.done() else future.result()
+        return future
 
     async def execute(self, spec: TaskSpec) -> TaskResult:
         kind = self._kind(spec.node.kind)
